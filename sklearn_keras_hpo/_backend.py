@@ -1,0 +1,53 @@
+"""Import TensorFlow and Keras once, quietly.
+
+TensorFlow prints absl/oneDNN/CUDA lines straight to file descriptor 2 while it
+imports and initialises its devices, before ``TF_CPP_MIN_LOG_LEVEL`` can take
+effect. We point fd 2 at a temporary file for that moment only and restore it,
+so the user's own stderr is untouched afterwards. Set ``SKHPO_TF_LOGS=1`` to see
+the lines anyway.
+"""
+
+import contextlib
+import functools
+import logging
+import os
+import sys
+import tempfile
+import warnings
+
+
+@contextlib.contextmanager
+def _silenced_stderr_fd():
+    """Send whatever is written to fd 2 to a scratch file while the block runs."""
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile() as scratch:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+
+
+@functools.cache
+def keras_and_tf():
+    """Return ``(keras, tensorflow)``, importing them quietly on first use."""
+    quiet = os.environ.get("SKHPO_TF_LOGS", "0") in ("", "0")
+    context = _silenced_stderr_fd() if quiet else contextlib.nullcontext()
+    with context, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import tensorflow as tf
+        import keras
+
+        tf.config.list_physical_devices()  # device init logs happen here
+    if keras.backend.backend() != "tensorflow":
+        raise ImportError(
+            "sklearn_keras_hpo needs Keras' TensorFlow backend, but Keras is using "
+            f"{keras.backend.backend()!r}; unset KERAS_BACKEND or set it to 'tensorflow'."
+        )
+    if quiet:
+        tf.get_logger().setLevel(logging.ERROR)
+        tf.autograph.set_verbosity(0)
+    return keras, tf

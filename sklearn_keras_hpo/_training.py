@@ -1,0 +1,100 @@
+"""The Keras side of ``fit``: seeds, optimizer, tf.data input, callbacks, history.
+
+Everything here takes plain values from the estimator, so the estimator module
+stays free of TensorFlow until ``fit`` is called.
+"""
+
+import contextlib
+import random
+
+import numpy as np
+
+from ._backend import keras_and_tf
+
+OPTIMIZERS = {
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "adagrad": "Adagrad",
+    "adadelta": "Adadelta",
+    "adam": "Adam",
+    "adamax": "Adamax",
+    "nadam": "Nadam",
+    "adamw": "AdamW",
+}
+# Fewer Python round trips per epoch: measured 0.75-0.8x epoch time on 8x8 digits.
+STEPS_PER_EXECUTION = 16
+PREDICT_CHUNK = 2048
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Seed Python, NumPy, TensorFlow and Keras for the block; restore Python's
+    and NumPy's global generators afterwards (TensorFlow's global seed stays set:
+    TensorFlow offers no way to read it back)."""
+    keras, _ = keras_and_tf()
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        keras.utils.set_random_seed(int(seed))
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+def make_optimizer(name, *, learning_rate, momentum, nesterov, weight_decay, extra):
+    """A fresh Keras optimizer from its name (or class) and flat hyperparameters."""
+    keras, _ = keras_and_tf()
+    if not isinstance(name, str):
+        return name(learning_rate=learning_rate, **extra)
+    kwargs = {"learning_rate": learning_rate}
+    if weight_decay:
+        kwargs["weight_decay"] = weight_decay
+    if name == "sgd":
+        kwargs.update(momentum=momentum, nesterov=nesterov)
+    elif name == "rmsprop":
+        kwargs["momentum"] = momentum
+    return getattr(keras.optimizers, OPTIMIZERS[name])(**kwargs, **extra)
+
+
+def make_dataset(X, y, batch_size, *, sample_weight=None, shuffle_seed=None):
+    """Batched, prefetched ``tf.data`` pipeline; reshuffled each epoch when seeded."""
+    _, tf = keras_and_tf()
+    tensors = (X, y) if sample_weight is None else (X, y, sample_weight)
+    ds = tf.data.Dataset.from_tensor_slices(tensors)
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(X), seed=int(shuffle_seed), reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def early_stopping_callback(patience, min_delta):
+    keras, _ = keras_and_tf()
+    return keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=patience, min_delta=min_delta, restore_best_weights=True
+    )
+
+
+def instantiate_callbacks(callbacks, routed_kwargs):
+    """Callback instances as given (copied by ``clone``); classes built with ``callbacks__*``."""
+    return [cb(**routed_kwargs) if isinstance(cb, type) else cb for cb in callbacks or ()]
+
+
+def compile_model(model, optimizer, loss, metrics, extra):
+    """Compile unless the builder already did (a scikeras-style builder may)."""
+    if not model.compiled:
+        kwargs = {"steps_per_execution": STEPS_PER_EXECUTION, **extra}
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+    return model
+
+
+def history_to_dict(history):
+    """Keras History -> ``{metric: [float per epoch]}``."""
+    return {key: [float(v) for v in values] for key, values in history.history.items()}
+
+
+def predict_outputs(model, X):
+    """Model outputs for ``X`` in eager chunks: no predict-function tracing per model."""
+    chunks = [
+        np.asarray(model(X[start : start + PREDICT_CHUNK], training=False))
+        for start in range(0, len(X), PREDICT_CHUNK)
+    ]
+    return np.concatenate(chunks).astype(np.float64)

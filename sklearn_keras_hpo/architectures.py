@@ -1,0 +1,225 @@
+"""Model builders: ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``.
+
+Each builder is a small pure function registered by name in ``ARCHITECTURES``;
+the estimators pick one through their ``architecture`` parameter, or take a
+user's own callable with the same signature. A builder receives only the
+hyperparameters its signature names (or all of them if it takes ``**kwargs``).
+
+Examples
+--------
+>>> from sklearn_keras_hpo.architectures import ARCHITECTURES, build_model
+>>> sorted(ARCHITECTURES)
+['cnn', 'mlp', 'resnet', 'vgg']
+>>> model = build_model("cnn", (8, 8, 1), 10, filters=8, dense_units=16)
+>>> model.output_shape
+(None, 10)
+"""
+
+import inspect
+
+from ._backend import keras_and_tf
+
+ARCHITECTURES = {}
+
+
+def register_architecture(name):
+    """Register a builder under ``name`` (usable as a decorator)."""
+
+    def add(builder):
+        ARCHITECTURES[name] = builder
+        return builder
+
+    return add
+
+
+def build_model(architecture, input_shape, n_outputs, **hyperparameters):
+    """Build an uncompiled model from a registered name or a builder callable."""
+    builder = ARCHITECTURES[architecture] if isinstance(architecture, str) else architecture
+    accepted = _accepted_kwargs(builder, hyperparameters)
+    model = builder(tuple(input_shape), n_outputs, **accepted)
+    keras, _ = keras_and_tf()
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"architecture {builder!r} returned {type(model).__name__}, expected a keras.Model"
+        )
+    return model
+
+
+def _accepted_kwargs(function, kwargs):
+    """The subset of ``kwargs`` that ``function``'s signature accepts."""
+    parameters = inspect.signature(function).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return dict(kwargs)
+    names = {p.name for p in parameters}
+    return {k: v for k, v in kwargs.items() if k in names}
+
+
+def _regularizer(l1, l2):
+    keras, _ = keras_and_tf()
+    return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
+
+
+def _conv(x, filters, kernel_size, activation, initializer, batch_norm, regularizer, strides=1):
+    """Conv2D -> [BatchNorm] -> activation, 'same' padding so tiny images work."""
+    keras, _ = keras_and_tf()
+    layers = keras.layers
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        kernel_initializer=initializer,
+        kernel_regularizer=regularizer,
+        use_bias=not batch_norm,
+    )(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    return layers.Activation(activation)(x)
+
+
+def _dense(x, units, activation, initializer, batch_norm, regularizer, dropout):
+    """Dense -> [BatchNorm] -> activation -> [Dropout]."""
+    keras, _ = keras_and_tf()
+    layers = keras.layers
+    x = layers.Dense(
+        units,
+        kernel_initializer=initializer,
+        kernel_regularizer=regularizer,
+        use_bias=not batch_norm,
+    )(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    x = layers.Activation(activation)(x)
+    return layers.Dropout(dropout)(x) if dropout else x
+
+
+def _head(x, inputs, n_outputs, output_activation, name):
+    keras, _ = keras_and_tf()
+    outputs = keras.layers.Dense(n_outputs, activation=output_activation)(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_architecture("cnn")
+def cnn(
+    input_shape,
+    n_outputs,
+    *,
+    output_activation="softmax",
+    filters=32,
+    kernel_size=3,
+    dense_units=128,
+    activation="relu",
+    kernel_initializer="glorot_uniform",
+    dropout=0.25,
+    batch_norm=False,
+    l1=0.0,
+    l2=0.0,
+):
+    """The tutorials' CNN: conv -> conv -> max-pool -> dropout -> dense -> dropout -> output."""
+    keras, _ = keras_and_tf()
+    layers = keras.layers
+    reg = _regularizer(l1, l2)
+    inputs = keras.Input(input_shape)
+    x = _conv(inputs, filters, kernel_size, activation, kernel_initializer, batch_norm, reg)
+    x = _conv(x, 2 * filters, kernel_size, activation, kernel_initializer, batch_norm, reg)
+    x = layers.MaxPooling2D(padding="same")(x)
+    x = layers.Dropout(dropout)(x) if dropout else x
+    x = layers.Flatten()(x)
+    x = _dense(x, dense_units, activation, kernel_initializer, batch_norm, reg, dropout)
+    return _head(x, inputs, n_outputs, output_activation, "cnn")
+
+
+@register_architecture("mlp")
+def mlp(
+    input_shape,
+    n_outputs,
+    *,
+    output_activation="softmax",
+    dense_units=128,
+    n_blocks=2,
+    activation="relu",
+    kernel_initializer="glorot_uniform",
+    dropout=0.25,
+    batch_norm=False,
+    l1=0.0,
+    l2=0.0,
+):
+    """The MNIST tutorial's MLP: flatten, then ``n_blocks`` x (dense -> dropout)."""
+    keras, _ = keras_and_tf()
+    reg = _regularizer(l1, l2)
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Flatten()(inputs)
+    for _ in range(n_blocks):
+        x = _dense(x, dense_units, activation, kernel_initializer, batch_norm, reg, dropout)
+    return _head(x, inputs, n_outputs, output_activation, "mlp")
+
+
+@register_architecture("vgg")
+def vgg(
+    input_shape,
+    n_outputs,
+    *,
+    output_activation="softmax",
+    filters=32,
+    kernel_size=3,
+    dense_units=128,
+    n_blocks=2,
+    activation="relu",
+    kernel_initializer="glorot_uniform",
+    dropout=0.25,
+    batch_norm=False,
+    l1=0.0,
+    l2=0.0,
+):
+    """VGG-style stack: ``n_blocks`` x (conv -> conv -> max-pool), filters doubling."""
+    keras, _ = keras_and_tf()
+    layers = keras.layers
+    reg = _regularizer(l1, l2)
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for block in range(n_blocks):
+        width = filters * 2**block
+        for _ in range(2):
+            x = _conv(x, width, kernel_size, activation, kernel_initializer, batch_norm, reg)
+        x = layers.MaxPooling2D(padding="same")(x)
+        x = layers.Dropout(dropout)(x) if dropout else x
+    x = layers.Flatten()(x)
+    x = _dense(x, dense_units, activation, kernel_initializer, batch_norm, reg, dropout)
+    return _head(x, inputs, n_outputs, output_activation, "vgg")
+
+
+@register_architecture("resnet")
+def resnet(
+    input_shape,
+    n_outputs,
+    *,
+    output_activation="softmax",
+    filters=16,
+    kernel_size=3,
+    n_blocks=2,
+    activation="relu",
+    kernel_initializer="he_normal",
+    dropout=0.0,
+    batch_norm=True,
+    l1=0.0,
+    l2=0.0,
+):
+    """A small ResNet: stem conv, ``n_blocks`` residual blocks (downsampling after the
+    first), global average pooling."""
+    keras, _ = keras_and_tf()
+    layers = keras.layers
+    reg = _regularizer(l1, l2)
+    inputs = keras.Input(input_shape)
+    x = _conv(inputs, filters, kernel_size, activation, kernel_initializer, batch_norm, reg)
+    for block in range(n_blocks):
+        strides = 1 if block == 0 else 2
+        width = filters * 2**block
+        shortcut = x
+        y = _conv(x, width, kernel_size, activation, kernel_initializer, batch_norm, reg, strides)
+        y = _conv(y, width, kernel_size, "linear", kernel_initializer, batch_norm, reg)
+        if strides != 1 or shortcut.shape[-1] != width:
+            shortcut = layers.Conv2D(width, 1, strides=strides, padding="same")(shortcut)
+        x = layers.Activation(activation)(layers.Add()([y, shortcut]))
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x) if dropout else x
+    return _head(x, inputs, n_outputs, output_activation, "resnet")

@@ -1,0 +1,573 @@
+"""scikit-learn estimators wrapping Keras image models.
+
+``fit`` reads as its list of steps; the Keras work lives in ``_training``, the
+input checks in ``_validation`` and the model builders in ``architectures``.
+TensorFlow is imported on the first ``fit``, not when this module is.
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from . import _routing
+from ._validation import check_class_labels, check_images
+from .architectures import ARCHITECTURES
+
+ACTIVATIONS = {"relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear"}
+INITIALIZERS = {
+    "uniform", "lecun_uniform", "lecun_normal", "normal", "zeros", "glorot_normal",
+    "glorot_uniform", "he_normal", "he_uniform", "random_uniform", "random_normal",
+    "orthogonal",
+}  # fmt: skip
+OPTIMIZER_NAMES = {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam", "adamw"}
+DEFAULT_VALIDATION_FRACTION = 0.1
+_KERAS_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
+
+
+class _BaseCNN(BaseEstimator):
+    """Shared parameters, validation and training loop of the estimators."""
+
+    _parameter_constraints = {
+        "architecture": [StrOptions(ARCHITECTURES.keys()), callable],
+        "model": [None, callable],
+        "image_shape": [None, tuple, list],
+        "filters": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple],
+        "dense_units": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(ACTIVATIONS), None],
+        "kernel_initializer": [StrOptions(INITIALIZERS)],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions(OPTIMIZER_NAMES), type],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterov": ["boolean"],
+        "weight_decay": [None, Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+        "callbacks": [None, list],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        architecture="cnn",
+        *,
+        model=None,
+        image_shape=None,
+        filters=32,
+        kernel_size=3,
+        dense_units=128,
+        n_blocks=2,
+        activation="relu",
+        kernel_initializer="glorot_uniform",
+        dropout=0.25,
+        batch_norm=False,
+        l1=0.0,
+        l2=0.0,
+        optimizer="adam",
+        learning_rate=0.001,
+        momentum=0.0,
+        nesterov=False,
+        weight_decay=None,
+        batch_size=32,
+        epochs=10,
+        early_stopping=False,
+        validation_fraction=None,
+        n_iter_no_change=5,
+        tol=1e-4,
+        class_weight=None,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        **routed_params,
+    ):
+        self.architecture = architecture
+        self.model = model
+        self.image_shape = image_shape
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.dense_units = dense_units
+        self.n_blocks = n_blocks
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.l1 = l1
+        self.l2 = l2
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.class_weight = class_weight
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+        vars(self).update(routed_params)
+
+    # -- scikeras-style routed parameters are real parameters -------------------------
+    def _routed_params(self):
+        """Keyword arguments beyond the signature (meant to be ``model__*`` & co)."""
+        return {k: v for k, v in vars(self).items() if "__" in k and not k.startswith("_")}
+
+    def get_params(self, deep=True):
+        return {**super().get_params(deep=deep), **self._routed_params()}
+
+    def set_params(self, **params):
+        for name in [name for name in params if _routing.is_routed(name)]:
+            setattr(self, name, params.pop(name))
+        return super().set_params(**params)
+
+    # -- fit, as a list of steps ------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Train a fresh Keras model on images ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height, width, channels), \
+(n_samples, height, width) or (n_samples, n_features)
+            Images; uint8 input is scaled by 1/255, other dtypes are used as given.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifier) or targets (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights for the training loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        _routing.check_routed_names(type(self).__name__, self._routed_params())
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X, y = check_images(self, X, y, reset=True, y_numeric=self._numeric_targets)
+        targets = self._encode_targets(y)
+        weights = self._training_weights(targets, _check_sample_weight(sample_weight, X))
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        train, validation = self._split_validation(len(X), targets, seed)
+        from . import _training
+
+        with _training.seeded(seed):
+            self.model_ = self._build_compiled_model(X.shape[1:])
+            history = self._train(X, targets, weights, train, validation, seed)
+        self._record_history(history)
+        return self
+
+    def _training_weights(self, targets, sample_weight):
+        return sample_weight
+
+    def _split_validation(self, n_samples, targets, seed):
+        """Indices (train, validation); validation is None when no split is asked for."""
+        fraction = self.validation_fraction
+        if fraction is None and self.early_stopping:
+            fraction = DEFAULT_VALIDATION_FRACTION
+        if fraction is None:
+            return np.arange(n_samples), None
+        splitter = self._validation_splitter(fraction, seed)
+        try:
+            return next(splitter.split(np.zeros((n_samples, 1)), targets))
+        except ValueError as error:
+            raise ValueError(
+                f"validation_fraction={fraction} cannot hold out a validation split from "
+                f"{n_samples} samples ({error}). Pass more data or a larger "
+                "validation_fraction, or set early_stopping=False."
+            ) from error
+
+    def _validation_splitter(self, fraction, seed):
+        return ShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+
+    def _build_compiled_model(self, input_shape):
+        from . import _training
+        from .architectures import build_model
+
+        params = self.get_params(deep=False)
+        optimizer = _training.make_optimizer(
+            self.optimizer,
+            learning_rate=self.learning_rate,
+            momentum=self.momentum,
+            nesterov=self.nesterov,
+            weight_decay=self.weight_decay,
+            extra=_routing.routed(params, "optimizer"),
+        )
+        if self.model is not None:
+            model = self._build_scikeras_style(input_shape, optimizer, params)
+        else:
+            hyperparameters = {**self._architecture_hyperparameters(), **_routing.routed(params, "model")}
+            model = build_model(self.architecture, input_shape, self._n_model_outputs(), **hyperparameters)
+        compile_extra = _routing.routed(params, "compile")
+        return _training.compile_model(model, optimizer, self._loss, self._metrics, compile_extra)
+
+    def _architecture_hyperparameters(self):
+        return {
+            "output_activation": self._output_activation,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "dense_units": self.dense_units,
+            "n_blocks": self.n_blocks,
+            "activation": self.activation or "linear",
+            "kernel_initializer": _KERAS_INITIALIZER_ALIASES.get(
+                self.kernel_initializer, self.kernel_initializer
+            ),
+            "dropout": self.dropout,
+            "batch_norm": self.batch_norm,
+            "l1": self.l1,
+            "l2": self.l2,
+        }
+
+    def _build_scikeras_style(self, input_shape, optimizer, params):
+        """Call a scikeras-style ``model=`` builder with ``meta``/``compile_kwargs``/``params``."""
+        from .architectures import _accepted_kwargs
+
+        meta = {
+            "n_features_in_": self.n_features_in_,
+            "X_shape_": (None, *input_shape),
+            "n_outputs_expected_": 1,
+            **self._target_metadata(),
+        }
+        compile_kwargs = {"optimizer": optimizer, "loss": self._loss, "metrics": self._metrics}
+        available = {
+            **_routing.routed(params, "model"),
+            "meta": meta,
+            "compile_kwargs": compile_kwargs,
+            "params": params,
+        }
+        return self.model(**_accepted_kwargs(self.model, available))
+
+    def _train(self, X, targets, weights, train, validation, seed):
+        from . import _training
+
+        fit_targets = self._targets_for_loss(targets)
+        train_data = _training.make_dataset(
+            X[train], fit_targets[train], self.batch_size,
+            sample_weight=weights[train], shuffle_seed=seed,
+        )  # fmt: skip
+        validation_data = None
+        if validation is not None:
+            validation_data = _training.make_dataset(
+                X[validation], fit_targets[validation], self.batch_size
+            )
+        params = self.get_params(deep=False)
+        callbacks = _training.instantiate_callbacks(self.callbacks, _routing.routed(params, "callbacks"))
+        self._early_stopping_callback = None
+        if self.early_stopping:
+            self._early_stopping_callback = _training.early_stopping_callback(
+                self.n_iter_no_change, self.tol
+            )
+            callbacks.append(self._early_stopping_callback)
+        return self.model_.fit(
+            train_data,
+            validation_data=validation_data,
+            epochs=self.epochs,
+            callbacks=callbacks,
+            verbose=self.verbose,
+            **{"shuffle": False, **_routing.routed(params, "fit")},  # tf.data shuffles
+        )
+
+    def _record_history(self, history):
+        from . import _training
+
+        self.history_ = _training.history_to_dict(history)
+        self.n_epochs_ = len(self.history_.get("loss", []))
+        stopper = self.__dict__.pop("_early_stopping_callback", None)
+        self.best_epoch_ = stopper.best_epoch + 1 if stopper is not None else None
+
+    def _targets_for_loss(self, targets):
+        return targets
+
+    def _outputs(self, X):
+        from . import _training
+
+        check_is_fitted(self)
+        X = check_images(self, X, reset=False)
+        return _training.predict_outputs(self.model_, X)
+
+
+class CNNClassifier(ClassifierMixin, _BaseCNN):
+    """Keras image classifier with the tutorials' hyperparameters as flat parameters.
+
+    Every architecture, optimisation and early-stopping choice is an ordinary
+    parameter, so ``GridSearchCV``, ``RandomizedSearchCV``, ``BayesSearchCV`` and
+    the halving searches tune it, and ``clone`` keeps it. scikeras code keeps
+    working: ``model=`` takes a scikeras-style builder, and ``model__*``,
+    ``optimizer__*``, ``compile__*``, ``fit__*`` and ``callbacks__*`` parameters
+    are routed to the builder, optimizer, ``compile``, ``fit`` and callbacks.
+
+    Parameters
+    ----------
+    architecture : {"cnn", "mlp", "vgg", "resnet"} or callable, default="cnn"
+        A registered builder (see ``architectures.ARCHITECTURES``) or a callable
+        ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``.
+    model : callable, default=None
+        scikeras-style builder; it may take ``meta``, ``compile_kwargs``,
+        ``params`` and ``model__*`` arguments, and may return a compiled model.
+        Overrides ``architecture`` when given.
+    image_shape : tuple of int, default=None
+        ``(height, width)`` or ``(height, width, channels)`` of flat 2-D input.
+        When None, 2-D input of ``s*s`` features is read as ``s x s`` grayscale,
+        anything else as a ``1 x n_features`` strip.
+    filters : int, default=32
+        Convolution filters of the first block (later blocks use multiples).
+    kernel_size : int or tuple, default=3
+        Convolution kernel size.
+    dense_units : int, default=128
+        Neurons of each hidden dense layer.
+    n_blocks : int, default=2
+        Blocks of the "vgg" and "resnet" stacks; hidden layers of "mlp".
+    activation : {"relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", \
+"linear"} or None, default="relu"
+        Hidden-layer activation; None means linear.
+    kernel_initializer : str, default="glorot_uniform"
+        One of uniform, lecun_uniform, lecun_normal, normal, zeros, glorot_normal,
+        glorot_uniform, he_normal, he_uniform, random_uniform, random_normal,
+        orthogonal.
+    dropout : float in [0, 1), default=0.25
+        Dropout rate after the pooling and dense layers.
+    batch_norm : bool, default=False
+        Batch normalisation after every convolution and hidden dense layer.
+    l1, l2 : float, default=0.0
+        L1 / L2 penalties on convolution and dense kernels.
+    optimizer : {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", \
+"nadam", "adamw"} or keras Optimizer class, default="adam"
+        Optimizer; ``optimizer__*`` parameters reach its constructor.
+    learning_rate : float, default=0.001
+        Initial learning rate.
+    momentum : float in [0, 1], default=0.0
+        Momentum of SGD and RMSprop (ignored by the others).
+    nesterov : bool, default=False
+        Nesterov momentum for SGD.
+    weight_decay : float, default=None
+        Decoupled weight decay, for every optimizer.
+    batch_size : int, default=32
+        Mini-batch size.
+    epochs : int, default=10
+        Maximum number of passes over the training data.
+    early_stopping : bool, default=False
+        Stop when the validation loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best epoch's weights.
+    validation_fraction : float in (0, 1), default=None
+        Share of the data given to ``fit`` held out, shuffled and stratified, for
+        validation. None means 0.1 with early stopping and no split without it.
+    n_iter_no_change : int, default=5
+        Early-stopping patience in epochs.
+    tol : float, default=1e-4
+        Smallest validation-loss decrease that counts as an improvement.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, by label.
+    callbacks : list of keras Callback instances or classes, default=None
+        Extra callbacks; classes are built with the ``callbacks__*`` parameters.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, dropout, shuffling and the validation split. The same int
+        gives the same model.
+    verbose : int, default=0
+        Keras' ``fit`` verbosity.
+    **routed_params
+        scikeras-style ``model__*``, ``optimizer__*``, ``compile__*``, ``fit__*``
+        and ``callbacks__*`` parameters.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Pixels x channels per image.
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of the images the model takes.
+    model_ : keras.Model
+        The trained model.
+    history_ : dict of list of float
+        Per-epoch ``loss``, ``accuracy`` and, with a validation split,
+        ``val_loss`` and ``val_accuracy``.
+    n_epochs_ : int
+        Epochs trained.
+    best_epoch_ : int or None
+        With early stopping, the 1-based epoch whose weights were restored.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_keras_hpo import CNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CNNClassifier(image_shape=(8, 8), filters=8, epochs=2, random_state=0)
+    >>> clf.fit(X[:500] / 16, y[:500]).score(X[500:600] / 16, y[500:600]) > 0.5
+    True
+    """
+
+    _loss = "sparse_categorical_crossentropy"
+    _metrics = ["accuracy"]
+    _output_activation = "softmax"
+    _numeric_targets = False
+
+    def _encode_targets(self, y):
+        self.classes_ = check_class_labels(self, y)
+        self._label_encoder = LabelEncoder().fit(self.classes_)
+        return self._label_encoder.transform(y).astype(np.int32)
+
+    def _training_weights(self, targets, sample_weight):
+        if self.class_weight is None:
+            return sample_weight
+        if self.class_weight == "balanced":
+            per_class = compute_class_weight("balanced", classes=np.arange(len(self.classes_)), y=targets)
+        else:
+            per_class = self._class_weight_by_index()
+        return sample_weight * per_class[targets]
+
+    def _class_weight_by_index(self):
+        unknown = set(self.class_weight) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(
+                f"class_weight names label(s) {sorted(unknown, key=str)} that are not in y; "
+                f"the classes are {self.classes_.tolist()}."
+            )
+        return np.array([self.class_weight.get(c, 1.0) for c in self.classes_.tolist()], float)
+
+    def _validation_splitter(self, fraction, seed):
+        return StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+
+    def _n_model_outputs(self):
+        return len(self.classes_)
+
+    def _target_metadata(self):
+        n_classes = len(self.classes_)
+        return {
+            "classes_": self.classes_,
+            "n_classes_": n_classes,
+            "n_outputs_": 1,
+            "target_type_": "binary" if n_classes == 2 else "multiclass",
+        }
+
+    def _targets_for_loss(self, targets):
+        """One-hot targets when a scikeras-style builder compiled with categorical CE."""
+        loss = getattr(self.model_, "loss", None)
+        name = loss if isinstance(loss, str) else getattr(loss, "name", "")
+        if name in ("categorical_crossentropy", "CategoricalCrossentropy"):
+            return np.eye(len(self.classes_), dtype=np.float32)[targets]
+        return targets
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of images
+            As for ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        proba = self._outputs(X)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable class of each image.
+
+        Parameters
+        ----------
+        X : array-like of images
+            As for ``fit``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        outputs = self._outputs(X)
+        return self.classes_[np.argmax(outputs, axis=1)]
+
+
+class CNNRegressor(RegressorMixin, _BaseCNN):
+    """Keras image regressor: the parameters of ``CNNClassifier`` with a linear output
+    and mean squared error.
+
+    Parameters
+    ----------
+    architecture, model, image_shape, filters, kernel_size, dense_units, n_blocks, \
+activation, kernel_initializer, dropout, batch_norm, l1, l2, optimizer, \
+learning_rate, momentum, nesterov, weight_decay, batch_size, epochs, \
+early_stopping, validation_fraction, n_iter_no_change, tol, callbacks, \
+random_state, verbose
+        As for :class:`CNNClassifier`; the validation split is shuffled, not
+        stratified.
+    class_weight : None
+        Must stay None: a regressor has no classes.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of regression targets.
+    n_features_in_, image_shape_, model_, history_, n_epochs_, best_epoch_
+        As for :class:`CNNClassifier` (``history_`` holds ``loss`` and ``mae``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_keras_hpo import CNNRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((200, 8, 8))
+    >>> y = X.mean(axis=(1, 2))
+    >>> reg = CNNRegressor(filters=4, epochs=2, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {**_BaseCNN._parameter_constraints, "class_weight": [None]}
+    _loss = "mse"
+    _metrics = ["mae"]
+    _output_activation = "linear"
+    _numeric_targets = True
+
+    def _encode_targets(self, y):
+        y = np.asarray(y, dtype=np.float32)
+        self._single_target = y.ndim == 1
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        return y.reshape(len(y), -1)
+
+    def _n_model_outputs(self):
+        return self.n_outputs_
+
+    def _target_metadata(self):
+        return {"n_outputs_": self.n_outputs_, "target_type_": "continuous"}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of images
+            As for ``fit``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        outputs = self._outputs(X)
+        return outputs.ravel() if self._single_target else outputs
