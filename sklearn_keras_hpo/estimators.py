@@ -131,14 +131,21 @@ class _BaseCNN(BaseEstimator):
 
     # -- scikeras-style routed parameters are real parameters -------------------------
     def _routed_params(self):
-        """Keyword arguments beyond the signature (meant to be ``model__*`` & co)."""
-        return {k: v for k, v in vars(self).items() if "__" in k and not k.startswith("_")}
+        """Parameters beyond the signature: scikeras-style ``model__*`` & co.
+
+        Like ``__init__``, ``set_params`` only stores them; ``fit`` rejects any
+        whose name does not start with a routing prefix.
+        """
+        named = set(self._get_param_names())
+        return {k: v for k, v in vars(self).items() if k not in named and not k.endswith("_")
+                and not k.startswith("_")}
 
     def get_params(self, deep=True):
         return {**super().get_params(deep=deep), **self._routed_params()}
 
     def set_params(self, **params):
-        for name in [name for name in params if _routing.is_routed(name)]:
+        named = set(self._get_param_names())
+        for name in [name for name in params if name not in named]:
             setattr(self, name, params.pop(name))
         return super().set_params(**params)
 

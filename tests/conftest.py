@@ -1,0 +1,25 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+# Small, fast settings shared by the tests: 8x8 images, a narrow net, few epochs.
+FAST = dict(
+    filters=4, dense_units=16, dropout=0.0, epochs=2, batch_size=32, learning_rate=0.01, random_state=0
+)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's digits as (n, 8, 8) float images in [0, 1] and int labels."""
+    data = load_digits()
+    return data.images.astype(np.float32) / 16.0, data.target
+
+
+@pytest.fixture(scope="session")
+def digits_012(digits):
+    """Classes 0, 1, 2 only, sorted by class (the layout that fools KFold and
+    Keras' validation_split)."""
+    X, y = digits
+    keep = np.isin(y, [0, 1, 2])
+    order = np.argsort(y[keep], kind="stable")
+    return X[keep][order], y[keep][order]
