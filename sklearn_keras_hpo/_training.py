@@ -56,14 +56,38 @@ def make_optimizer(name, *, learning_rate, momentum, nesterov, weight_decay, ext
     return getattr(keras.optimizers, OPTIMIZERS[name])(**kwargs, **extra)
 
 
-def make_dataset(X, y, batch_size, *, sample_weight=None, shuffle_seed=None):
-    """Batched, prefetched ``tf.data`` pipeline; reshuffled each epoch when seeded."""
+def make_dataset(X, y, batch_size, *, sample_weight=None, shuffle_seed=None, augment=None):
+    """Batched, prefetched ``tf.data`` pipeline; reshuffled each epoch when seeded.
+
+    ``augment`` maps each training batch to a new random transform every epoch.
+    It runs in tf.data's own thread, overlapped with the training step by the
+    prefetch; the map is sequential because the layers' random generators are
+    stateful, and parallel calls would draw from them in a varying order (not
+    reproducible under ``random_state``).
+    """
     _, tf = keras_and_tf()
     tensors = (X, y) if sample_weight is None else (X, y, sample_weight)
     ds = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle_seed is not None:
         ds = ds.shuffle(len(X), seed=int(shuffle_seed), reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if augment is not None:
+        ds = ds.map(augment)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def precompute_augmentation(augment, X, y, sample_weight, copies, batch_size=256):
+    """The originals plus ``copies`` augmented copies of them, in memory (the galaxy
+    tutorial's precomputed mode)."""
+    images, labels, weights = [X], [y], [sample_weight]
+    for _ in range(copies):
+        for batch_X, batch_y, batch_w in make_dataset(X, y, batch_size, sample_weight=sample_weight, augment=augment):
+            images.append(np.asarray(batch_X))
+            labels.append(np.asarray(batch_y))
+            weights.append(np.asarray(batch_w))
+    if labels[0].ndim != labels[-1].ndim:  # label mixing made the copies one-hot
+        labels[0] = np.eye(labels[-1].shape[1], dtype=np.float32)[labels[0]]
+    return np.concatenate(images), np.concatenate(labels), np.concatenate(weights)
 
 
 def early_stopping_callback(patience, min_delta):

@@ -13,13 +13,15 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _routing
 from ._validation import check_class_labels, check_images
 from .architectures import ARCHITECTURES
+from .augmentation import LABEL_MIXERS, TRANSFORMS
+from .schedules import SCHEDULE_NAMES
 
 ACTIVATIONS = {"relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear"}
 INITIALIZERS = {
@@ -56,6 +58,21 @@ class _BaseCNN(BaseEstimator):
         "weight_decay": [None, Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr_schedule": [StrOptions(SCHEDULE_NAMES)],
+        "lr_decay": [Interval(Real, 0, None, closed="left")],
+        "lr_step_size": [Interval(Integral, 1, None, closed="left")],
+        "lr_drop": [Interval(Real, 0, 1, closed="right")],
+        "lr_min_fraction": [Interval(Real, 0, 1, closed="both")],
+        "lr_power": [Interval(Real, 0, None, closed="neither")],
+        "lr_restart_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr_patience": [Interval(Integral, 1, None, closed="left")],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        **{name: [None, Interval(Real, 0, None, closed="left")] for name in TRANSFORMS},
+        "flip": [None, StrOptions({"horizontal", "vertical", "horizontal_and_vertical"})],
+        "randaugment": [None, Interval(Integral, 0, None, closed="left")],
+        **{name: [None, Interval(Real, 0, None, closed="left")] for name in LABEL_MIXERS},
+        "augment_mode": [StrOptions({"online", "precomputed"})],
+        "augment_copies": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -89,6 +106,32 @@ class _BaseCNN(BaseEstimator):
         weight_decay=None,
         batch_size=32,
         epochs=10,
+        lr_schedule="constant",
+        lr_decay=0.0,
+        lr_step_size=10,
+        lr_drop=0.5,
+        lr_min_fraction=0.0,
+        lr_power=1.0,
+        lr_restart_epochs=10,
+        lr_patience=3,
+        warmup_epochs=0,
+        rotation=0.0,
+        translation=0.0,
+        zoom=0.0,
+        shear=0.0,
+        flip=None,
+        elastic=0.0,
+        brightness=0.0,
+        contrast=0.0,
+        gamma=0.0,
+        hue=0.0,
+        saturation=0.0,
+        erasing=0.0,
+        randaugment=0,
+        mixup=0.0,
+        cutmix=0.0,
+        augment_mode="online",
+        augment_copies=1,
         early_stopping=False,
         validation_fraction=None,
         n_iter_no_change=5,
@@ -119,6 +162,32 @@ class _BaseCNN(BaseEstimator):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.epochs = epochs
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_step_size = lr_step_size
+        self.lr_drop = lr_drop
+        self.lr_min_fraction = lr_min_fraction
+        self.lr_power = lr_power
+        self.lr_restart_epochs = lr_restart_epochs
+        self.lr_patience = lr_patience
+        self.warmup_epochs = warmup_epochs
+        self.rotation = rotation
+        self.translation = translation
+        self.zoom = zoom
+        self.shear = shear
+        self.flip = flip
+        self.elastic = elastic
+        self.brightness = brightness
+        self.contrast = contrast
+        self.gamma = gamma
+        self.hue = hue
+        self.saturation = saturation
+        self.erasing = erasing
+        self.randaugment = randaugment
+        self.mixup = mixup
+        self.cutmix = cutmix
+        self.augment_mode = augment_mode
+        self.augment_copies = augment_copies
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -227,7 +296,7 @@ class _BaseCNN(BaseEstimator):
             hyperparameters = {**self._architecture_hyperparameters(), **_routing.routed(params, "model")}
             model = build_model(self.architecture, input_shape, self._n_model_outputs(), **hyperparameters)
         compile_extra = _routing.routed(params, "compile")
-        return _training.compile_model(model, optimizer, self._loss, self._metrics, compile_extra)
+        return _training.compile_model(model, optimizer, self._training_loss(), self._metrics, compile_extra)
 
     def _architecture_hyperparameters(self):
         return {
@@ -256,7 +325,7 @@ class _BaseCNN(BaseEstimator):
             "n_outputs_expected_": 1,
             **self._target_metadata(),
         }
-        compile_kwargs = {"optimizer": optimizer, "loss": self._loss, "metrics": self._metrics}
+        compile_kwargs = {"optimizer": optimizer, "loss": self._training_loss(), "metrics": self._metrics}
         available = {
             **_routing.routed(params, "model"),
             "meta": meta,
@@ -269,9 +338,16 @@ class _BaseCNN(BaseEstimator):
         from . import _training
 
         fit_targets = self._targets_for_loss(targets)
+        augment = self._batch_augmenter(X.shape[-1], seed)
+        X_train, y_train, w_train = X[train], fit_targets[train], weights[train]
+        if augment is not None and self.augment_mode == "precomputed":
+            X_train, y_train, w_train = _training.precompute_augmentation(
+                augment, X_train, y_train, w_train, self.augment_copies
+            )
+            augment = None
         train_data = _training.make_dataset(
-            X[train], fit_targets[train], self.batch_size,
-            sample_weight=weights[train], shuffle_seed=seed,
+            X_train, y_train, self.batch_size, sample_weight=w_train, shuffle_seed=seed,
+            augment=augment,
         )  # fmt: skip
         validation_data = None
         if validation is not None:
@@ -280,6 +356,7 @@ class _BaseCNN(BaseEstimator):
             )
         params = self.get_params(deep=False)
         callbacks = _training.instantiate_callbacks(self.callbacks, _routing.routed(params, "callbacks"))
+        callbacks += self._schedule_callbacks(has_validation=validation is not None)
         self._early_stopping_callback = None
         if self.early_stopping:
             self._early_stopping_callback = _training.early_stopping_callback(
@@ -294,6 +371,34 @@ class _BaseCNN(BaseEstimator):
             verbose=self.verbose,
             **{"shuffle": False, **_routing.routed(params, "fit")},  # tf.data shuffles
         )
+
+    def _augmentation_settings(self):
+        return {name: getattr(self, name) for name in (*TRANSFORMS, *LABEL_MIXERS)}
+
+    def _batch_augmenter(self, channels, seed):
+        from .augmentation import make_batch_augmenter
+
+        n_classes = len(getattr(self, "classes_", ()))
+        return make_batch_augmenter(
+            self._augmentation_settings(), channels=channels, n_classes=n_classes, seed=seed
+        )
+
+    def _uses_label_mixing(self):
+        return any(getattr(self, name) for name in LABEL_MIXERS)
+
+    def _schedule_callbacks(self, has_validation):
+        from .schedules import schedule_callbacks
+
+        return schedule_callbacks(
+            self.lr_schedule, self.learning_rate, epochs=self.epochs,
+            decay=self.lr_decay, step_size=self.lr_step_size, drop=self.lr_drop,
+            min_fraction=self.lr_min_fraction, power=self.lr_power,
+            restart_epochs=self.lr_restart_epochs, warmup_epochs=self.warmup_epochs,
+            patience=self.lr_patience, monitor="val_loss" if has_validation else "loss",
+        )  # fmt: skip
+
+    def _training_loss(self):
+        return self._loss
 
     def _record_history(self, history):
         from . import _training
@@ -467,11 +572,15 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
             "target_type_": "binary" if n_classes == 2 else "multiclass",
         }
 
+    def _training_loss(self):
+        return "categorical_crossentropy" if self._uses_label_mixing() else self._loss
+
     def _targets_for_loss(self, targets):
-        """One-hot targets when a scikeras-style builder compiled with categorical CE."""
+        """One-hot targets for MixUp/CutMix, or when a scikeras-style builder compiled
+        with categorical cross-entropy."""
         loss = getattr(self.model_, "loss", None)
         name = loss if isinstance(loss, str) else getattr(loss, "name", "")
-        if name in ("categorical_crossentropy", "CategoricalCrossentropy"):
+        if self._uses_label_mixing() or name in ("categorical_crossentropy", "CategoricalCrossentropy"):
             return np.eye(len(self.classes_), dtype=np.float32)[targets]
         return targets
 
@@ -541,7 +650,11 @@ random_state, verbose
     (3,)
     """
 
-    _parameter_constraints = {**_BaseCNN._parameter_constraints, "class_weight": [None]}
+    _parameter_constraints = {
+        **_BaseCNN._parameter_constraints,
+        "class_weight": [None],
+        **{name: [None, Options(Real, {0.0})] for name in LABEL_MIXERS},  # no labels to mix
+    }
     _loss = "mse"
     _metrics = ["mae"]
     _output_activation = "linear"

@@ -1,0 +1,120 @@
+"""Learning-rate schedules as functions of the absolute epoch.
+
+Each entry of ``SCHEDULES`` turns the estimator's flat schedule parameters into
+a Keras ``LearningRateSchedule`` evaluated at the epoch number (Keras ships
+time-based, step, exponential, cosine, cosine-restarts and polynomial decay;
+one-cycle is ours). Because the rate depends only on the absolute epoch,
+training resumed at epoch k sees the same rates as a straight run. Warmup
+(linear from 0 over ``warmup_epochs``) combines with any schedule.
+"reduce_on_plateau" is the one schedule that depends on the validation loss: it
+is Keras' ``ReduceLROnPlateau`` callback.
+
+Examples
+--------
+>>> from sklearn_keras_hpo.schedules import learning_rates
+>>> [round(r, 4) for r in learning_rates("time_based", 0.1, epochs=3, decay=1.0)]
+[0.1, 0.05, 0.0333]
+"""
+
+import math
+
+from ._backend import keras_and_tf
+
+
+def _schedules():
+    keras, _ = keras_and_tf()
+    return keras.optimizers.schedules
+
+
+def _one_cycle(lr0, epochs, *, min_fraction, **_):
+    """Linear ramp from lr0/25 to lr0 over the first 30% of epochs, then cosine down."""
+    peak = max(1, round(0.3 * epochs))
+
+    def rate(epoch):
+        if epoch < peak:
+            return lr0 / 25 + (lr0 - lr0 / 25) * epoch / peak
+        t = min(1.0, (epoch - peak) / max(1, epochs - 1 - peak))
+        floor = lr0 * min_fraction
+        return floor + (lr0 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+    return rate
+
+
+def _keras(factory):
+    def make(lr0, epochs, **params):
+        schedule = factory(lr0, epochs, **params)
+        return lambda epoch: float(schedule(epoch))
+
+    return make
+
+
+SCHEDULES = {
+    "constant": lambda lr0, epochs, **_: (lambda epoch: lr0),
+    "time_based": _keras(
+        lambda lr0, epochs, decay, **_: _schedules().InverseTimeDecay(lr0, 1, decay)
+    ),
+    "step": _keras(
+        lambda lr0, epochs, step_size, drop, **_: _schedules().ExponentialDecay(
+            lr0, step_size, drop, staircase=True
+        )
+    ),
+    "exponential": _keras(
+        lambda lr0, epochs, decay, **_: _schedules().ExponentialDecay(lr0, 1, math.exp(-decay))
+    ),
+    "cosine": _keras(
+        lambda lr0, epochs, min_fraction, **_: _schedules().CosineDecay(
+            lr0, max(1, epochs - 1), alpha=min_fraction
+        )
+    ),
+    "cosine_restarts": _keras(
+        lambda lr0, epochs, restart_epochs, min_fraction, **_: _schedules().CosineDecayRestarts(
+            lr0, restart_epochs, alpha=min_fraction
+        )
+    ),
+    "polynomial": _keras(
+        lambda lr0, epochs, power, min_fraction, **_: _schedules().PolynomialDecay(
+            lr0, max(1, epochs - 1), end_learning_rate=lr0 * min_fraction, power=power
+        )
+    ),
+    "one_cycle": _one_cycle,
+}
+PLATEAU = "reduce_on_plateau"
+SCHEDULE_NAMES = {*SCHEDULES, PLATEAU}
+
+
+def schedule_function(name, lr0, *, epochs, decay=0.0, step_size=10, drop=0.5,
+                      min_fraction=0.0, power=1.0, restart_epochs=10, warmup_epochs=0):  # fmt: skip
+    """``epoch -> learning rate`` for a named schedule, with optional linear warmup."""
+    base = SCHEDULES["constant" if name == PLATEAU else name](
+        lr0, epochs - warmup_epochs, decay=decay, step_size=step_size, drop=drop,
+        min_fraction=min_fraction, power=power, restart_epochs=restart_epochs,
+    )  # fmt: skip
+
+    def rate(epoch):
+        if epoch < warmup_epochs:
+            return lr0 * (epoch + 1) / (warmup_epochs + 1)
+        return base(epoch - warmup_epochs)
+
+    return rate
+
+
+def learning_rates(name, lr0, *, epochs, **params):
+    """The rate of each of ``epochs`` epochs, without training (a preview)."""
+    rate = schedule_function(name, lr0, epochs=epochs, **params)
+    return [rate(epoch) for epoch in range(epochs)]
+
+
+def schedule_callbacks(name, lr0, *, epochs, patience=3, monitor="loss", **params):
+    """Keras callbacks that apply a schedule and log ``learning_rate`` in the history."""
+    keras, _ = keras_and_tf()
+    rate = schedule_function(name, lr0, epochs=epochs, **params)
+    if name != PLATEAU:
+        return [keras.callbacks.LearningRateScheduler(lambda epoch, lr: rate(epoch))]
+    warmup = params.get("warmup_epochs", 0)
+    return [  # warmup sets the rate; afterwards the plateau callback owns it
+        keras.callbacks.LearningRateScheduler(lambda e, lr: rate(e) if e < warmup else lr),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=monitor, factor=params.get("drop", 0.5), patience=patience,
+            min_lr=lr0 * params.get("min_fraction", 0.0),
+        ),
+    ]  # fmt: skip
