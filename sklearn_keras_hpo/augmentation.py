@@ -118,7 +118,7 @@ def make_batch_augmenter(settings, *, channels, n_classes, seed):
         for layer in image_layers:
             images = layer(images, training=True)
         if mixers:
-            labels = tf.one_hot(labels, n_classes) if labels.shape.rank == 1 else labels
+            labels = tf.one_hot(labels, n_classes) if len(labels.shape) == 1 else labels
             for mixer in mixers:
                 mixed = mixer({"images": images, "labels": labels}, training=True)
                 images, labels = mixed["images"], mixed["labels"]

@@ -1,0 +1,100 @@
+"""Every schedule: the learning rate used each epoch (history_) equals its formula,
+computed here independently of Keras."""
+
+import math
+
+import numpy as np
+import pytest
+
+from sklearn_keras_hpo import CNNClassifier
+from sklearn_keras_hpo.schedules import SCHEDULE_NAMES, SCHEDULES, learning_rates
+
+from .conftest import FAST
+
+LR0, EPOCHS = 0.01, 6
+PARAMS = dict(decay=0.3, step_size=2, drop=0.5, min_fraction=0.1, power=2.0, restart_epochs=2)
+
+
+def _cosine(t, period, alpha=PARAMS["min_fraction"]):
+    return LR0 * (alpha + (1 - alpha) * 0.5 * (1 + math.cos(math.pi * min(t, period) / period)))
+
+
+def _restarts(epoch, first=PARAMS["restart_epochs"]):
+    period, start = first, 0
+    while epoch >= start + period:  # Keras' default: each period twice the last
+        start, period = start + period, period * 2
+    return _cosine(epoch - start, period)
+
+
+def _one_cycle(epoch, epochs):
+    peak = max(1, round(0.3 * epochs))
+    if epoch < peak:
+        return LR0 / 25 + (LR0 - LR0 / 25) * epoch / peak
+    return _cosine(min(1.0, (epoch - peak) / max(1, epochs - 1 - peak)), 1)
+
+
+def expected(name, epoch, epochs):
+    p = PARAMS
+    return {
+        "constant": lambda: LR0,
+        "time_based": lambda: LR0 / (1 + p["decay"] * epoch),
+        "step": lambda: LR0 * p["drop"] ** (epoch // p["step_size"]),
+        "exponential": lambda: LR0 * math.exp(-p["decay"] * epoch),
+        "cosine": lambda: _cosine(epoch, epochs - 1),
+        "cosine_restarts": lambda: _restarts(epoch),
+        "polynomial": lambda: (LR0 - LR0 * p["min_fraction"]) * (1 - epoch / (epochs - 1)) ** p["power"]
+        + LR0 * p["min_fraction"],
+        "one_cycle": lambda: _one_cycle(epoch, epochs),
+    }[name]()
+
+
+def _fit(schedule, warmup=0, X=None, y=None, **extra):
+    clf = CNNClassifier(
+        **{**FAST, "epochs": EPOCHS, "learning_rate": LR0}, lr_schedule=schedule,
+        lr_decay=PARAMS["decay"], lr_step_size=PARAMS["step_size"], lr_drop=PARAMS["drop"],
+        lr_min_fraction=PARAMS["min_fraction"], lr_power=PARAMS["power"],
+        lr_restart_epochs=PARAMS["restart_epochs"], warmup_epochs=warmup, **extra,
+    )  # fmt: skip
+    return clf.fit(X, y)
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+def test_rate_used_each_epoch_matches_the_formula(digits, schedule):
+    X, y = digits
+    clf = _fit(schedule, X=X[:200], y=y[:200])
+    want = [expected(schedule, epoch, EPOCHS) for epoch in range(EPOCHS)]
+    np.testing.assert_allclose(clf.history_["learning_rate"], want, rtol=1e-5)
+    np.testing.assert_allclose(float(clf.model_.optimizer.learning_rate), want[-1], rtol=1e-5)
+
+
+@pytest.mark.parametrize("schedule", ["step", "cosine", "constant"])
+def test_warmup_combines_with_any_schedule(digits, schedule):
+    X, y = digits
+    warmup = 2
+    clf = _fit(schedule, warmup=warmup, X=X[:200], y=y[:200])
+    want = [LR0 * (e + 1) / (warmup + 1) for e in range(warmup)]
+    want += [expected(schedule, e, EPOCHS - warmup) for e in range(EPOCHS - warmup)]
+    np.testing.assert_allclose(clf.history_["learning_rate"], want, rtol=1e-5)
+
+
+def test_reduce_on_plateau_drops_the_rate_when_the_loss_stalls(digits):
+    X, y = digits
+    # A learning rate this small cannot improve the loss by tol: every epoch is a plateau.
+    clf = CNNClassifier(**{**FAST, "epochs": 5, "learning_rate": 1e-9}, lr_schedule="reduce_on_plateau",
+                        lr_patience=1, lr_drop=0.5)  # fmt: skip
+    rates = clf.fit(X[:200], y[:200]).history_["learning_rate"]
+    assert rates[0] == pytest.approx(1e-9)
+    assert rates[-1] < rates[0] and all(b <= a for a, b in zip(rates, rates[1:]))
+    ratios = np.log2(np.array(rates) / 1e-9)
+    np.testing.assert_allclose(ratios, np.round(ratios), atol=1e-4)  # powers of the drop
+
+
+def test_preview_matches_training_without_training():
+    assert set(SCHEDULE_NAMES) == set(SCHEDULES) | {"reduce_on_plateau"}
+    preview = learning_rates("time_based", LR0, epochs=EPOCHS, decay=PARAMS["decay"])
+    np.testing.assert_allclose(preview, [expected("time_based", e, EPOCHS) for e in range(EPOCHS)])
+
+
+def test_unknown_schedule_is_named():
+    with pytest.raises(ValueError, match="'lr_schedule' parameter of CNNClassifier"):
+        CNNClassifier(lr_schedule="linear_warm").fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
