@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from sklearn_keras_hpo import CNNClassifier
+from sklearn_keras_hpo._backend import keras_and_tf
 
 MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 CASES = {
@@ -32,7 +33,7 @@ class EpochTimer:
     """Keras callback recording wall time per epoch (after the first, which traces)."""
 
     def __new__(cls):
-        import keras
+        keras, _ = keras_and_tf()  # quiet import
 
         class _Timer(keras.callbacks.Callback):
             def on_train_begin(self, logs=None):
