@@ -6,6 +6,7 @@ TensorFlow is imported on the first ``fit``, not when this module is.
 """
 
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -79,6 +80,7 @@ class _BaseCNN(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "class_weight": [None, dict, StrOptions({"balanced"})],
         "callbacks": [None, list],
+        "checkpoint_dir": [None, str, os.PathLike],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -138,6 +140,7 @@ class _BaseCNN(BaseEstimator):
         tol=1e-4,
         class_weight=None,
         callbacks=None,
+        checkpoint_dir=None,
         random_state=None,
         verbose=0,
         **routed_params,
@@ -194,6 +197,7 @@ class _BaseCNN(BaseEstimator):
         self.tol = tol
         self.class_weight = class_weight
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.verbose = verbose
         vars(self).update(routed_params)
@@ -246,12 +250,22 @@ class _BaseCNN(BaseEstimator):
         weights = self._training_weights(targets, _check_sample_weight(sample_weight, X))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         train, validation = self._split_validation(len(X), targets, seed)
-        from . import _training
+        from . import _model_cache, _training
 
         with _training.seeded(seed):
-            self.model_ = self._build_compiled_model(X.shape[1:])
-            history = self._train(X, targets, weights, train, validation, seed)
-        self._record_history(history)
+            model = self._build_compiled_model(X.shape[1:])
+            trainer = _model_cache.trainer_for(
+                model, self._structure_key(model, X.shape[1:]), self._compile_kwargs()
+            )
+            key = self._checkpoint_key(X, targets, weights)
+            past = self._restore_checkpoint(trainer, key)
+            history = self._train(trainer, X, targets, weights, train, validation, seed, past.epochs)
+            if trainer is not model:
+                _model_cache.copy_state(trainer, model)
+        self.model_ = model
+        self._record_history(past.history, history)
+        if key is not None:
+            self._save_checkpoint(trainer, key)
         return self
 
     def _training_weights(self, targets, sample_weight):
@@ -295,8 +309,11 @@ class _BaseCNN(BaseEstimator):
         else:
             hyperparameters = {**self._architecture_hyperparameters(), **_routing.routed(params, "model")}
             model = build_model(self.architecture, input_shape, self._n_model_outputs(), **hyperparameters)
-        compile_extra = _routing.routed(params, "compile")
-        return _training.compile_model(model, optimizer, self._training_loss(), self._metrics, compile_extra)
+        return _training.compile_model(model, optimizer, **self._compile_kwargs())
+
+    def _compile_kwargs(self):
+        extra = _routing.routed(self.get_params(deep=False), "compile")
+        return {"loss": self._training_loss(), "metrics": self._metrics, "extra": extra}
 
     def _architecture_hyperparameters(self):
         return {
@@ -334,10 +351,67 @@ class _BaseCNN(BaseEstimator):
         }
         return self.model(**_accepted_kwargs(self.model, available))
 
-    def _train(self, X, targets, weights, train, validation, seed):
+    # -- traced-model reuse and warm start ---------------------------------------------
+    def _structure_key(self, model, input_shape):
+        """What shapes the traced graph; fits with equal keys share one traced model."""
+        from ._model_cache import structure_key
+
+        if self.model is not None:  # a scikeras-style builder may do anything
+            return None
+        params = self.get_params(deep=False)
+        optimizer = {k: v for k, v in model.optimizer.get_config().items() if k not in ("name", "learning_rate")}
+        return structure_key(
+            type(self).__name__, tuple(input_shape), self._n_model_outputs(), self.architecture,
+            self._architecture_hyperparameters(), _routing.routed(params, "model"),
+            type(model.optimizer).__name__, optimizer, self._training_loss(), self._metrics,
+            _routing.routed(params, "compile"),
+        )  # fmt: skip
+
+    def _can_continue(self):
+        """Whether a longer fit may continue a shorter one's checkpoint and match a straight run:
+        schedules of the absolute epoch only, no early stopping, no stateful user callbacks."""
+        from .schedules import EPOCH_COUNT_FREE_SCHEDULES
+
+        return (
+            self.checkpoint_dir is not None
+            and self.model is None
+            and self.callbacks is None
+            and not self.early_stopping
+            and self.lr_schedule in EPOCH_COUNT_FREE_SCHEDULES
+            and not isinstance(self.random_state, np.random.RandomState)
+        )
+
+    def _checkpoint_key(self, X, targets, weights):
+        from ._checkpoints import checkpoint_key
+
+        if not self._can_continue():
+            return None
+        return checkpoint_key({"class": type(self).__name__, **self.get_params(deep=False)}, X, targets, weights)
+
+    def _restore_checkpoint(self, trainer, key):
+        from . import _checkpoints, _model_cache
+
+        found = key is not None and _checkpoints.latest(self.checkpoint_dir, key, self.epochs)
+        if not found:
+            return _checkpoints.Checkpoint(0, [], [], {})
+        _model_cache.copy_variables(found.model_values, trainer.variables)
+        _model_cache.copy_variables(found.optimizer_values, trainer.optimizer.variables)
+        return found
+
+    def _save_checkpoint(self, trainer, key):
+        from . import _checkpoints
+
+        _checkpoints.save(self.checkpoint_dir, key, self.n_epochs_, trainer.variables,
+                          trainer.optimizer.variables, self.history_)  # fmt: skip
+
+    def _train(self, model, X, targets, weights, train, validation, seed, initial_epoch=0):
+        """Train ``model`` from ``initial_epoch`` to ``epochs``; the Keras History, or None."""
         from . import _training
 
-        fit_targets = self._targets_for_loss(targets)
+        if initial_epoch >= self.epochs:
+            return None
+
+        fit_targets = self._targets_for_loss(targets, model)
         augment = self._batch_augmenter(X.shape[-1], seed)
         X_train, y_train, w_train = X[train], fit_targets[train], weights[train]
         if augment is not None and self.augment_mode == "precomputed":
@@ -346,7 +420,7 @@ class _BaseCNN(BaseEstimator):
             )
             augment = None
         train_data = _training.make_dataset(
-            X_train, y_train, self.batch_size, sample_weight=w_train, shuffle_seed=seed,
+            X_train, y_train, self.batch_size, sample_weight=w_train, shuffle_seed=seed + initial_epoch,
             augment=augment,
         )  # fmt: skip
         validation_data = None
@@ -363,10 +437,11 @@ class _BaseCNN(BaseEstimator):
                 self.n_iter_no_change, self.tol
             )
             callbacks.append(self._early_stopping_callback)
-        return self.model_.fit(
+        return model.fit(
             train_data,
             validation_data=validation_data,
             epochs=self.epochs,
+            initial_epoch=initial_epoch,
             callbacks=callbacks,
             verbose=self.verbose,
             **{"shuffle": False, **_routing.routed(params, "fit")},  # tf.data shuffles
@@ -400,15 +475,17 @@ class _BaseCNN(BaseEstimator):
     def _training_loss(self):
         return self._loss
 
-    def _record_history(self, history):
+    def _record_history(self, past_history, history):
         from . import _training
 
-        self.history_ = _training.history_to_dict(history)
+        new = _training.history_to_dict(history) if history is not None else {}
+        names = [*past_history, *(k for k in new if k not in past_history)]
+        self.history_ = {k: past_history.get(k, []) + new.get(k, []) for k in names}
         self.n_epochs_ = len(self.history_.get("loss", []))
         stopper = self.__dict__.pop("_early_stopping_callback", None)
         self.best_epoch_ = stopper.best_epoch + 1 if stopper is not None else None
 
-    def _targets_for_loss(self, targets):
+    def _targets_for_loss(self, targets, model):
         return targets
 
     def _outputs(self, X):
@@ -492,6 +569,14 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         Weights of the classes in the loss, by label.
     callbacks : list of keras Callback instances or classes, default=None
         Extra callbacks; classes are built with the ``callbacks__*`` parameters.
+    checkpoint_dir : str or path, default=None
+        Warm start across the rungs of a search over ``epochs``: each fit leaves
+        its final weights and optimizer state there, keyed by the training data
+        and every other parameter, and a later fit with more epochs continues
+        from the longest such checkpoint. Used only where continuing equals a
+        straight run's schedule: no early stopping, no ``callbacks``, an
+        ``lr_schedule`` that does not depend on the epoch count (constant,
+        time_based, step, exponential, cosine_restarts).
     random_state : int, RandomState instance or None, default=None
         Seeds weights, dropout, shuffling and the validation split. The same int
         gives the same model.
@@ -575,10 +660,10 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     def _training_loss(self):
         return "categorical_crossentropy" if self._uses_label_mixing() else self._loss
 
-    def _targets_for_loss(self, targets):
+    def _targets_for_loss(self, targets, model):
         """One-hot targets for MixUp/CutMix, or when a scikeras-style builder compiled
         with categorical cross-entropy."""
-        loss = getattr(self.model_, "loss", None)
+        loss = getattr(model, "loss", None)
         name = loss if isinstance(loss, str) else getattr(loss, "name", "")
         if self._uses_label_mixing() or name in ("categorical_crossentropy", "CategoricalCrossentropy"):
             return np.eye(len(self.classes_), dtype=np.float32)[targets]

@@ -79,6 +79,9 @@ SCHEDULES = {
     "one_cycle": _one_cycle,
 }
 PLATEAU = "reduce_on_plateau"
+# Rates that depend on the absolute epoch only, not on the epoch count: a fit
+# continued from a shorter one's checkpoint sees the rates of a straight run.
+EPOCH_COUNT_FREE_SCHEDULES = {"constant", "time_based", "step", "exponential", "cosine_restarts"}
 SCHEDULE_NAMES = {*SCHEDULES, PLATEAU}
 
 

@@ -1,0 +1,85 @@
+"""Warm start across rungs: a fit's final state, kept on disk for a longer fit to continue.
+
+A successive-halving or Hyperband search trains the same candidate on the same
+fold for 1, 3, 9, ... epochs. With ``checkpoint_dir`` set, each fit leaves its
+final model variables, optimizer variables and history in one ``.npz`` file
+named by a key of (training data, every parameter but ``epochs``). A later fit
+with the same key and more epochs loads the checkpoint with the most epochs not
+above its own and trains only the remaining epochs (``initial_epoch``), so the
+learning-rate schedule, a function of the absolute epoch, carries on unchanged.
+Files are written atomically (temporary file + rename), so workers of a
+parallel search on one machine share the directory safely.
+"""
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+IGNORED_PARAMS = {"epochs", "verbose", "checkpoint_dir"}
+_FILE = re.compile(r"^(?P<key>[0-9a-f]{32})-(?P<epochs>\d+)\.npz$")
+
+
+class Checkpoint(NamedTuple):
+    epochs: int
+    model_values: list
+    optimizer_values: list
+    history: dict
+
+
+def stable_repr(value):
+    """repr that is the same in every process (callables by qualified name)."""
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {stable_repr(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(stable_repr(v) for v in value) + "]"
+    return repr(value)
+
+
+def checkpoint_key(params, *arrays):
+    """32 hex digits naming (parameters except ``epochs``, the training arrays)."""
+    digest = hashlib.blake2b(digest_size=16)
+    kept = {k: v for k, v in params.items() if k not in IGNORED_PARAMS}
+    digest.update(stable_repr(kept).encode())
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
+def latest(directory, key, max_epochs):
+    """The checkpoint of ``key`` with the most epochs <= ``max_epochs``, or None."""
+    found = [
+        (int(match["epochs"]), path)
+        for path in Path(directory).glob(f"{key}-*.npz")
+        if (match := _FILE.match(path.name)) and int(match["epochs"]) <= max_epochs
+    ]
+    if not found:
+        return None
+    epochs, path = max(found)
+    with np.load(path, allow_pickle=False) as archive:
+        n_model = int(archive["n_model"])
+        values = [archive[f"v{i}"] for i in range(int(archive["n_values"]))]
+        history = json.loads(str(archive["history"]))
+    return Checkpoint(epochs, values[:n_model], values[n_model:], history)
+
+
+def save(directory, key, epochs, model_variables, optimizer_variables, history):
+    """Write one checkpoint atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    values = [np.asarray(v) for v in (*model_variables, *optimizer_variables)]
+    arrays = {f"v{i}": value for i, value in enumerate(values)}
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    with os.fdopen(handle, "wb") as file:
+        np.savez(file, n_model=len(model_variables), n_values=len(values),
+                 history=json.dumps(history), **arrays)  # fmt: skip
+    os.replace(temporary, directory / f"{key}-{epochs}.npz")

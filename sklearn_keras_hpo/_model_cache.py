@@ -1,0 +1,90 @@
+"""Reuse traced Keras models across fits in one process.
+
+Tracing a fresh model's training step costs about a second per fit, which is
+most of a small fit's cost and the whole of what a search repeats. Fits that
+share a *structure* (architecture, hyperparameters baked into the graph, input
+shape, loss, metrics, optimizer class and configuration) train one cached
+"trainer" model: its variables (weights and dropout seed states) are copied
+from a freshly built, seeded, untraced model, and its optimizer variables are
+reset to their initial values with the new learning rate. The result is the
+same as training the fresh model, without the tracing.
+
+The fitted estimator keeps the fresh model (the trained variables are copied
+back into it), never the trainer, so a later fit cannot change an earlier
+estimator's ``model_``.
+"""
+
+import collections
+import random
+
+from ._backend import keras_and_tf
+
+MAX_CACHED_MODELS = 4
+_trainers = collections.OrderedDict()  # structure key -> (model, initial optimizer values)
+
+
+def structure_key(*parts):
+    """A hashable key from the parts that shape the traced graph (None: do not cache)."""
+    try:
+        key = repr(parts)
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def trainer_for(model, key, compile_kwargs):
+    """A traced model with ``model``'s structure, set to ``model``'s initial state.
+
+    ``compile_kwargs`` are ``_training.compile_model``'s loss, metrics, extra.
+    Returns ``model`` itself when ``key`` is None (not cacheable).
+    """
+    if key is None:
+        return model
+    if key not in _trainers:
+        _trainers[key] = _new_trainer(model, compile_kwargs)
+        while len(_trainers) > MAX_CACHED_MODELS:
+            _trainers.popitem(last=False)
+    _trainers.move_to_end(key)
+    trainer, initial_optimizer_values = _trainers[key]
+    copy_variables(model.variables, trainer.variables)
+    copy_variables(initial_optimizer_values, trainer.optimizer.variables)
+    trainer.optimizer.learning_rate = float(model.optimizer.learning_rate.numpy())
+    return trainer
+
+
+def _new_trainer(model, compile_kwargs):
+    """Clone and compile ``model`` without touching the global random state the
+    rest of the (seeded) fit draws from."""
+    from ._training import compile_model
+
+    keras, _ = keras_and_tf()
+    python_state = random.getstate()
+    try:
+        trainer = keras.models.clone_model(model)
+        optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
+        compile_model(trainer, optimizer, **compile_kwargs)
+        optimizer.build(trainer.trainable_variables)
+    finally:
+        random.setstate(python_state)
+    return trainer, [variable.numpy() for variable in optimizer.variables]
+
+
+def copy_variables(sources, targets):
+    """Assign each source (variable or array) to the target variable at the same place."""
+    if len(sources) != len(targets):
+        raise RuntimeError(f"cannot copy {len(sources)} variables into {len(targets)}")
+    for source, target in zip(sources, targets):
+        target.assign(source)
+
+
+def copy_state(trainer, model):
+    """Copy the trained variables and optimizer state back into the estimator's model."""
+    copy_variables(trainer.variables, model.variables)
+    model.optimizer.build(model.trainable_variables)
+    copy_variables(trainer.optimizer.variables, model.optimizer.variables)
+
+
+def clear():
+    """Drop every cached trainer model (they are rebuilt on demand)."""
+    _trainers.clear()

@@ -1,0 +1,199 @@
+"""Offline image datasets: scikit-learn's digits, IDX (MNIST-style), NPZ, CSV, image folders.
+
+Every loader returns ``(X, y)`` with ``X`` of shape (n, height, width) for
+grayscale or (n, height, width, channels) for colour, and ``y`` of shape (n,).
+Nothing is downloaded. Files that are missing, truncated or inconsistent raise a
+``ValueError`` (or ``FileNotFoundError``) naming the file and what is wrong.
+
+Examples
+--------
+>>> from sklearn_keras_hpo.datasets import load_digits_images
+>>> X, y = load_digits_images()
+>>> X.shape, X.dtype, y[:3]
+((1797, 8, 8), dtype('float32'), array([0, 1, 2]))
+"""
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+# IDX type codes (http://yann.lecun.com/exdb/mnist/): code -> big-endian dtype
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+
+
+def load_digits_images():
+    """scikit-learn's bundled 8x8 digits as float32 images in [0, 1] and int labels."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return (digits.images / 16.0).astype(np.float32), digits.target
+
+
+def _existing(path):
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist.")
+    return path
+
+
+def _read_bytes(path):
+    path = _existing(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            return handle.read()
+    except (OSError, EOFError) as error:  # gzip raises these on corrupt/truncated data
+        raise ValueError(f"{path} cannot be read ({error}); the file is corrupt or truncated.") from error
+
+
+def load_idx(path):
+    """Read one IDX file (raw or ``.gz``) into a numpy array of its declared shape."""
+    data = _read_bytes(path)
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number {data[:4].hex()!r}).")
+    dtype, n_dims = np.dtype(_IDX_DTYPES[data[2]]), data[3]
+    header = 4 + 4 * n_dims
+    if len(data) < header:
+        raise ValueError(f"{path} is truncated: its header needs {header} bytes, it has {len(data)}.")
+    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=n_dims, offset=4))
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(data) != expected:
+        raise ValueError(
+            f"{path} has {len(data)} bytes but its header declares shape {shape} "
+            f"({expected} bytes): the file is truncated or corrupt."
+        )
+    return np.frombuffer(data, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find_idx(directory, stem):
+    for name in (stem, stem + ".gz"):
+        if (directory / name).exists():
+            return directory / name
+    raise FileNotFoundError(f"{directory} has neither {stem} nor {stem}.gz.")
+
+
+def load_mnist(directory, subset="train"):
+    """MNIST-style IDX files from ``directory`` (MNIST, Fashion-MNIST, KMNIST layouts).
+
+    Parameters
+    ----------
+    directory : str or Path
+        Folder holding ``{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]``.
+    subset : {"train", "test"}, default="train"
+
+    Returns
+    -------
+    X : ndarray of shape (n, 28, 28), uint8
+    y : ndarray of shape (n,), uint8
+    """
+    if subset not in _MNIST_FILES:
+        raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")
+    directory = _existing(directory)
+    images, labels = (load_idx(_find_idx(directory, stem)) for stem in _MNIST_FILES[subset])
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(
+            f"{directory}: images of shape {images.shape} and labels of shape {labels.shape} "
+            "do not match (expected (n, h, w) and (n,))."
+        )
+    return images, labels
+
+
+def load_npz(path, x_key=None, y_key=None):
+    """Images and labels from an ``.npz`` archive (keys ``x``/``y``, ``X``/``y``,
+    ``images``/``labels`` or ``x_train``/``y_train`` are found automatically)."""
+    path = _existing(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable .npz archive ({error}).") from error
+    with archive:
+        x_key = x_key or _first_key(archive, ("x", "X", "images", "x_train", "arr_0"), path)
+        y_key = y_key or _first_key(archive, ("y", "labels", "y_train", "arr_1"), path)
+        X, y = archive[x_key], archive[y_key]
+    if len(X) != len(y):
+        raise ValueError(f"{path}: {x_key!r} has {len(X)} images but {y_key!r} has {len(y)} labels.")
+    return X, y.ravel()
+
+
+def _first_key(archive, candidates, path):
+    for key in candidates:
+        if key in archive.files:
+            return key
+    raise ValueError(f"{path} has keys {archive.files}; pass x_key= and y_key= to say which to use.")
+
+
+def load_csv(path, image_shape=None, label_column=0, skip_header="auto"):
+    """Images from a CSV file with one label column and one column per pixel
+    (the Kaggle MNIST layout). ``image_shape`` defaults to a square grayscale image."""
+    path = _existing(path)
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if rows and (skip_header is True or (skip_header == "auto" and not _is_number(rows[0][0]))):
+        rows = rows[1:]
+    if not rows:
+        raise ValueError(f"{path} has no data rows.")
+    widths = {len(row) for row in rows}
+    if len(widths) != 1:
+        raise ValueError(f"{path}: rows have different numbers of columns {sorted(widths)}.")
+    try:
+        table = np.asarray(rows, dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(f"{path} holds a value that is not a number ({error}).") from error
+    y = table[:, label_column].astype(np.int64)
+    pixels = np.delete(table, label_column, axis=1).astype(np.float32)
+    return pixels.reshape(len(pixels), *_csv_shape(path, pixels.shape[1], image_shape)), y
+
+
+def _csv_shape(path, n_pixels, image_shape):
+    if image_shape is None:
+        side = int(round(n_pixels**0.5))
+        if side * side != n_pixels:
+            raise ValueError(f"{path}: {n_pixels} pixel columns are not a square image; pass image_shape.")
+        return (side, side)
+    if int(np.prod(image_shape)) != n_pixels:
+        raise ValueError(f"{path}: image_shape={tuple(image_shape)} needs {int(np.prod(image_shape))} "
+                         f"pixel columns, the file has {n_pixels}.")  # fmt: skip
+    return tuple(image_shape)
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_image_folder(directory, image_size, color_mode="grayscale"):
+    """Images from ``directory/<class name>/*.png|jpg|...``, resized to ``image_size``.
+
+    Returns ``X`` as uint8 of shape (n, h, w) for grayscale or (n, h, w, 3) for
+    ``color_mode="rgb"``, ``y`` as the class folder names (strings).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    directory = _existing(directory)
+    classes = sorted(p for p in directory.iterdir() if p.is_dir())
+    if not classes:
+        raise ValueError(f"{directory} has no class subfolders (expected one folder per class).")
+    mode = {"grayscale": "L", "rgb": "RGB"}[color_mode]
+    images, labels = [], []
+    for folder in classes:
+        for file in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            try:
+                with Image.open(file) as image:
+                    resized = image.convert(mode).resize(tuple(image_size)[::-1])
+            except (UnidentifiedImageError, OSError) as error:
+                raise ValueError(f"{file} is not a readable image ({error}).") from error
+            images.append(np.asarray(resized, dtype=np.uint8))
+            labels.append(folder.name)
+    if not images:
+        raise ValueError(f"{directory} has class folders but no image files ({sorted(IMAGE_SUFFIXES)}).")
+    return np.stack(images), np.asarray(labels)

@@ -1,0 +1,91 @@
+"""Traced-model reuse (the same results as a fresh build) and warm start from checkpoints."""
+
+import numpy as np
+import pytest
+
+from sklearn_keras_hpo import CNNClassifier, _model_cache
+from tests.conftest import FAST
+
+
+def _fit(X, y, **params):
+    return CNNClassifier(**{**FAST, **params}).fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["adagrad", "sgd"])
+def test_reused_model_gives_the_fresh_build_results(digits, optimizer):
+    X, y = digits[0][:400], digits[1][:400]
+    params = dict(optimizer=optimizer, momentum=0.9, dropout=0.3)
+    _model_cache.clear()
+    fresh = _fit(X, y, **params)  # builds and caches the trainer
+    reused = _fit(X, y, **params)  # trains the cached trainer
+    assert len(_model_cache._trainers) == 1
+    assert reused.history_ == fresh.history_
+    np.testing.assert_array_equal(reused.predict_proba(X), fresh.predict_proba(X))
+
+
+def test_later_fit_leaves_earlier_model_alone(digits):
+    X, y = digits[0][:400], digits[1][:400]
+    first = _fit(X, y, random_state=0)
+    before = first.predict_proba(X)
+    _fit(X, y, random_state=1)  # same structure: same cached trainer
+    np.testing.assert_array_equal(first.predict_proba(X), before)
+    steps_per_epoch = int(np.ceil(len(X) / FAST["batch_size"]))
+    assert int(first.model_.optimizer.iterations.numpy()) == FAST["epochs"] * steps_per_epoch
+
+
+def test_structure_key_follows_graph_not_learning_rate(digits):
+    X, y = digits[0][:200], digits[1][:200]
+    _model_cache.clear()
+    _fit(X, y, learning_rate=0.01)
+    _fit(X, y, learning_rate=0.05)  # the rate is a variable: same trainer
+    assert len(_model_cache._trainers) == 1
+    _fit(X, y, dropout=0.5)  # the rate is baked into the graph: a new trainer
+    assert len(_model_cache._trainers) == 2
+
+
+def _spy_initial_epochs(monkeypatch):
+    seen = []
+    original = CNNClassifier._train
+
+    def spy(self, *args):
+        seen.append(args[-1])
+        return original(self, *args)
+
+    monkeypatch.setattr(CNNClassifier, "_train", spy)
+    return seen
+
+
+def test_longer_fit_continues_from_checkpoint(digits, tmp_path, monkeypatch):
+    X, y = digits[0][:400], digits[1][:400]
+    params = dict(checkpoint_dir=str(tmp_path), lr_schedule="time_based", lr_decay=0.5)
+    seen = _spy_initial_epochs(monkeypatch)
+    short = _fit(X, y, epochs=2, **params)
+    long = _fit(X, y, epochs=5, **params)
+    straight = _fit(X, y, epochs=5, **{**params, "checkpoint_dir": None})
+    assert seen == [0, 2, 0]  # the long fit trained epochs 3-5 only
+    assert long.history_["loss"][:2] == short.history_["loss"]
+    assert long.n_epochs_ == 5
+    np.testing.assert_allclose(long.history_["learning_rate"], straight.history_["learning_rate"])
+    steps = int(np.ceil(len(X) / FAST["batch_size"]))
+    assert int(long.model_.optimizer.iterations.numpy()) == 5 * steps  # optimizer state carried on
+    assert abs(long.history_["loss"][-1] - straight.history_["loss"][-1]) < 0.1
+    assert sorted(p.name.split("-")[1] for p in tmp_path.glob("*.npz")) == ["2.npz", "5.npz"]
+
+
+@pytest.mark.parametrize(
+    "change", [dict(early_stopping=True), dict(lr_schedule="cosine"), dict(callbacks=[])]
+)
+def test_no_checkpoint_where_continuing_would_differ(digits, tmp_path, change):
+    X, y = digits[0][:300], digits[1][:300]
+    _fit(X, y, checkpoint_dir=str(tmp_path), **change)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoint_is_keyed_by_data_and_parameters(digits, tmp_path, monkeypatch):
+    X, y = digits[0][:400], digits[1][:400]
+    seen = _spy_initial_epochs(monkeypatch)
+    _fit(X, y, epochs=1, checkpoint_dir=str(tmp_path))
+    _fit(X[:300], y[:300], epochs=2, checkpoint_dir=str(tmp_path))  # other data
+    _fit(X, y, epochs=2, dropout=0.1, checkpoint_dir=str(tmp_path))  # other parameters
+    _fit(X, y, epochs=2, checkpoint_dir=str(tmp_path))  # continues
+    assert seen == [0, 0, 0, 1]
