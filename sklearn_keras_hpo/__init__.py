@@ -2,6 +2,18 @@
 
 from .estimators import CNNClassifier, CNNRegressor
 from .plotting import plot_augmentations, plot_history, plot_lr_schedule
+from .progress import progress_bar
+from .search import HyperbandSearchCV
+from .spaces import search_space
 
-__all__ = ["CNNClassifier", "CNNRegressor", "plot_augmentations", "plot_history", "plot_lr_schedule"]
+__all__ = [
+    "CNNClassifier",
+    "CNNRegressor",
+    "HyperbandSearchCV",
+    "plot_augmentations",
+    "plot_history",
+    "plot_lr_schedule",
+    "progress_bar",
+    "search_space",
+]
 __version__ = "0.1.0"

@@ -41,6 +41,9 @@ def keras_and_tf():
         import tensorflow as tf
         import keras
 
+        from .parallel import configure_tensorflow
+
+        configure_tensorflow(tf)  # threads and GPUs, before the runtime starts
         tf.config.list_physical_devices()  # device init logs happen here
     if keras.backend.backend() != "tensorflow":
         raise ImportError(

@@ -1,0 +1,80 @@
+"""TensorFlow threads and GPUs per worker process, and the Dask recipe.
+
+Imported by ``_backend.keras_and_tf`` between importing TensorFlow and
+initialising it, which is the only moment thread pools and GPU visibility can
+be set.
+
+Threads: joblib's process backends (loky, multiprocessing) export
+``OMP_NUM_THREADS = cores // n_jobs`` to their workers, and Dask's nanny exports
+``OMP_NUM_THREADS=1``. TensorFlow ignores that variable, so each worker would
+start thread pools for the whole machine and the workers would fight over the
+cores. We size TensorFlow's intra-op pool from it instead (an explicit
+``TF_NUM_INTRAOP_THREADS`` still wins, TensorFlow reads it itself).
+
+GPUs: memory growth is switched on for every visible GPU, so several workers
+can share one; with more than one GPU visible, each process takes the GPU the
+fewest live processes have claimed (``SKHPO_GPU=<index>`` pins one instead).
+
+Dask: ``with joblib.parallel_config(backend="dask"):`` around any search sends
+its fits to the ``dask.distributed.Client`` that is current; see docs/index.md
+for a multi-machine recipe.
+"""
+
+import fcntl
+import os
+import tempfile
+from pathlib import Path
+
+CLAIMS = Path(tempfile.gettempdir()) / "skhpo-gpu-claims"
+
+
+def intra_op_threads(environ=os.environ):
+    """Threads for TensorFlow's intra-op pool in this process, or None for its default."""
+    if environ.get("TF_NUM_INTRAOP_THREADS"):
+        return None  # TensorFlow applies it
+    value = environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def configure_tensorflow(tf):
+    """Size thread pools and claim a GPU, before TensorFlow initialises its runtime."""
+    threads = intra_op_threads()
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    gpus = tf.config.list_physical_devices("GPU")
+    if len(gpus) > 1:
+        pinned = os.environ.get("SKHPO_GPU")
+        index = int(pinned) if pinned is not None else claim_gpu(len(gpus))
+        gpus = [gpus[index]]
+        tf.config.set_visible_devices(gpus, "GPU")
+    for gpu in gpus:
+        tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def claim_gpu(n_gpus, claims=CLAIMS, pid=None):
+    """Index of the GPU with the fewest claims by live processes; records this process's claim."""
+    pid = pid or os.getpid()
+    claims.mkdir(parents=True, exist_ok=True)
+    with open(claims / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        counts = [0] * n_gpus
+        for claim in claims.glob("gpu*-pid*"):
+            gpu, owner = (int(part[3:]) for part in claim.name.split("-"))
+            if _alive(owner) and gpu < n_gpus:
+                counts[gpu] += 1
+            else:
+                claim.unlink(missing_ok=True)
+        choice = counts.index(min(counts))
+        (claims / f"gpu{choice}-pid{pid}").touch()
+    return choice
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

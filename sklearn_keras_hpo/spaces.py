@@ -1,0 +1,107 @@
+"""Ready-made search spaces that reproduce the tutorials' studies, for every searcher.
+
+Each preset is data: ``{parameter: spec}`` with a spec of ``("int", low, high)``,
+``("log", low, high)``, ``("real", low, high)`` or ``("cat", [choices])``.
+``search_space(name, kind)`` turns it into what each searcher takes:
+
+- ``"random"``: scipy distributions and lists (``RandomizedSearchCV``,
+  ``HalvingRandomSearchCV``, ``HyperbandSearchCV``);
+- ``"bayes"``: scikit-optimize ``Integer``/``Real(prior="log-uniform")``/``Categorical``
+  (``BayesSearchCV``);
+- ``"grid"``: three values per numeric range (``GridSearchCV``, ``HalvingGridSearchCV``).
+
+Examples
+--------
+>>> from sklearn_keras_hpo.spaces import search_space
+>>> space = search_space("hyperband", "random")
+>>> sorted(space)
+['activation', 'batch_size', 'learning_rate']
+>>> search_space("hyperband", "grid")["batch_size"]
+[16, 72, 128]
+"""
+
+import numpy as np
+
+PRESETS = {
+    # MNIST 2-vs-7 CNN, grid and randomized searches of the first tutorial
+    "cnn": {
+        "epochs": ("int", 2, 10),
+        "batch_size": ("cat", [16, 32, 64, 128]),
+        "optimizer": ("cat", ["sgd", "rmsprop", "adagrad", "adam", "nadam"]),
+        "kernel_initializer": ("cat", ["uniform", "normal", "glorot_uniform", "he_normal"]),
+        "activation": ("cat", ["relu", "tanh", "sigmoid"]),
+        "dropout": ("real", 0.0, 0.5),
+        "dense_units": ("cat", [16, 32, 64, 128]),
+    },
+    # MNIST MLP with time-based / exponential decay and SGD momentum / Nesterov
+    "mlp_lr": {
+        "architecture": ("cat", ["mlp"]),
+        "optimizer": ("cat", ["sgd"]),
+        "learning_rate": ("log", 1e-3, 3e-1),
+        "momentum": ("real", 0.0, 0.95),
+        "nesterov": ("cat", [False, True]),
+        "lr_schedule": ("cat", ["time_based", "exponential"]),
+        "lr_decay": ("log", 1e-3, 5e-1),
+    },
+    # galaxy-image CNN: augmentation and learning rate
+    "augmentation": {
+        "rotation": ("real", 0.0, 30.0),
+        "translation": ("real", 0.0, 0.2),
+        "zoom": ("real", 0.0, 0.2),
+        "learning_rate": ("log", 1e-4, 1e-2),
+        "lr_schedule": ("cat", ["constant", "step", "exponential", "cosine"]),
+    },
+    # Hyperband tutorial: batch size, log-uniform learning rate, activation incl. swish
+    "hyperband": {
+        "batch_size": ("int", 16, 128),
+        "learning_rate": ("log", 1e-4, 1e-1),
+        "activation": ("cat", ["relu", "tanh", "swish", None]),
+    },
+    # L1 / L2, dropout, early stopping
+    "regularisation": {
+        "l1": ("cat", [0.0, 1e-5, 1e-4]),
+        "l2": ("cat", [0.0, 1e-4, 1e-3]),
+        "dropout": ("real", 0.0, 0.5),
+        "early_stopping": ("cat", [False, True]),
+    },
+}
+
+
+def search_space(name, kind="random"):
+    """The preset ``name`` in the form ``kind`` ("random", "bayes" or "grid") takes."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown search space {name!r}; choose one of {sorted(PRESETS)}.")
+    convert = {"random": _random, "bayes": _bayes, "grid": _grid}.get(kind)
+    if convert is None:
+        raise ValueError(f"kind must be 'random', 'bayes' or 'grid', got {kind!r}.")
+    return {param: convert(*spec) for param, spec in PRESETS[name].items()}
+
+
+def _random(kind, *args):
+    from scipy.stats import loguniform, randint, uniform
+
+    if kind == "cat":
+        return list(args[0])
+    low, high = args
+    return {"int": lambda: randint(low, high + 1), "log": lambda: loguniform(low, high),
+            "real": lambda: uniform(low, high - low)}[kind]()  # fmt: skip
+
+
+def _bayes(kind, *args):
+    from skopt.space import Categorical, Integer, Real
+
+    if kind == "cat":
+        return Categorical(list(args[0]))
+    low, high = args
+    return {"int": lambda: Integer(low, high), "log": lambda: Real(low, high, prior="log-uniform"),
+            "real": lambda: Real(low, high)}[kind]()  # fmt: skip
+
+
+def _grid(kind, *args):
+    if kind == "cat":
+        return list(args[0])
+    low, high = args
+    if kind == "int":
+        return sorted({int(round(v)) for v in np.linspace(low, high, 3)})
+    values = np.geomspace(low, high, 3) if kind == "log" else np.linspace(low, high, 3)
+    return [float(f"{v:.3g}") for v in values]
