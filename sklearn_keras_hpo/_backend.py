@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import warnings
 
 
@@ -31,9 +32,17 @@ def _silenced_stderr_fd():
             os.close(saved_fd)
 
 
-@functools.cache
+_import_lock = threading.Lock()
+
+
 def keras_and_tf():
     """Return ``(keras, tensorflow)``, importing them quietly on first use."""
+    with _import_lock:  # threads of one worker (Dask) must not configure TensorFlow twice
+        return _import_keras_and_tf()
+
+
+@functools.cache
+def _import_keras_and_tf():
     quiet = os.environ.get("SKHPO_TF_LOGS", "0") in ("", "0")
     context = _silenced_stderr_fd() if quiet else contextlib.nullcontext()
     with context, warnings.catch_warnings():

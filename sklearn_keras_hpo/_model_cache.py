@@ -15,12 +15,21 @@ estimator's ``model_``.
 """
 
 import collections
+import os
 import random
+import threading
 
 from ._backend import keras_and_tf
 
 MAX_CACHED_MODELS = 4
-_trainers = collections.OrderedDict()  # structure key -> (model, initial optimizer values)
+_local = threading.local()  # one cache per thread: concurrent fits never share a trainer
+
+
+def _cache():
+    """This thread's ``structure key -> (trainer model, initial optimizer values)``."""
+    if not hasattr(_local, "trainers"):
+        _local.trainers = collections.OrderedDict()
+    return _local.trainers
 
 
 def structure_key(*parts):
@@ -39,14 +48,15 @@ def trainer_for(model, key, compile_kwargs):
     ``compile_kwargs`` are ``_training.compile_model``'s loss, metrics, extra.
     Returns ``model`` itself when ``key`` is None (not cacheable).
     """
-    if key is None:
+    if key is None or os.environ.get("SKHPO_MODEL_CACHE") == "0":
         return model
-    if key not in _trainers:
-        _trainers[key] = _new_trainer(model, compile_kwargs)
-        while len(_trainers) > MAX_CACHED_MODELS:
-            _trainers.popitem(last=False)
-    _trainers.move_to_end(key)
-    trainer, initial_optimizer_values = _trainers[key]
+    trainers = _cache()
+    if key not in trainers:
+        trainers[key] = _new_trainer(model, compile_kwargs)
+        while len(trainers) > MAX_CACHED_MODELS:
+            trainers.popitem(last=False)
+    trainers.move_to_end(key)
+    trainer, initial_optimizer_values = trainers[key]
     copy_variables(model.variables, trainer.variables)
     copy_variables(initial_optimizer_values, trainer.optimizer.variables)
     trainer.optimizer.learning_rate = float(model.optimizer.learning_rate.numpy())
@@ -86,5 +96,10 @@ def copy_state(trainer, model):
 
 
 def clear():
-    """Drop every cached trainer model (they are rebuilt on demand)."""
-    _trainers.clear()
+    """Drop this thread's cached trainer models (they are rebuilt on demand)."""
+    _cache().clear()
+
+
+def cached_count():
+    """How many trainer models this thread holds."""
+    return len(_cache())

@@ -40,8 +40,11 @@ def configure_tensorflow(tf):
     """Size thread pools and claim a GPU, before TensorFlow initialises its runtime."""
     threads = intra_op_threads()
     if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+        except RuntimeError:  # something in this process started TensorFlow first
+            return
     gpus = tf.config.list_physical_devices("GPU")
     if len(gpus) > 1:
         pinned = os.environ.get("SKHPO_GPU")

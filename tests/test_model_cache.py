@@ -18,7 +18,7 @@ def test_reused_model_gives_the_fresh_build_results(digits, optimizer):
     _model_cache.clear()
     fresh = _fit(X, y, **params)  # builds and caches the trainer
     reused = _fit(X, y, **params)  # trains the cached trainer
-    assert len(_model_cache._trainers) == 1
+    assert _model_cache.cached_count() == 1
     assert reused.history_ == fresh.history_
     np.testing.assert_array_equal(reused.predict_proba(X), fresh.predict_proba(X))
 
@@ -38,9 +38,9 @@ def test_structure_key_follows_graph_not_learning_rate(digits):
     _model_cache.clear()
     _fit(X, y, learning_rate=0.01)
     _fit(X, y, learning_rate=0.05)  # the rate is a variable: same trainer
-    assert len(_model_cache._trainers) == 1
+    assert _model_cache.cached_count() == 1
     _fit(X, y, dropout=0.5)  # the rate is baked into the graph: a new trainer
-    assert len(_model_cache._trainers) == 2
+    assert _model_cache.cached_count() == 2
 
 
 def _spy_initial_epochs(monkeypatch):
