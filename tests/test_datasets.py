@@ -1,0 +1,129 @@
+"""Offline loaders on small files the tests write, and on ../shared/data when present."""
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_keras_hpo.datasets import (
+    load_csv,
+    load_digits_images,
+    load_idx,
+    load_image_folder,
+    load_mnist,
+    load_npz,
+)
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+def _idx_bytes(array):
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _write_mnist(directory, n=5, gz=True):
+    images = np.arange(n * 4 * 4, dtype=np.uint8).reshape(n, 4, 4)
+    labels = np.arange(n, dtype=np.uint8) % 3
+    for stem, array in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels)):
+        data = _idx_bytes(array)
+        (directory / (stem + ".gz" if gz else stem)).write_bytes(gzip.compress(data) if gz else data)
+    return images, labels
+
+
+def test_digits_images():
+    X, y = load_digits_images()
+    assert X.shape == (1797, 8, 8) and X.dtype == np.float32 and 0 <= X.min() and X.max() <= 1
+    assert set(y) == set(range(10))
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_mnist_round_trip(tmp_path, gz):
+    images, labels = _write_mnist(tmp_path, gz=gz)
+    X, y = load_mnist(tmp_path)
+    np.testing.assert_array_equal(X, images)
+    np.testing.assert_array_equal(y, labels)
+
+
+def test_truncated_idx_is_named(tmp_path):
+    path = tmp_path / "images.idx"
+    path.write_bytes(_idx_bytes(np.zeros((3, 4, 4)))[:-5])
+    with pytest.raises(ValueError, match="images.idx.*truncated or corrupt"):
+        load_idx(path)
+
+
+def test_corrupt_gzip_and_bad_magic_are_named(tmp_path):
+    (tmp_path / "a.gz").write_bytes(gzip.compress(b"x" * 100)[:20])
+    with pytest.raises(ValueError, match="a.gz cannot be read"):
+        load_idx(tmp_path / "a.gz")
+    (tmp_path / "b").write_bytes(b"\x12\x34\x56\x78")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        load_idx(tmp_path / "b")
+
+
+def test_missing_and_inconsistent_mnist(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_mnist(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+        load_mnist(tmp_path)
+    _write_mnist(tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(_idx_bytes(np.zeros(4))))
+    with pytest.raises(ValueError, match="do not match"):
+        load_mnist(tmp_path)
+
+
+def test_npz_keys_and_mismatch(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((4, 3, 3)), y=np.arange(4))
+    X, y = load_npz(tmp_path / "d.npz")
+    assert X.shape == (4, 3, 3) and list(y) == [0, 1, 2, 3]
+    np.savez(tmp_path / "e.npz", images=np.zeros((4, 3, 3)), labels=np.arange(3))
+    with pytest.raises(ValueError, match="4 images but 'labels' has 3 labels"):
+        load_npz(tmp_path / "e.npz")
+    np.savez(tmp_path / "f.npz", foo=np.zeros(3))
+    with pytest.raises(ValueError, match="pass x_key= and y_key="):
+        load_npz(tmp_path / "f.npz")
+
+
+def test_csv_with_header_and_errors(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("label," + ",".join(f"p{i}" for i in range(4)) + "\n1,0,1,2,3\n0,4,5,6,7\n")
+    X, y = load_csv(path)
+    assert X.shape == (2, 2, 2) and list(y) == [1, 0]
+    assert X[1, 1, 1] == 7
+    with pytest.raises(ValueError, match="needs 9 pixel columns"):
+        load_csv(path, image_shape=(3, 3))
+    path.write_text("1,0,1,2\n")
+    with pytest.raises(ValueError, match="not a square image"):
+        load_csv(path)
+    path.write_text("1,0,1,2,3\n1,0,1\n")
+    with pytest.raises(ValueError, match="different numbers of columns"):
+        load_csv(path)
+
+
+def test_image_folder(tmp_path):
+    from PIL import Image
+
+    for label, value in (("cat", 10), ("dog", 200)):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            Image.fromarray(np.full((6, 5), value, np.uint8)).save(tmp_path / label / f"{i}.png")
+    X, y = load_image_folder(tmp_path, image_size=(4, 3))
+    assert X.shape == (4, 4, 3) and list(y) == ["cat", "cat", "dog", "dog"]
+    assert X[0].max() == 10 and X[-1].min() == 200
+    X_rgb, _ = load_image_folder(tmp_path, image_size=(4, 3), color_mode="rgb")
+    assert X_rgb.shape == (4, 4, 3, 3)
+    (tmp_path / "dog" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="broken.png is not a readable image"):
+        load_image_folder(tmp_path, image_size=(4, 3))
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
+def test_shared_mnist_files(name):
+    directory = SHARED / name
+    if not directory.exists():
+        pytest.skip(f"{directory} not present")
+    X, y = load_mnist(directory, "test")
+    assert X.shape == (10000, 28, 28) and X.dtype == np.uint8
+    assert np.bincount(y).min() > 800  # ten balanced classes
