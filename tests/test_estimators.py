@@ -58,7 +58,7 @@ NON_DEFAULTS = dict(
     dropout=0.1, batch_norm=True, l1=1e-5, l2=1e-4, optimizer="sgd", learning_rate=0.05,
     momentum=0.9, nesterov=True, weight_decay=1e-4, batch_size=16, epochs=3,
     early_stopping=True, validation_fraction=0.2, n_iter_no_change=2, tol=1e-3,
-    class_weight="balanced", callbacks=[], random_state=7, verbose=0,
+    class_weight="balanced", callbacks=[], checkpoint_dir="ckpt", random_state=7, verbose=0,
     lr_schedule="step", lr_decay=0.1, lr_step_size=2, lr_drop=0.25, lr_min_fraction=0.1,
     lr_power=2.0, lr_restart_epochs=3, lr_patience=2, warmup_epochs=1, rotation=10.0,
     translation=0.1, zoom=0.1, shear=0.1, flip="horizontal", elastic=0.1, brightness=0.1,
