@@ -1,6 +1,7 @@
 """Keras image models as first-class scikit-learn estimators."""
 
 from .estimators import CNNClassifier, CNNRegressor
+from .persistence import load
 from .plotting import plot_augmentations, plot_history, plot_lr_schedule
 from .progress import progress_bar
 from .search import HyperbandSearchCV
@@ -10,6 +11,7 @@ __all__ = [
     "CNNClassifier",
     "CNNRegressor",
     "HyperbandSearchCV",
+    "load",
     "plot_augmentations",
     "plot_history",
     "plot_lr_schedule",

@@ -268,6 +268,13 @@ class _BaseCNN(BaseEstimator):
             self._save_checkpoint(trainer, key)
         return self
 
+    def save(self, path):
+        """Write the fitted estimator to directory ``path`` as Keras ``.keras`` plus JSON
+        (no pickle); read it back with :func:`sklearn_keras_hpo.load`."""
+        from .persistence import save
+
+        return save(self, path)
+
     def _training_weights(self, targets, sample_weight):
         return sample_weight
 
