@@ -9,6 +9,11 @@ above its own and trains only the remaining epochs (``initial_epoch``), so the
 learning-rate schedule, a function of the absolute epoch, carries on unchanged.
 Files are written atomically (temporary file + rename), so workers of a
 parallel search on one machine share the directory safely.
+
+The same files make a search resumable: a fit whose final state is on disk is
+not trained again. Fits that cannot continue a shorter one (early stopping,
+schedules that depend on the total epochs) get a key that includes ``epochs``
+and are only ever restored whole.
 """
 
 import hashlib
@@ -30,6 +35,7 @@ class Checkpoint(NamedTuple):
     model_values: list
     optimizer_values: list
     history: dict
+    best_epoch: int | None = None
 
 
 def stable_repr(value):
@@ -68,11 +74,11 @@ def latest(directory, key, max_epochs):
     with np.load(path, allow_pickle=False) as archive:
         n_model = int(archive["n_model"])
         values = [archive[f"v{i}"] for i in range(int(archive["n_values"]))]
-        history = json.loads(str(archive["history"]))
-    return Checkpoint(epochs, values[:n_model], values[n_model:], history)
+        meta = json.loads(str(archive["meta"]))
+    return Checkpoint(epochs, values[:n_model], values[n_model:], meta["history"], meta["best_epoch"])
 
 
-def save(directory, key, epochs, model_variables, optimizer_variables, history):
+def save(directory, key, epochs, model_variables, optimizer_variables, history, best_epoch=None):
     """Write one checkpoint atomically."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -81,5 +87,5 @@ def save(directory, key, epochs, model_variables, optimizer_variables, history):
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
     with os.fdopen(handle, "wb") as file:
         np.savez(file, n_model=len(model_variables), n_values=len(values),
-                 history=json.dumps(history), **arrays)  # fmt: skip
+                 meta=json.dumps({"history": history, "best_epoch": best_epoch}), **arrays)  # fmt: skip
     os.replace(temporary, directory / f"{key}-{epochs}.npz")

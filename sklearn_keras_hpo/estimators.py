@@ -263,8 +263,8 @@ class _BaseCNN(BaseEstimator):
             if trainer is not model:
                 _model_cache.copy_state(trainer, model)
         self.model_ = model
-        self._record_history(past.history, history)
-        if key is not None:
+        self._record_history(past, history)
+        if key is not None and history is not None:  # a restored fit is on disk already
             self._save_checkpoint(trainer, key)
         return self
 
@@ -389,11 +389,16 @@ class _BaseCNN(BaseEstimator):
         )
 
     def _checkpoint_key(self, X, targets, weights):
+        """Name of this fit's checkpoints, or None without ``checkpoint_dir``. A fit that
+        cannot continue a shorter one is keyed with its epochs: only restored whole."""
         from ._checkpoints import checkpoint_key
 
-        if not self._can_continue():
+        if self.checkpoint_dir is None or self.callbacks is not None:
             return None
-        return checkpoint_key({"class": type(self).__name__, **self.get_params(deep=False)}, X, targets, weights)
+        params = {"class": type(self).__name__, **self.get_params(deep=False)}
+        if not self._can_continue():
+            params["total_epochs"] = self.epochs
+        return checkpoint_key(params, X, targets, weights)
 
     def _restore_checkpoint(self, trainer, key):
         from . import _checkpoints, _model_cache
@@ -403,13 +408,15 @@ class _BaseCNN(BaseEstimator):
             return _checkpoints.Checkpoint(0, [], [], {})
         _model_cache.copy_variables(found.model_values, trainer.variables)
         _model_cache.copy_variables(found.optimizer_values, trainer.optimizer.variables)
+        if not self._can_continue():  # a finished fit (maybe stopped early): nothing to train
+            found = found._replace(epochs=self.epochs)
         return found
 
     def _save_checkpoint(self, trainer, key):
         from . import _checkpoints
 
         _checkpoints.save(self.checkpoint_dir, key, self.n_epochs_, trainer.variables,
-                          trainer.optimizer.variables, self.history_)  # fmt: skip
+                          trainer.optimizer.variables, self.history_, self.best_epoch_)  # fmt: skip
 
     def _train(self, model, X, targets, weights, train, validation, seed, initial_epoch=0):
         """Train ``model`` from ``initial_epoch`` to ``epochs``; the Keras History, or None."""
@@ -482,15 +489,15 @@ class _BaseCNN(BaseEstimator):
     def _training_loss(self):
         return self._loss
 
-    def _record_history(self, past_history, history):
+    def _record_history(self, past, history):
         from . import _training
 
         new = _training.history_to_dict(history) if history is not None else {}
-        names = [*past_history, *(k for k in new if k not in past_history)]
-        self.history_ = {k: past_history.get(k, []) + new.get(k, []) for k in names}
+        names = [*past.history, *(k for k in new if k not in past.history)]
+        self.history_ = {k: past.history.get(k, []) + new.get(k, []) for k in names}
         self.n_epochs_ = len(self.history_.get("loss", []))
         stopper = self.__dict__.pop("_early_stopping_callback", None)
-        self.best_epoch_ = stopper.best_epoch + 1 if stopper is not None else None
+        self.best_epoch_ = stopper.best_epoch + 1 if stopper is not None else past.best_epoch
 
     def _targets_for_loss(self, targets, model):
         return targets
@@ -583,7 +590,9 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         from the longest such checkpoint. Used only where continuing equals a
         straight run's schedule: no early stopping, no ``callbacks``, an
         ``lr_schedule`` that does not depend on the epoch count (constant,
-        time_based, step, exponential, cosine_restarts).
+        time_based, step, exponential, cosine_restarts). The same files make a
+        search resumable: a fit already on disk (same data, every parameter
+        equal) is restored, not trained again. Ignored with ``callbacks``.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, dropout, shuffling and the validation split. The same int
         gives the same model.

@@ -78,8 +78,10 @@ class HyperbandSearchCV(BaseSearchCV):
         Continue each candidate from its previous rung on the same fold, through
         the estimator's ``checkpoint_dir`` (estimators without one retrain).
     checkpoint_dir : str, default=None
-        Where rung checkpoints go; None means a temporary directory removed after
-        ``fit``. Give a directory on storage shared by all workers for a
+        Where rung checkpoints go; None means the estimator's own ``checkpoint_dir``,
+        or else a temporary directory removed after ``fit``. A kept directory makes
+        the search resumable: run it again after a crash and finished fits are
+        not retrained. Give a directory on storage shared by all workers for a
         multi-machine Dask cluster.
     scoring, n_jobs, refit, cv, verbose, pre_dispatch, error_score, return_train_score
         As in ``GridSearchCV``.
@@ -163,7 +165,8 @@ class HyperbandSearchCV(BaseSearchCV):
             return super().fit(X, y, **params)
         user_estimator = self.estimator
         with tempfile.TemporaryDirectory(prefix="skhpo-hyperband-") as temporary:
-            self.estimator = clone(user_estimator).set_params(checkpoint_dir=self.checkpoint_dir or temporary)
+            directory = self.checkpoint_dir or user_estimator.get_params()["checkpoint_dir"] or temporary
+            self.estimator = clone(user_estimator).set_params(checkpoint_dir=directory)
             try:
                 super().fit(X, y, **params)
             finally:

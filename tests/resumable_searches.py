@@ -1,0 +1,65 @@
+"""The searches of the resume tests, importable by the test and runnable as a script.
+
+``python -m tests.resumable_searches KIND CHECKPOINT_DIR OUT.json`` runs one search
+with its fits recorded under CHECKPOINT_DIR and writes its scores to OUT.json.
+"""
+
+import json
+import sys
+
+import numpy as np
+from scipy.stats import loguniform
+from sklearn.datasets import load_digits
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
+
+from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV
+
+KINDS = ("grid", "random", "halving", "hyperband", "bayes")
+
+
+def data():
+    X, y = load_digits(return_X_y=True)
+    return X[:500].reshape(-1, 8, 8) / 16.0, y[:500]
+
+
+def make_search(kind, checkpoint_dir=None):
+    estimator = CNNClassifier(filters=4, dense_units=16, dropout=0.1, epochs=2, batch_size=16,
+                              random_state=0, checkpoint_dir=checkpoint_dir)  # fmt: skip
+    common = dict(cv=2, n_jobs=1)
+    if kind == "grid":
+        return GridSearchCV(estimator, {"learning_rate": [0.003, 0.01, 0.03], "dropout": [0.0, 0.2]}, **common)
+    space = {"learning_rate": loguniform(1e-3, 1e-1), "dropout": [0.0, 0.2]}
+    if kind == "random":
+        return RandomizedSearchCV(estimator, space, n_iter=5, random_state=0, **common)
+    if kind == "halving":
+        return HalvingRandomSearchCV(estimator, space, resource="epochs", min_resources=1, max_resources=4,
+                                     n_candidates=4, factor=2, random_state=0, **common)  # fmt: skip
+    if kind == "hyperband":
+        return HyperbandSearchCV(estimator, space, max_epochs=4, factor=2, random_state=0, **common)
+    if kind == "bayes":
+        from skopt import BayesSearchCV
+        from skopt.space import Categorical, Real
+
+        bayes_space = {"learning_rate": Real(1e-3, 1e-1, prior="log-uniform"), "dropout": Categorical([0.0, 0.2])}
+        return BayesSearchCV(estimator, bayes_space, n_iter=5, optimizer_kwargs={"n_initial_points": 2},
+                             random_state=0, **common)  # fmt: skip
+    raise ValueError(kind)
+
+
+def scores(search):
+    """What must match between runs: every candidate's parameters and fold scores."""
+    results = search.cv_results_
+    n_splits = search.n_splits_
+    return {
+        "params": [json.dumps(p, sort_keys=True, default=float) for p in results["params"]],
+        "folds": np.array([results[f"split{i}_test_score"] for i in range(n_splits)]).T.tolist(),
+        "best_params": json.dumps(search.best_params_, sort_keys=True, default=float),
+    }
+
+
+if __name__ == "__main__":
+    kind, checkpoint_dir, out = sys.argv[1:]
+    search = make_search(kind, checkpoint_dir).fit(*data())
+    with open(out, "w") as file:
+        json.dump(scores(search), file)
