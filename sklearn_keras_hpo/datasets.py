@@ -197,3 +197,27 @@ def load_image_folder(directory, image_size, color_mode="grayscale"):
     if not images:
         raise ValueError(f"{directory} has class folders but no image files ({sorted(IMAGE_SUFFIXES)}).")
     return np.stack(images), np.asarray(labels)
+
+
+def load_source(source, *, image_shape=None, image_size=(28, 28)):
+    """Images and labels from a named source: ``"digits"``, a folder of MNIST-style IDX
+    files, a folder of class subfolders, an ``.npz`` or a ``.csv`` file.
+
+    >>> X, y = load_source("digits")
+    >>> X.shape
+    (1797, 8, 8)
+    """
+    if source == "digits":
+        return load_digits_images()
+    path = _existing(source)
+    if path.is_dir():
+        if any(path.glob("train-images-idx3-ubyte*")):
+            return load_mnist(path, "train")
+        return load_image_folder(path, image_size)
+    loaders = {".npz": load_npz, ".csv": lambda p: load_csv(p, image_shape=image_shape)}
+    if path.suffix.lower() not in loaders:
+        raise ValueError(
+            f"Cannot tell how to read {path}: give 'digits', a folder of IDX files or of class "
+            "subfolders, an .npz or a .csv file."
+        )
+    return loaders[path.suffix.lower()](path)

@@ -68,13 +68,51 @@ PRESETS = {
 
 
 def search_space(name, kind="random"):
-    """The preset ``name`` in the form ``kind`` ("random", "bayes" or "grid") takes."""
-    if name not in PRESETS:
-        raise ValueError(f"Unknown search space {name!r}; choose one of {sorted(PRESETS)}.")
+    """The preset ``name`` (or a dict of specs) in the form ``kind`` ("random", "bayes"
+    or "grid") takes."""
+    if isinstance(name, dict):
+        specs = name
+    elif name in PRESETS:
+        specs = PRESETS[name]
+    else:
+        raise ValueError(f"Unknown search space {name!r}; choose one of {sorted(PRESETS)} or give a file.")
     convert = {"random": _random, "bayes": _bayes, "grid": _grid}.get(kind)
     if convert is None:
         raise ValueError(f"kind must be 'random', 'bayes' or 'grid', got {kind!r}.")
-    return {param: convert(*spec) for param, spec in PRESETS[name].items()}
+    return {param: convert(*spec) for param, spec in specs.items()}
+
+
+def read_space_file(path):
+    """Specs from a YAML or JSON file: ``param: [choices]`` or ``param: {int|log|real: [low, high]}``.
+
+    >>> import json, tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+    ...     json.dump({"dropout": {"real": [0, 0.5]}, "activation": ["relu", "tanh"]}, file)
+    >>> read_space_file(file.name)
+    {'dropout': ('real', 0.0, 0.5), 'activation': ('cat', ['relu', 'tanh'])}
+    """
+    import yaml  # YAML is a superset of JSON
+
+    with open(path) as file:
+        mapping = yaml.safe_load(file)
+    if not isinstance(mapping, dict) or not mapping:
+        raise ValueError(f"{path} must map parameter names to [choices] or {{int|log|real: [low, high]}}.")
+    return {str(param): _spec(path, param, value) for param, value in mapping.items()}
+
+
+def _spec(path, param, value):
+    if isinstance(value, list) and value:
+        return ("cat", value)
+    if isinstance(value, dict) and len(value) == 1:
+        (kind, bounds), = value.items()
+        if kind in ("int", "log", "real") and isinstance(bounds, list) and len(bounds) == 2:
+            low, high = (int(b) if kind == "int" else float(b) for b in bounds)
+            if low < high and (kind != "log" or low > 0):
+                return (kind, low, high)
+    raise ValueError(
+        f"{path}: {param}: {value!r} is not a search range; write a list of choices or "
+        "{int: [low, high]}, {log: [low, high]} (low > 0) or {real: [low, high]} with low < high."
+    )
 
 
 def _random(kind, *args):

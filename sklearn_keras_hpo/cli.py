@@ -1,0 +1,318 @@
+"""``skhpo``: tune a CNNClassifier from the command line, and predict with the result.
+
+``skhpo tune`` loads the data, holds out a test split, runs the chosen searcher over
+a preset or a YAML/JSON search space with a progress bar, and writes to the output
+directory: ``best_params.json``, ``cv_results.csv``, ``model/`` (Keras ``.keras``
+plus ``estimator.json``), ``report.html`` and ``fits/`` (every finished fit, so
+``--resume`` continues a stopped run without retraining them). Ctrl-C, or
+``--time-limit``, stops the search and keeps every finished fit: the best fully
+cross-validated configuration so far is refitted and reported.
+
+``skhpo predict MODEL_DIR DATA -o predictions.csv`` writes one row per image.
+"""
+
+import argparse
+import contextlib
+import csv
+import json
+import math
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband")
+
+
+class StopSearch(BaseException):
+    """Raised in the main thread when ``--time-limit`` runs out; a BaseException, like
+    KeyboardInterrupt, so that a searcher's per-fit ``error_score`` handling lets it through."""
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"skhpo: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="skhpo", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(required=True, metavar="{tune,predict}")
+    tune = commands.add_parser("tune", help="search hyperparameters and write a report")
+    tune.set_defaults(run=run_tune)
+    tune.add_argument("--data", default="digits",
+                      help="'digits' (default), a folder of MNIST-style IDX files or class subfolders, .npz or .csv")
+    tune.add_argument("--image-shape", type=int, nargs="+", help="image shape of a .csv's pixel columns")
+    tune.add_argument("--image-size", type=int, nargs=2, default=(28, 28), help="size images of a folder are read at")
+    tune.add_argument("--max-samples", type=int, help="use a stratified subset of this many images")
+    tune.add_argument("--searcher", choices=SEARCHERS, default="random")
+    tune.add_argument("--space", default="cnn", help="a preset (cnn, mlp_lr, augmentation, hyperband, "
+                      "regularisation) or a YAML/JSON file")
+    tune.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                      help="fix an estimator parameter (value read as JSON, else a string); repeatable")
+    tune.add_argument("--cv", type=int, default=3)
+    tune.add_argument("--n-jobs", type=int, default=1)
+    tune.add_argument("--n-iter", type=int, default=10, help="candidates of random and bayes searches")
+    tune.add_argument("--max-epochs", type=int, default=9, help="epochs of the last rung (halving, hyperband)")
+    tune.add_argument("--time-limit", type=float, help="seconds; then stop and keep what finished")
+    tune.add_argument("--random-state", type=int, default=0)
+    tune.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (0 for none)")
+    tune.add_argument("--output", "-o", default="skhpo-run", help="output directory")
+    tune.add_argument("--resume", action="store_true", help="reuse the finished fits in OUTPUT/fits")
+    tune.add_argument("--no-progress", action="store_true")
+    predict = commands.add_parser("predict", help="predict with a model written by tune")
+    predict.set_defaults(run=run_predict)
+    predict.add_argument("model_dir")
+    predict.add_argument("data")
+    predict.add_argument("-o", "--output", default="predictions.csv")
+    predict.add_argument("--image-shape", type=int, nargs="+")
+    predict.add_argument("--image-size", type=int, nargs=2, default=(28, 28))
+    predict.add_argument("--trusted", action="store_true", help="allow code (Lambda layers) in the model file")
+    return parser
+
+
+# -- tune ---------------------------------------------------------------------------
+def run_tune(args):
+    from sklearn.base import clone
+
+    X, y, summary = _load_data(args)
+    X_train, X_test, y_train, y_test = _split(X, y, args.test_size, args.random_state)
+    summary.update({"training images": len(X_train), "held-out images": len(y_test)})
+    output = Path(args.output)
+    fits = output / "fits"
+    if fits.exists() and not args.resume:
+        shutil.rmtree(fits)
+    output.mkdir(parents=True, exist_ok=True)
+    records = output / "finished_fits.jsonl"
+    if records.exists() and not args.resume:
+        records.unlink()
+    estimator = _base_estimator(args, fits)
+    search, searched = _make_search(args, estimator, RecordingScorer(records))
+    summary.update({"searcher": type(search).__name__, "search space": args.space, "cv folds": args.cv})
+
+    started = time.monotonic()
+    stopped = _run_search(search, X_train, y_train, args)
+    summary["search time (s)"] = round(time.monotonic() - started, 1)
+    if stopped:
+        results = partial_results(records, args.cv)
+        if not results["params"]:
+            print(f"Stopped ({stopped}) before any configuration finished all {args.cv} folds; "
+                  f"the finished fits are kept in {fits} for --resume.")  # fmt: skip
+            return 130
+        best_index = int(np.nanargmax(results["mean_test_score"]))
+        best_params = results["params"][best_index]
+        best = clone(estimator).set_params(**best_params).fit(X_train, y_train)
+        print(f"Stopped ({stopped}); refitted the best of {len(results['params'])} finished configurations.")
+    else:
+        results, best_params, best = search.cv_results_, search.best_params_, search.best_estimator_
+    return _write_outputs(output, results, best_params, best, summary, X_train, X_test, y_test, searched)
+
+
+def _load_data(args):
+    from .datasets import load_source
+
+    X, y = load_source(args.data, image_shape=args.image_shape, image_size=tuple(args.image_size))
+    if X.dtype == np.uint8:
+        X = X.astype(np.float32) / 255.0
+    if args.max_samples and args.max_samples < len(X):
+        from sklearn.model_selection import train_test_split
+
+        X, _, y, _ = train_test_split(X, y, train_size=args.max_samples, stratify=y, random_state=args.random_state)
+    classes, counts = np.unique(y, return_counts=True)
+    summary = {"source": args.data, "images": len(X), "image shape": X.shape[1:],
+               "classes": dict(zip(classes.tolist(), counts.tolist()))}  # fmt: skip
+    return X, y, summary
+
+
+def _split(X, y, test_size, random_state):
+    if not test_size:
+        return X, X[:0], y, y[:0]
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X, y, test_size=test_size, stratify=y, random_state=random_state)
+
+
+def _base_estimator(args, fits):
+    from .estimators import CNNClassifier
+
+    params = {"random_state": args.random_state, "validation_fraction": 0.1, "checkpoint_dir": str(fits)}
+    for item in args.set:
+        name, equals, value = item.partition("=")
+        if not equals:
+            raise ValueError(f"--set {item!r}: write PARAM=VALUE, e.g. --set epochs=5.")
+        params[name.strip()] = _parse_value(value)
+    estimator = CNNClassifier()
+    unknown = set(params) - set(estimator.get_params())
+    if unknown:
+        raise ValueError(f"--set names unknown parameter(s) {sorted(unknown)} of CNNClassifier.")
+    return estimator.set_params(**params)
+
+
+def _parse_value(text):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _make_search(args, estimator, scorer):
+    """The searcher and the names of the parameters it searches."""
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
+
+    from .search import HyperbandSearchCV
+    from .spaces import PRESETS, read_space_file, search_space
+
+    specs = dict(PRESETS[args.space]) if args.space in PRESETS else read_space_file(args.space)
+    if args.searcher in ("halving", "hyperband"):
+        specs.pop("epochs", None)  # the resource, set per rung
+    kind = {"grid": "grid", "bayes": "bayes"}.get(args.searcher, "random")
+    unknown = set(specs) - set(estimator.get_params())
+    if unknown:
+        raise ValueError(f"The search space names unknown parameter(s) {sorted(unknown)} of CNNClassifier.")
+    space = search_space(specs, kind)
+    common = {"scoring": scorer, "cv": args.cv, "n_jobs": args.n_jobs, "error_score": np.nan}
+    seeded = {**common, "random_state": args.random_state}
+    if args.searcher == "grid":
+        search = GridSearchCV(estimator, space, **common)
+    elif args.searcher == "random":
+        search = RandomizedSearchCV(estimator, space, n_iter=args.n_iter, **seeded)
+    elif args.searcher == "bayes":
+        from skopt import BayesSearchCV
+
+        search = BayesSearchCV(estimator, space, n_iter=args.n_iter, **seeded)
+    elif args.searcher == "halving":
+        search = HalvingRandomSearchCV(estimator, space, resource="epochs", min_resources=1,
+                                       max_resources=args.max_epochs, factor=3, **seeded)  # fmt: skip
+    else:
+        search = HyperbandSearchCV(estimator, space, max_epochs=args.max_epochs, factor=3, **seeded)
+    return search, list(specs)
+
+
+def _run_search(search, X, y, args):
+    """Fit the search; the reason it stopped early, or None when it finished."""
+    from .progress import progress_bar
+
+    def time_up(signum, frame):
+        raise StopSearch
+
+    if args.time_limit:
+        signal.signal(signal.SIGALRM, time_up)
+        signal.setitimer(signal.ITIMER_REAL, args.time_limit)
+    bar = progress_bar(desc=f"{args.searcher} search", disable=args.no_progress)
+    try:
+        with bar:
+            search.fit(X, y)
+    except KeyboardInterrupt:
+        return "interrupted"
+    except StopSearch:
+        return f"time limit of {args.time_limit:g} s"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return None
+
+
+class RecordingScorer:
+    """Accuracy that also appends (parameters, score) of each finished fit to a JSON-lines
+    file, so a stopped search still knows what finished. Picklable for joblib workers."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __call__(self, estimator, X, y):
+        from sklearn.metrics import accuracy_score
+
+        score = float(accuracy_score(y, estimator.predict(X)))
+        params = {k: v for k, v in estimator.get_params(deep=False).items() if _jsonable(v)}
+        line = json.dumps({"params": params, "score": score, "n_test": len(y)}, default=float) + "\n"
+        with open(self.path, "a") as file:  # one short append: atomic on local filesystems
+            file.write(line)
+        return score
+
+
+def _jsonable(value):
+    return value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating))
+
+
+def partial_results(records, n_folds):
+    """cv_results_-like columns of the configurations whose every fold finished."""
+    by_config = {}
+    if Path(records).exists():
+        for line in Path(records).read_text().splitlines():
+            with contextlib.suppress(json.JSONDecodeError):  # a line cut by a kill
+                record = json.loads(line)
+                by_config.setdefault(json.dumps(record["params"], sort_keys=True), []).append(record["score"])
+    done = {key: scores[:n_folds] for key, scores in by_config.items() if len(scores) >= n_folds}
+    params = [json.loads(key) for key in done]
+    return {
+        "params": params,
+        "mean_test_score": [float(np.mean(s)) for s in done.values()],
+        "std_test_score": [float(np.std(s)) for s in done.values()],
+        "mean_fit_time": [math.nan] * len(params),
+    }
+
+
+def _write_outputs(output, results, best_params, best, summary, X_train, X_test, y_test, searched):
+    from .report import build_report
+
+    (output / "best_params.json").write_text(json.dumps(best_params, indent=1, default=_json_default))
+    write_results_csv(output / "cv_results.csv", results)
+    best.save(output / "model")
+    page = build_report(title="skhpo tune report", data_summary=summary, results=results, best_estimator=best,
+                        X_test=X_test, y_test=y_test, X_preview=X_train[:8], searched=searched)  # fmt: skip
+    (output / "report.html").write_text(page)
+    if len(y_test):
+        print(f"Held-out accuracy: {best.score(X_test, y_test):.4f} ({len(y_test)} images)")
+    print(f"Best parameters: {json.dumps(best_params, default=_json_default)}")
+    print(f"Report: {(output / 'report.html').resolve()}")
+    return 0
+
+
+def _json_default(value):
+    return value.item() if isinstance(value, np.generic) else str(value)
+
+
+def write_results_csv(path, results):
+    """One row per candidate; ``params`` as JSON; masked arrays as plain values."""
+    columns = [name for name in results if name != "params" and np.ndim(results[name]) == 1]
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["params", *columns])
+        for i, params in enumerate(results["params"]):
+            row = [np.ma.getdata(results[name])[i] for name in columns]
+            writer.writerow([json.dumps(params, default=_json_default), *map(_csv_value, row)])
+
+
+def _csv_value(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# -- predict ------------------------------------------------------------------------
+def run_predict(args):
+    from .datasets import load_source
+    from .persistence import load
+
+    estimator = load(args.model_dir, trusted=args.trusted)
+    X, y = load_source(args.data, image_shape=args.image_shape, image_size=tuple(args.image_size))
+    if X.dtype == np.uint8:
+        X = X.astype(np.float32) / 255.0
+    proba = estimator.predict_proba(X)
+    predicted = estimator.classes_[np.argmax(proba, axis=1)]
+    with open(args.output, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["index", "prediction", "label", *(f"proba_{c}" for c in estimator.classes_)])
+        for i, (p, label, row) in enumerate(zip(predicted, y, proba)):
+            writer.writerow([i, _csv_value(p), _csv_value(label), *(f"{v:.6g}" for v in row)])
+    print(f"Wrote {len(X)} predictions to {args.output}; accuracy against the file's labels: "
+          f"{float(np.mean(predicted == y)):.4f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
