@@ -15,7 +15,7 @@ Examples
 >>> X, y = load_digits(return_X_y=True)
 >>> clf = CNNClassifier(image_shape=(8, 8), filters=4, epochs=1, random_state=0).fit(X / 16, y)
 >>> with tempfile.TemporaryDirectory() as directory:
-...     clf.save(directory)
+...     _ = clf.save(directory)
 ...     again = load(directory)
 >>> bool((again.predict(X / 16) == clf.predict(X / 16)).all())
 True

@@ -107,7 +107,7 @@ class HyperbandSearchCV(BaseSearchCV):
     ...     {"learning_rate": loguniform(1e-3, 1e-1)}, max_epochs=3, factor=3, cv=2,
     ...     random_state=0,
     ... ).fit(X[:300] / 16, y[:300])
-    >>> sorted(set(search.cv_results_["n_resources"]))
+    >>> sorted(set(search.cv_results_["n_resources"].tolist()))
     [1, 3]
     """
 
