@@ -1,5 +1,6 @@
 """Keras image models as first-class scikit-learn estimators."""
 
+from ._training import TrainingDivergedError
 from .estimators import CNNClassifier, CNNRegressor
 from .persistence import load
 from .plotting import plot_augmentations, plot_history, plot_lr_schedule
@@ -11,6 +12,7 @@ __all__ = [
     "CNNClassifier",
     "CNNRegressor",
     "HyperbandSearchCV",
+    "TrainingDivergedError",
     "load",
     "plot_augmentations",
     "plot_history",

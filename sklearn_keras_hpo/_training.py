@@ -97,6 +97,34 @@ def early_stopping_callback(patience, min_delta):
     )
 
 
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite (for example SGD with too large a
+    learning rate); training stopped at that batch."""
+
+
+def terminate_on_nan():
+    """Keras' TerminateOnNaN without its print: workers of a search stay quiet."""
+    keras, _ = keras_and_tf()
+
+    class StopOnNonFiniteLoss(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(float(loss)):
+                self.model.stop_training = True
+
+    return StopOnNonFiniteLoss()
+
+
+def check_finite_loss(history):
+    """Raise ``TrainingDivergedError`` when the last recorded loss is not finite."""
+    losses = [] if history is None else history.history.get("loss", [])
+    if losses and not np.isfinite(losses[-1]):
+        raise TrainingDivergedError(
+            f"Training diverged: the loss became {losses[-1]} in epoch {len(losses)}. Lower learning_rate, "
+            "add gradient clipping (optimizer__clipnorm=1.0) or batch_norm=True."
+        )
+
+
 def instantiate_callbacks(callbacks, routed_kwargs):
     """Callback instances as given (copied by ``clone``); classes built with ``callbacks__*``."""
     return [cb(**routed_kwargs) if isinstance(cb, type) else cb for cb in callbacks or ()]

@@ -198,6 +198,7 @@ def _make_search(args, estimator, scorer):
 def _run_search(search, X, y, args):
     """Fit the search; the reason it stopped early, or None when it finished."""
     from .progress import progress_bar
+    from .search import failures_as_scores
 
     def time_up(signum, frame):
         raise StopSearch
@@ -207,7 +208,7 @@ def _run_search(search, X, y, args):
         signal.setitimer(signal.ITIMER_REAL, args.time_limit)
     bar = progress_bar(desc=f"{args.searcher} search", disable=args.no_progress)
     try:
-        with bar:
+        with bar, failures_as_scores():
             search.fit(X, y)
     except KeyboardInterrupt:
         return "interrupted"

@@ -240,7 +240,28 @@ class _BaseCNN(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            The loss became NaN or infinite; training stopped there. A search scores
+            this configuration with its ``error_score`` and goes on.
         """
+        try:
+            return self._fit(X, y, sample_weight)
+        except Exception as error:  # name the configuration in a search's FitFailedWarning
+            if hasattr(error, "add_note"):
+                error.add_note(f"{type(self).__name__} configuration: {self._configuration()}")
+            raise
+
+    def _configuration(self):
+        """The parameters that differ from the defaults, as ``name=value, ...``."""
+        defaults = type(self)().get_params(deep=False)
+        changed = {k: v for k, v in self.get_params(deep=False).items()
+                   if k not in ("checkpoint_dir", "verbose") and (k not in defaults or repr(v) != repr(defaults[k]))}
+        return ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items())) or "all defaults"
+
+    def _fit(self, X, y, sample_weight):
         self._validate_params()
         _routing.check_routed_names(type(self).__name__, self._routed_params())
         if y is None:
@@ -260,6 +281,7 @@ class _BaseCNN(BaseEstimator):
             key = self._checkpoint_key(X, targets, weights)
             past = self._restore_checkpoint(trainer, key)
             history = self._train(trainer, X, targets, weights, train, validation, seed, past.epochs)
+            _training.check_finite_loss(history)
             if trainer is not model:
                 _model_cache.copy_state(trainer, model)
         self.model_ = model
@@ -445,6 +467,7 @@ class _BaseCNN(BaseEstimator):
         params = self.get_params(deep=False)
         callbacks = _training.instantiate_callbacks(self.callbacks, _routing.routed(params, "callbacks"))
         callbacks += self._schedule_callbacks(has_validation=validation is not None)
+        callbacks.append(_training.terminate_on_nan())
         self._early_stopping_callback = None
         if self.early_stopping:
             self._early_stopping_callback = _training.early_stopping_callback(

@@ -8,12 +8,16 @@ Rungs continue from the previous rung's weights and optimizer state on the same
 fold (the estimator's ``checkpoint_dir``), instead of retraining from scratch.
 """
 
+import contextlib
 import math
 import tempfile
+import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import _search as sklearn_search
 from sklearn.model_selection import ParameterSampler
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
@@ -48,6 +52,37 @@ def hyperband_brackets(max_epochs, factor=3, min_epochs=1):
         rungs = [(n // factor**i, max(min_epochs, round(max_epochs / factor ** (s - i)))) for i in range(s + 1)]
         brackets.append((s, rungs))
     return brackets
+
+
+@contextlib.contextmanager
+def failures_as_scores():
+    """Keep a search going when every fit of one batch fails.
+
+    scikit-learn raises ``ValueError`` when all the fits that one call evaluates fail,
+    even with a numeric ``error_score``: a Bayes search evaluating one point at a time,
+    or a Hyperband rung of one candidate, would lose everything on one diverging
+    configuration. Inside this block that case warns (``FitFailedWarning``) and the
+    failed fits keep their ``error_score``, like any other failed fit.
+    ``HyperbandSearchCV`` and the CLI use it; wrap ``BayesSearchCV.fit`` in it yourself.
+
+    >>> with failures_as_scores():
+    ...     pass
+    """
+    original = sklearn_search._warn_or_raise_about_fit_failures
+
+    def warn_only(results, error_score):
+        try:
+            original(results, error_score)
+        except ValueError as error:
+            if error_score == "raise":
+                raise
+            warnings.warn(str(error), FitFailedWarning, stacklevel=2)
+
+    sklearn_search._warn_or_raise_about_fit_failures = warn_only
+    try:
+        yield
+    finally:
+        sklearn_search._warn_or_raise_about_fit_failures = original
 
 
 def top_k(scores, k):
@@ -161,6 +196,10 @@ class HyperbandSearchCV(BaseSearchCV):
     def fit(self, X, y=None, **params):
         """Run every bracket, then refit the best (candidate, epochs) on all of ``X``."""
         hyperband_brackets(self.max_epochs, self.factor, self.min_epochs)  # validates
+        with failures_as_scores():
+            return self._fit_with_checkpoints(X, y, **params)
+
+    def _fit_with_checkpoints(self, X, y, **params):
         if not (self.warm_start and "checkpoint_dir" in self.estimator.get_params()):
             return super().fit(X, y, **params)
         user_estimator = self.estimator
