@@ -11,12 +11,17 @@ def is_routed(name):
     return bool(sep) and bool(rest) and prefix in ROUTING_PREFIXES
 
 
-def check_routed_names(estimator_name, names):
-    """Unknown keyword arguments are an error, as for any Python call."""
+def check_routed_names(estimator_name, names, known=()):
+    """Unknown keyword arguments are an error, as for any Python call; a close
+    parameter name is suggested."""
+    import difflib
+
     unknown = sorted(name for name in names if not is_routed(name))
     if unknown:
+        close = {n: difflib.get_close_matches(n, known, n=1) for n in unknown}
+        hints = "".join(f" Did you mean {m[0]!r} for {n!r}?" for n, m in close.items() if m)
         raise TypeError(
-            f"{estimator_name} got unexpected parameter(s) {unknown}; routed parameters "
+            f"{estimator_name} got unexpected parameter(s) {unknown}.{hints} Routed parameters "
             f"must start with one of {[p + '__' for p in ROUTING_PREFIXES]}."
         )
 

@@ -1,6 +1,7 @@
 """Input checks shared by the estimators: images in, float32 ``(n, h, w, c)`` out."""
 
 import math
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +25,12 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False):
         )
     if not hasattr(X, "columns"):  # keep DataFrames for sklearn's feature-name checks
         X = np.asarray(X)
+    _check_layout(name, X)
+    if getattr(X, "dtype", None) is not None and X.dtype.kind in "US":
+        raise ValueError(
+            f"{name} got X of dtype {X.dtype} (strings); images must be numbers. "
+            "Decode image files first, e.g. with sklearn_keras_hpo.datasets.load_image_folder."
+        )
     nd_shape = X.shape[1:] if X.ndim > 2 else None
     flat = X.reshape(len(X), -1) if nd_shape is not None else X
     kwargs = dict(reset=reset, dtype="numeric", ensure_all_finite=True)
@@ -40,7 +47,29 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False):
     images = flat.reshape((len(flat), *estimator.image_shape_))
     images = images.astype(np.float32) / 255 if images.dtype == np.uint8 else images
     images = images.astype(np.float32, copy=False)
+    _warn_unscaled(name, images)
     return images if y is None else (images, y)
+
+
+def _check_layout(name, X):
+    if X.ndim not in (2, 3, 4):
+        raise ValueError(
+            f"{name} got X with {X.ndim} dimension(s) {X.shape}; pass images as (n, height, width), "
+            "(n, height, width, channels) or flat (n, features)."
+        )
+    if len(X) == 0:
+        raise ValueError(f"{name} got an empty X (0 samples, shape {X.shape}); pass at least one image.")
+
+
+def _warn_unscaled(name, images):
+    """Float images in 0..255 train badly; uint8 is scaled for the user, floats are not."""
+    peak = float(images.max()) if images.size else 0.0
+    if peak > 20:
+        warnings.warn(
+            f"{name}: X holds values up to {peak:g}, which looks like 0-255 pixels given as floats. "
+            "Divide by 255 (or pass uint8, which is scaled for you); models train best on [0, 1].",
+            UserWarning, stacklevel=3,
+        )  # fmt: skip
 
 
 def _resolve_image_shape(estimator, nd_shape, n_features):
@@ -88,6 +117,6 @@ def check_class_labels(estimator, y):
     if len(classes) < 2:
         raise ValueError(
             f"{type(estimator).__name__} needs samples of at least 2 classes in y, "
-            f"but y holds only one class ({classes[0]!r}): give it data of two or more classes."
+            f"but y holds only one class ({classes[0].item()!r}): give it data of two or more classes."
         )
     return classes

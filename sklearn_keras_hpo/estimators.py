@@ -7,6 +7,7 @@ TensorFlow is imported on the first ``fit``, not when this module is.
 
 import math
 import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -263,7 +264,7 @@ class _BaseCNN(BaseEstimator):
 
     def _fit(self, X, y, sample_weight):
         self._validate_params()
-        _routing.check_routed_names(type(self).__name__, self._routed_params())
+        _routing.check_routed_names(type(self).__name__, self._routed_params(), self._get_param_names())
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         X, y = check_images(self, X, y, reset=True, y_numeric=self._numeric_targets)
@@ -271,6 +272,12 @@ class _BaseCNN(BaseEstimator):
         weights = self._training_weights(targets, _check_sample_weight(sample_weight, X))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         train, validation = self._split_validation(len(X), targets, seed)
+        if self.batch_size > len(train):
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {len(train)} training samples: each "
+                f"epoch is one batch of {len(train)}. Lower batch_size to get more than one step per epoch.",
+                UserWarning, stacklevel=3,
+            )  # fmt: skip
         from . import _model_cache, _training
 
         with _training.seeded(seed):

@@ -1,5 +1,7 @@
 """Bad input fails fast with a ValueError that names the problem."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -74,3 +76,73 @@ def test_validation_split_too_small_for_the_classes():
     y = np.arange(40) % 10
     with pytest.raises(ValueError, match="validation_fraction=0.1"):
         CNNClassifier(**{**FAST, "early_stopping": True}).fit(X_OK, y)
+
+
+def test_docs_table_matches_what_the_code_says():
+    """docs/bad_input.md lists every case with today's message (regenerate it if this fails)."""
+    from pathlib import Path
+
+    from . import bad_input_cases
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "bad_input.md"
+    assert page.read_text() == bad_input_cases.render()
+
+
+def test_bad_input_table_errors_name_the_problem():
+    from . import bad_input_cases
+
+    outcomes = {description: bad_input_cases.outcome(case) for description, case in bad_input_cases.CASES}
+    for description, (kind, message) in outcomes.items():
+        assert kind != "accepted", f"{description} was accepted silently"
+        assert message, description
+    assert "Did you mean 'rotation'" in outcomes["unknown transform name (rotate=10)"][1]
+    assert outcomes["pixel values out of range: floats in 0-255"][0] == "warning"
+    assert outcomes["empty X, shape (0, 8, 8)"] [0] == "ValueError"
+
+
+# -- property-based: any reasonable image layout and dtype fits and predicts ----------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def image_batches(draw):
+    n = draw(st.integers(4, 12))
+    height, width = draw(st.integers(3, 9)), draw(st.integers(3, 9))
+    layout = draw(st.sampled_from(["nhw", "nhwc1", "nhwc3", "flat"]))
+    dtype = draw(st.sampled_from([np.uint8, np.float32, np.float64, np.int64]))
+    shape = {"nhw": (n, height, width), "nhwc1": (n, height, width, 1), "nhwc3": (n, height, width, 3),
+             "flat": (n, height * width)}[layout]  # fmt: skip
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    high = 256 if dtype in (np.uint8, np.int64) else 1.0
+    X = (rng.random(shape) * high).astype(dtype)
+    y = np.arange(n) % draw(st.integers(2, 3))
+    return X, y
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(image_batches())
+def test_fit_and_predict_any_layout_and_dtype(batch):
+    X, y = batch
+    clf = CNNClassifier(filters=2, kernel_size=2, dense_units=4, epochs=1, batch_size=4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # int64 0-255 pixels warn, as they should
+        clf.fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), len(np.unique(y)))
+    assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert set(clf.predict(X)) <= set(np.unique(y))
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda ndim: st.tuples(st.just(ndim), st.lists(st.integers(0, 4), min_size=ndim,
+                                                                                 max_size=ndim))))  # fmt: skip
+def test_any_malformed_shape_gives_a_value_error_not_a_crash(spec):
+    ndim, shape = spec
+    X = np.zeros(shape, dtype=np.float32)
+    y = np.arange(shape[0]) % 2 if shape else np.zeros(0)
+    valid = ndim in (2, 3, 4) and shape[0] >= 2 and all(shape) and len(set(y)) == 2
+    if valid:
+        return
+    with pytest.raises(ValueError):
+        CNNClassifier(filters=2, kernel_size=1, dense_units=4, epochs=1, random_state=0).fit(X, y)
