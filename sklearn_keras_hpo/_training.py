@@ -6,6 +6,7 @@ stays free of TensorFlow until ``fit`` is called.
 
 import contextlib
 import random
+import threading
 
 import numpy as np
 
@@ -26,17 +27,42 @@ STEPS_PER_EXECUTION = 16
 PREDICT_CHUNK = 2048
 
 
+class _ThreadRandom:
+    """Stands in for the ``random`` module inside Keras' seed generator.
+
+    Keras draws every default seed (dropout, initializers) from Python's global
+    ``random``, which other threads of a worker (Dask's event loop) also draw from,
+    so a fit's weights could change with what else the process was doing. Inside
+    ``seeded`` this thread draws from its own generator instead.
+    """
+
+    def __init__(self):
+        self.local = threading.local()
+
+    def __getattr__(self, name):
+        return getattr(getattr(self.local, "rng", None) or random, name)
+
+
+_THREAD_RANDOM = _ThreadRandom()
+
+
 @contextlib.contextmanager
 def seeded(seed):
-    """Seed Python, NumPy, TensorFlow and Keras for the block; restore Python's
-    and NumPy's global generators afterwards (TensorFlow's global seed stays set:
-    TensorFlow offers no way to read it back)."""
+    """Seed Python, NumPy, TensorFlow and Keras for the block (Keras' default seeds
+    from a generator private to this thread); restore Python's and NumPy's global
+    generators afterwards (TensorFlow's global seed stays set: TensorFlow offers no
+    way to read it back)."""
     keras, _ = keras_and_tf()
+    from keras.src.random import seed_generator
+
+    seed_generator.python_random = _THREAD_RANDOM
     python_state, numpy_state = random.getstate(), np.random.get_state()
+    previous, _THREAD_RANDOM.local.rng = getattr(_THREAD_RANDOM.local, "rng", None), random.Random(int(seed))
     try:
         keras.utils.set_random_seed(int(seed))
         yield
     finally:
+        _THREAD_RANDOM.local.rng = previous
         random.setstate(python_state)
         np.random.set_state(numpy_state)
 

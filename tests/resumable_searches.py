@@ -1,7 +1,8 @@
 """The searches of the resume tests, importable by the test and runnable as a script.
 
-``python -m tests.resumable_searches KIND CHECKPOINT_DIR OUT.json`` runs one search
-with its fits recorded under CHECKPOINT_DIR and writes its scores to OUT.json.
+``python -m tests.resumable_searches KIND CHECKPOINT_DIR OUT.json [N_JOBS]`` runs one
+search with its fits recorded under CHECKPOINT_DIR ("-" for none) and writes its scores
+to OUT.json.
 """
 
 import json
@@ -23,10 +24,10 @@ def data():
     return X[:500].reshape(-1, 8, 8) / 16.0, y[:500]
 
 
-def make_search(kind, checkpoint_dir=None):
+def make_search(kind, checkpoint_dir=None, n_jobs=1):
     estimator = CNNClassifier(filters=4, dense_units=16, dropout=0.1, epochs=2, batch_size=16,
                               random_state=0, checkpoint_dir=checkpoint_dir)  # fmt: skip
-    common = dict(cv=2, n_jobs=1)
+    common = dict(cv=2, n_jobs=n_jobs)
     if kind == "grid":
         return GridSearchCV(estimator, {"learning_rate": [0.003, 0.01, 0.03], "dropout": [0.0, 0.2]}, **common)
     space = {"learning_rate": loguniform(1e-3, 1e-1), "dropout": [0.0, 0.2]}
@@ -59,7 +60,8 @@ def scores(search):
 
 
 if __name__ == "__main__":
-    kind, checkpoint_dir, out = sys.argv[1:]
-    search = make_search(kind, checkpoint_dir).fit(*data())
+    kind, checkpoint_dir, out, *n_jobs = sys.argv[1:]
+    checkpoint_dir = None if checkpoint_dir == "-" else checkpoint_dir
+    search = make_search(kind, checkpoint_dir, int(n_jobs[0]) if n_jobs else 1).fit(*data())
     with open(out, "w") as file:
         json.dump(scores(search), file)

@@ -72,12 +72,20 @@ def test_longer_fit_continues_from_checkpoint(digits, tmp_path, monkeypatch):
     assert sorted(p.name.split("-")[1] for p in tmp_path.glob("*.npz")) == ["2.npz", "5.npz"]
 
 
-@pytest.mark.parametrize(
-    "change", [dict(early_stopping=True), dict(lr_schedule="cosine"), dict(callbacks=[])]
-)
-def test_no_checkpoint_where_continuing_would_differ(digits, tmp_path, change):
+@pytest.mark.parametrize("change", [dict(early_stopping=True), dict(lr_schedule="cosine")])
+def test_no_continuing_where_it_would_differ(digits, tmp_path, monkeypatch, change):
+    """Such fits are kept whole (for resuming) but a longer fit starts from scratch."""
     X, y = digits[0][:300], digits[1][:300]
-    _fit(X, y, checkpoint_dir=str(tmp_path), **change)
+    seen = _spy_initial_epochs(monkeypatch)
+    _fit(X, y, epochs=1, checkpoint_dir=str(tmp_path), **change)
+    _fit(X, y, epochs=2, checkpoint_dir=str(tmp_path), **change)
+    assert seen == [0, 0]
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+
+
+def test_no_checkpoint_with_user_callbacks(digits, tmp_path):
+    X, y = digits[0][:300], digits[1][:300]
+    _fit(X, y, checkpoint_dir=str(tmp_path), callbacks=[])
     assert list(tmp_path.iterdir()) == []
 
 

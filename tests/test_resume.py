@@ -20,11 +20,12 @@ from .conftest import FAST
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_search(kind, checkpoint_dir, out, kill_after_files=None):
+def run_search(kind, checkpoint_dir, out, kill_after_files=None, n_jobs=1, env=None):
     """Run the search in a subprocess; with ``kill_after_files``, SIGKILL it as soon as
     that many fits are on disk. Returns the process's exit code."""
-    command = [sys.executable, "-m", "tests.resumable_searches", kind, str(checkpoint_dir), str(out)]
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "tests.resumable_searches", kind, str(checkpoint_dir), str(out), str(n_jobs)]
+    env = {**os.environ, **(env or {})}
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
     if kill_after_files is None:
         _, stderr = process.communicate(timeout=300)
         assert process.returncode == 0, stderr
@@ -79,3 +80,16 @@ def test_finished_fit_with_early_stopping_is_restored_not_retrained(digits, tmp_
     np.testing.assert_array_equal(again.predict_proba(X[300:400]), first.predict_proba(X[300:400]))
     CNNClassifier(**{**params, "epochs": 5}).fit(X[:300], y[:300])  # other epochs: a new fit
     assert calls == [1]
+
+
+@pytest.mark.parametrize("kind", ["random", "bayes"])
+def test_same_scores_in_two_processes_at_one_and_two_jobs(kind, tmp_path):
+    """Reproducibility across processes and n_jobs. oneDNN sums in a thread-count dependent
+    order, so an n_jobs=1 fit (2 threads) and an n_jobs=2 worker's fit (1 thread) may differ
+    in the last bits; SKHPO_DETERMINISTIC=1 removes that (see _backend)."""
+    deterministic = {"SKHPO_DETERMINISTIC": "1"}
+    run_search(kind, "-", tmp_path / "one.json", n_jobs=1, env=deterministic)
+    run_search(kind, "-", tmp_path / "two.json", n_jobs=2, env=deterministic)
+    one, two = (json.loads((tmp_path / name).read_text()) for name in ("one.json", "two.json"))
+    assert one["params"] == two["params"]
+    np.testing.assert_array_equal(one["folds"], two["folds"])

@@ -1,0 +1,28 @@
+"""``python -m tests.dask_search OUT.json``: one search run locally and on a real Dask
+LocalCluster(n_workers=2) on loopback, in this process; writes both runs' scores."""
+
+import json
+import os
+import sys
+
+import joblib
+import numpy as np
+from sklearn.base import clone
+
+from . import resumable_searches
+
+if __name__ == "__main__":
+    from dask import distributed
+
+    search = resumable_searches.make_search(sys.argv[2] if len(sys.argv) > 2 else "grid")
+    local = resumable_searches.scores(clone(search).fit(*resumable_searches.data()))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        with joblib.parallel_config(backend="dask"):
+            on_dask = resumable_searches.scores(clone(search).fit(*resumable_searches.data()))
+        worker_pids = list(client.run(os.getpid).values())
+        transitions = sum(client.run(lambda dask_worker: dask_worker.state.transition_counter).values())
+    with open(sys.argv[1], "w") as file:
+        json.dump({"local": local, "dask": on_dask, "workers": worker_pids, "parent": os.getpid(),
+                   "transitions": transitions}, file)
+    print(np.abs(np.array(local["folds"]) - np.array(on_dask["folds"])).max())
