@@ -16,7 +16,6 @@ estimator's ``model_``.
 
 import collections
 import os
-import random
 import threading
 
 from ._backend import keras_and_tf
@@ -68,15 +67,14 @@ def _new_trainer(model, compile_kwargs):
     rest of the (seeded) fit draws from."""
     from ._training import compile_model
 
+    from ._training import thread_random_state
+
     keras, _ = keras_and_tf()
-    python_state = random.getstate()
-    try:
+    with thread_random_state():
         trainer = keras.models.clone_model(model)
         optimizer = model.optimizer.__class__.from_config(model.optimizer.get_config())
         compile_model(trainer, optimizer, **compile_kwargs)
         optimizer.build(trainer.trainable_variables)
-    finally:
-        random.setstate(python_state)
     return trainer, [variable.numpy() for variable in optimizer.variables]
 
 

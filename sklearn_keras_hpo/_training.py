@@ -47,6 +47,17 @@ _THREAD_RANDOM = _ThreadRandom()
 
 
 @contextlib.contextmanager
+def thread_random_state():
+    """Restore, after the block, the generator Keras draws default seeds from here."""
+    generator = getattr(_THREAD_RANDOM.local, "rng", None) or random
+    state = generator.getstate()
+    try:
+        yield
+    finally:
+        generator.setstate(state)
+
+
+@contextlib.contextmanager
 def seeded(seed):
     """Seed Python, NumPy, TensorFlow and Keras for the block (Keras' default seeds
     from a generator private to this thread); restore Python's and NumPy's global

@@ -54,8 +54,8 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False):
 def _check_layout(name, X):
     if X.ndim not in (2, 3, 4):
         raise ValueError(
-            f"{name} got X with {X.ndim} dimension(s) {X.shape}; pass images as (n, height, width), "
-            "(n, height, width, channels) or flat (n, features)."
+            f"{name} got X with {X.ndim} dimension(s) {X.shape}. Reshape your data: pass images as "
+            "(n, height, width), (n, height, width, channels) or flat (n, features)."
         )
     if len(X) == 0:
         raise ValueError(f"{name} got an empty X (0 samples, shape {X.shape}); pass at least one image.")

@@ -180,6 +180,12 @@ def _make_search(args, estimator, scorer):
     common = {"scoring": scorer, "cv": args.cv, "n_jobs": args.n_jobs, "error_score": np.nan}
     seeded = {**common, "random_state": args.random_state}
     if args.searcher == "grid":
+        from sklearn.model_selection import ParameterGrid
+
+        n_fits = len(ParameterGrid(space)) * args.cv
+        if n_fits > 1000:
+            print(f"skhpo: the {args.space} grid means {n_fits} fits; --searcher random or hyperband "
+                  "samples it instead.", file=sys.stderr)  # fmt: skip
         search = GridSearchCV(estimator, space, **common)
     elif args.searcher == "random":
         search = RandomizedSearchCV(estimator, space, n_iter=args.n_iter, **seeded)
