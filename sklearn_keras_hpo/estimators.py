@@ -462,17 +462,16 @@ class _BaseCNN(BaseEstimator):
                 augment, X_train, y_train, w_train, self.augment_copies
             )
             augment = None
-        train_data = _training.make_dataset(
-            X_train, y_train, self.batch_size, sample_weight=w_train, shuffle_seed=seed + initial_epoch,
-            augment=augment,
-        )  # fmt: skip
+        train_data, set_epoch = _training.make_training_dataset(
+            X_train, y_train, self.batch_size, sample_weight=w_train, seed=seed, augment=augment
+        )
         validation_data = None
         if validation is not None:
             validation_data = _training.make_dataset(
                 X[validation], fit_targets[validation], self.batch_size
             )
         params = self.get_params(deep=False)
-        callbacks = _training.instantiate_callbacks(self.callbacks, _routing.routed(params, "callbacks"))
+        callbacks = [set_epoch, *_training.instantiate_callbacks(self.callbacks, _routing.routed(params, "callbacks"))]
         callbacks += self._schedule_callbacks(has_validation=validation is not None)
         callbacks.append(_training.terminate_on_nan())
         self._early_stopping_callback = None

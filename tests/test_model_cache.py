@@ -68,7 +68,9 @@ def test_longer_fit_continues_from_checkpoint(digits, tmp_path, monkeypatch):
     np.testing.assert_allclose(long.history_["learning_rate"], straight.history_["learning_rate"])
     steps = int(np.ceil(len(X) / FAST["batch_size"]))
     assert int(long.model_.optimizer.iterations.numpy()) == 5 * steps  # optimizer state carried on
-    assert abs(long.history_["loss"][-1] - straight.history_["loss"][-1]) < 0.1
+    # each epoch's batch order is a function of (seed, epoch): continuing is the straight run
+    np.testing.assert_allclose(long.history_["loss"], straight.history_["loss"], rtol=1e-6)
+    np.testing.assert_allclose(long.predict_proba(X), straight.predict_proba(X), rtol=1e-5, atol=1e-7)
     assert sorted(p.name.split("-")[1] for p in tmp_path.glob("*.npz")) == ["2.npz", "5.npz"]
 
 
