@@ -86,6 +86,27 @@ def seeded(seed):
         np.random.set_state(numpy_state)
 
 
+KERNEL_CACHE_FITS = 20
+_fits_since_clear = 0
+
+
+def release_kernel_cache():
+    """Clear TensorFlow's eager kernel cache every ``KERNEL_CACHE_FITS`` fits.
+
+    Without clearing, RSS grew by about 1.8 MiB per fit (measured: kernels of each
+    fit's dataset functions and variables, freed by nothing else); with it, under 1.
+    Clearing costs the next fit about 0.25 s (its traced step is instantiated again),
+    so it is done now and then, not every fit.
+    """
+    global _fits_since_clear
+    _fits_since_clear += 1
+    if _fits_since_clear >= KERNEL_CACHE_FITS:
+        from tensorflow.python.eager import context
+
+        context.context().clear_kernel_cache()
+        _fits_since_clear = 0
+
+
 def make_optimizer(name, *, learning_rate, momentum, nesterov, weight_decay, extra):
     """A fresh Keras optimizer from its name (or class) and flat hyperparameters."""
     keras, _ = keras_and_tf()

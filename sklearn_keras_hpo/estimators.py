@@ -291,6 +291,7 @@ class _BaseCNN(BaseEstimator):
             _training.check_finite_loss(history)
             if trainer is not model:
                 _model_cache.copy_state(trainer, model)
+            _training.release_kernel_cache()
         self.model_ = model
         self._record_history(past, history)
         if key is not None and history is not None:  # a restored fit is on disk already
