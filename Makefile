@@ -27,6 +27,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_fit_overhead.py
+	$(BIN)/python benchmarks/bench_search.py
 
 docs: $(VENV)/.installed-test
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
