@@ -280,7 +280,7 @@ class _BaseCNN(BaseEstimator):
             )  # fmt: skip
         from . import _model_cache, _training
 
-        with _training.seeded(seed):
+        with _training.seeded(seed), _training.dropped_gradient_registrations():
             model = self._build_compiled_model(X.shape[1:])
             trainer = _model_cache.trainer_for(
                 model, self._structure_key(model, X.shape[1:]), self._compile_kwargs()
