@@ -1,21 +1,35 @@
-"""Input checks shared by the estimators: images in, float32 ``(n, h, w, c)`` out."""
+"""Input checks shared by the estimators: images in, a ``training.Images`` view out.
+
+Nothing here copies the user's images: arrays (in memory or memory-mapped) are
+checked in chunks and viewed as ``(n, h, w, c)`` in their own dtype; a 1-D array
+of file paths is checked for existence and read later, batch by batch.
+"""
 
 import math
+import os
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import assert_all_finite
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_X_y, validate_data
+
+from .datasets import IMAGE_SUFFIXES
+from .training import Images
+
+CHUNK_BYTES = 64 * 2**20  # finiteness and pixel-range checks read this much at a time
+WARN_SAMPLE = 512  # images looked at to decide whether floats look like unscaled pixels
 
 
 def check_images(estimator, X, y=None, *, reset, y_numeric=False):
-    """Validate ``X`` (and ``y``) and return images as float32 ``(n, h, w, c)``.
+    """Validate ``X`` (and ``y``); return ``Images`` (and the checked ``y``).
 
     Accepts 4-D ``(n, h, w, c)``, 3-D grayscale ``(n, h, w)`` or 2-D flat
-    ``(n, features)`` input, uint8 (scaled by 1/255) or any other numeric dtype
-    (kept as is). On ``reset`` it sets ``n_features_in_`` (pixels x channels)
-    and ``image_shape_``; otherwise it checks ``X`` against them.
+    ``(n, features)`` arrays of any numeric dtype, kept as they are (uint8 is
+    scaled by 1/255 per batch), or a 1-D array of image file paths. On ``reset``
+    it sets ``n_features_in_`` (pixels x channels) and ``image_shape_``; otherwise
+    it checks ``X`` against them.
     """
     name = type(estimator).__name__
     if sp.issparse(X):
@@ -23,53 +37,124 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False):
             f"{name} got a sparse matrix for X, but images must be dense: "
             "pass X.toarray() (or a dense array) instead."
         )
-    if not hasattr(X, "columns"):  # keep DataFrames for sklearn's feature-name checks
+    if _is_paths(X):
+        images = _file_images(estimator, np.asarray(X, dtype=object), reset)
+        return images if y is None else (images, _check_targets(name, len(images), y, y_numeric))
+    if not hasattr(X, "columns") and not isinstance(X, np.ndarray):
         X = np.asarray(X)
     _check_layout(name, X)
     if getattr(X, "dtype", None) is not None and X.dtype.kind in "US":
         raise ValueError(
-            f"{name} got X of dtype {X.dtype} (strings); images must be numbers. "
-            "Decode image files first, e.g. with sklearn_keras_hpo.datasets.load_image_folder."
+            f"{name} got X of dtype {X.dtype} (strings) with shape {X.shape}; images must be numbers, "
+            "or a 1-D array of image file paths (with image_size=)."
         )
     nd_shape = X.shape[1:] if X.ndim > 2 else None
-    flat = X.reshape(len(X), -1) if nd_shape is not None else X
-    kwargs = dict(reset=reset, dtype="numeric", ensure_all_finite=True)
-    if y is None:
-        flat = validate_data(estimator, flat, **kwargs)
-    else:
-        flat, y = validate_data(
-            estimator, flat, y, multi_output=y_numeric, y_numeric=y_numeric, **kwargs
-        )
+    if isinstance(X, np.ndarray) and X.dtype.kind in "uif":
+        flat = _check_numeric_array(estimator, X.reshape(len(X), -1), reset)
+        y = y if y is None else _check_targets(name, len(flat), y, y_numeric)
+    else:  # DataFrames, lists, object or bool arrays: sklearn converts them (small data)
+        flat = X.reshape(len(X), -1) if nd_shape is not None else X
+        kwargs = dict(reset=reset, dtype="numeric", ensure_all_finite=True)
+        if y is None:
+            flat = validate_data(estimator, flat, **kwargs)
+        else:
+            flat, y = validate_data(estimator, flat, y, multi_output=y_numeric, y_numeric=y_numeric, **kwargs)
     if reset:
         estimator.image_shape_ = _resolve_image_shape(estimator, nd_shape, flat.shape[1])
+        _warn_unscaled(name, flat)
     elif nd_shape is not None:
         _check_same_layout(name, nd_shape, estimator.image_shape_)
-    images = flat.reshape((len(flat), *estimator.image_shape_))
-    images = images.astype(np.float32) / 255 if images.dtype == np.uint8 else images
-    images = images.astype(np.float32, copy=False)
-    _warn_unscaled(name, images)
+    images = Images(flat.reshape((len(flat), *estimator.image_shape_)), tuple(estimator.image_shape_))
     return images if y is None else (images, y)
+
+
+def _check_numeric_array(estimator, flat, reset):
+    """sklearn's checks on the first row (feature count, dtype), finiteness in chunks."""
+    validate_data(estimator, flat[:1], reset=reset, dtype=None, ensure_all_finite=False)
+    if flat.dtype.kind == "f":
+        for chunk in _chunks(flat):
+            assert_all_finite(chunk, input_name="X", estimator_name=type(estimator).__name__)
+    return flat
+
+
+def _chunks(flat, limit=None):
+    rows = max(1, CHUNK_BYTES // max(1, flat[:1].nbytes))
+    stop = len(flat) if limit is None else min(limit, len(flat))
+    return (flat[start : min(start + rows, stop)] for start in range(0, stop, rows))
+
+
+def _check_targets(name, n_samples, y, y_numeric):
+    """sklearn's checks of ``y`` against ``n_samples``, without touching the images."""
+    stub = np.broadcast_to(np.float32(0), (n_samples, 1))  # no memory: a zero-stride view
+    return check_X_y(stub, y, multi_output=y_numeric, y_numeric=y_numeric, estimator=name)[1]
 
 
 def _check_layout(name, X):
     if X.ndim not in (2, 3, 4):
         raise ValueError(
             f"{name} got X with {X.ndim} dimension(s) {X.shape}. Reshape your data: pass images as "
-            "(n, height, width), (n, height, width, channels) or flat (n, features)."
+            "(n, height, width), (n, height, width, channels) or flat (n, features), or a 1-D "
+            "array of image file paths."
         )
     if len(X) == 0:
         raise ValueError(f"{name} got an empty X (0 samples, shape {X.shape}); pass at least one image.")
 
 
-def _warn_unscaled(name, images):
-    """Float images in 0..255 train badly; uint8 is scaled for the user, floats are not."""
-    peak = float(images.max()) if images.size else 0.0
-    if peak > 20:
+def _warn_unscaled(name, flat):
+    """Floats that are non-negative whole numbers above 1 look like unscaled pixels (uint8
+    is scaled for the user; standardised or [0, 1] data never warns)."""
+    if flat.dtype.kind == "u" and flat.dtype.itemsize == 1:
+        return
+    sample = flat[:WARN_SAMPLE]
+    peak = float(sample.max())
+    if peak > 1 and float(sample.min()) >= 0 and bool(np.all(np.mod(sample, 1) == 0)):
         warnings.warn(
-            f"{name}: X holds values up to {peak:g}, which looks like 0-255 pixels given as floats. "
-            "Divide by 255 (or pass uint8, which is scaled for you); models train best on [0, 1].",
-            UserWarning, stacklevel=3,
+            f"{name}: X holds whole numbers from 0 up to {peak:g}, which looks like unscaled pixels. "
+            f"Scale them to [0, 1] (divide by {255 if peak > 16 else peak:g}), or pass uint8 pixels, "
+            "which are scaled by 1/255 for you; models train best on small inputs.",
+            UserWarning, stacklevel=4,
         )  # fmt: skip
+
+
+def _is_paths(X):
+    """A 1-D array or list of str / path objects."""
+    if isinstance(X, np.ndarray):
+        return X.ndim == 1 and X.dtype.kind in "USO" and len(X) > 0 and isinstance(X.flat[0], (str, os.PathLike))
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(isinstance(x, (str, os.PathLike)) for x in X)
+
+
+def _file_images(estimator, paths, reset):
+    name = type(estimator).__name__
+    paths = np.asarray([str(os.fspath(p)) for p in paths])
+    bad = [str(p) for p in paths if os.path.splitext(p)[1].lower() not in IMAGE_SUFFIXES]
+    if bad:
+        raise ValueError(f"{name} got X as file paths, but {bad[0]!r} is not an image file "
+                         f"(expected {sorted(IMAGE_SUFFIXES)}); {len(bad)} such path(s).")  # fmt: skip
+    missing = [str(p) for p in paths if not os.path.isfile(p)]
+    if missing:
+        raise ValueError(f"{name}: {len(missing)} image file(s) of X do not exist, e.g. {missing[0]!r}.")
+    if reset:
+        estimator.image_shape_ = _file_image_shape(estimator, paths[0])
+        estimator.n_features_in_ = math.prod(estimator.image_shape_)
+    return Images(paths, tuple(estimator.image_shape_), from_files=True, cache=estimator.image_cache)
+
+
+def _file_image_shape(estimator, first):
+    """``(h, w, c)`` from ``image_size``/``image_shape`` and ``channels``, else the first file."""
+    from PIL import Image, UnidentifiedImageError
+
+    size, channels = estimator.image_size, estimator.channels
+    if size is None or channels is None:
+        try:
+            with Image.open(str(first)) as image:
+                size = size or image.size[::-1]
+                channels = channels or (1 if image.mode in ("L", "LA", "I", "I;16", "1", "F") else 3)
+        except (UnidentifiedImageError, OSError) as error:
+            raise ValueError(
+                f"Cannot read the image file {str(first)!r} ({error}); remove or replace it, "
+                "or pass image_size= and channels= to skip reading it up front."
+            ) from error
+    return (int(size[0]), int(size[1]), int(channels))
 
 
 def _resolve_image_shape(estimator, nd_shape, n_features):

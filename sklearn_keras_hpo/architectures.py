@@ -35,7 +35,7 @@ def register_architecture(name):
 def build_model(architecture, input_shape, n_outputs, **hyperparameters):
     """Build an uncompiled model from a registered name or a builder callable."""
     builder = ARCHITECTURES[architecture] if isinstance(architecture, str) else architecture
-    accepted = _accepted_kwargs(builder, hyperparameters)
+    accepted = accepted_kwargs(builder, hyperparameters)
     model = builder(tuple(input_shape), n_outputs, **accepted)
     keras, _ = keras_and_tf()
     if not isinstance(model, keras.Model):
@@ -45,7 +45,7 @@ def build_model(architecture, input_shape, n_outputs, **hyperparameters):
     return model
 
 
-def _accepted_kwargs(function, kwargs):
+def accepted_kwargs(function, kwargs):
     """The subset of ``kwargs`` that ``function``'s signature accepts."""
     parameters = inspect.signature(function).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in parameters):

@@ -36,6 +36,35 @@ def predict_other_shape():
     return fit().predict(X[:, :6, :])
 
 
+def image_files(directory, corrupt=False):
+    """40 PNG files of X's images (the first one garbage with ``corrupt``)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    paths = []
+    for i, image in enumerate((X * 255).astype(np.uint8)):
+        path = Path(directory) / f"{i:02d}.png"
+        Image.fromarray(image).save(path)
+        paths.append(str(path))
+    if corrupt:
+        Path(paths[0]).write_bytes(b"not a png at all")
+    return np.array(paths)
+
+
+def fit_files(transform=lambda paths: paths, corrupt=False, **params):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        paths = image_files(directory, corrupt)
+        return fit(transform(paths), **params), directory
+
+
+def huge_images():
+    """Two 10,000 x 10,000 RGB images: the memory guard stops the fit before it allocates."""
+    return fit(np.zeros((2, 10_000, 10_000, 3), np.uint8), np.array([0, 1]), batch_size=2)
+
+
 CASES = [
     ("X with the wrong number of dimensions, shape (40, 1, 8, 8, 1)", lambda: fit(X[:, None, ..., None])),
     ("X as one flat vector, shape (2560,)", lambda: fit(X.ravel())),
@@ -50,7 +79,11 @@ CASES = [
     ("flat X that does not match image_shape (63 features, image_shape=(8, 8))",
      lambda: fit(X.reshape(40, -1)[:, :63], image_shape=(8, 8))),
     ("predict on images of another shape than fit", predict_other_shape),
-    ("pixel values out of range: floats in 0-255", lambda: fit(X * 255)),
+    ("pixel values out of range: floats in 0-255", lambda: fit(np.round(X * 255))),
+    ("image files as X: a path that does not exist", lambda: fit_files(lambda p: np.r_[p[:-1], ["gone.png"]])),
+    ("image files as X: a file that is not an image (.txt)", lambda: fit_files(lambda p: np.r_[p[:-1], ["a.txt"]])),
+    ("image files as X: a corrupt PNG", lambda: fit_files(corrupt=True)),
+    ("two 10,000 x 10,000 RGB images (more memory than the machine has)", huge_images),
     ("batch_size larger than the data (512 for 40 images)", lambda: fit(batch_size=512)),
     ("validation_fraction that leaves a class out (10 classes, 40 images)",
      lambda: fit(y=np.arange(40) % 10, early_stopping=True)),
@@ -76,7 +109,10 @@ def outcome(case):
 
 
 def normalise(message):
-    """One line, with sets (whose order varies run to run) sorted."""
+    """One line, with sets (whose order varies run to run) sorted, and the parts that vary
+    from machine to machine (free memory, temporary directories) replaced by a name."""
+    message = re.sub(r"only [\d.]+ [GM]iB of memory", "only <free memory> of memory", message)
+    message = re.sub(r"/tmp/[^/']+/", "<directory>/", message)
     message = re.sub(r"\{([^{}]*)\}", lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", message)
     return " ".join(message.split()).replace("|", "\\|")
 

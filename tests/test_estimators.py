@@ -53,7 +53,8 @@ def test_cross_validate_keeps_every_parameter(digits):
 
 
 NON_DEFAULTS = dict(
-    architecture="vgg", model=None, image_shape=(8, 8, 1), filters=5, kernel_size=2,
+    architecture="vgg", model=None, image_shape=(8, 8, 1), image_size=(8, 8), channels=1,
+    image_cache="memory", filters=5, kernel_size=2,
     dense_units=7, n_blocks=1, activation="tanh", kernel_initializer="he_uniform",
     dropout=0.1, batch_norm=True, l1=1e-5, l2=1e-4, optimizer="sgd", learning_rate=0.05,
     momentum=0.9, nesterov=True, weight_decay=1e-4, batch_size=16, epochs=3,

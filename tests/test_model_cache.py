@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from sklearn_keras_hpo import CNNClassifier, _model_cache
+from sklearn_keras_hpo import CNNClassifier
+from sklearn_keras_hpo.training import reuse as _model_cache
+from sklearn_keras_hpo.training import run as training_run
 from tests.conftest import FAST
 
 
@@ -45,13 +47,13 @@ def test_structure_key_follows_graph_not_learning_rate(digits):
 
 def _spy_initial_epochs(monkeypatch):
     seen = []
-    original = CNNClassifier._train
+    original = training_run._train
 
-    def spy(self, *args):
+    def spy(*args):
         seen.append(args[-1])
-        return original(self, *args)
+        return original(*args)
 
-    monkeypatch.setattr(CNNClassifier, "_train", spy)
+    monkeypatch.setattr(training_run, "_train", spy)
     return seen
 
 

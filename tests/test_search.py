@@ -14,6 +14,7 @@ from skopt import BayesSearchCV
 from skopt.space import Categorical, Real
 
 from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, search_space
+from sklearn_keras_hpo.training import run as training_run
 from sklearn_keras_hpo.search import hyperband_brackets, top_k
 from sklearn_keras_hpo.spaces import PRESETS
 from tests.conftest import FAST
@@ -117,13 +118,13 @@ def test_hyperband_results_columns_and_selection(digits):
 def test_halving_on_epochs_warm_starts_with_checkpoint_dir(digits, tmp_path, monkeypatch):
     X, y = digits[0][:300], digits[1][:300]
     initial_epochs = []
-    original = CNNClassifier._train
+    original = training_run._train
 
-    def spy(self, *args):
+    def spy(*args):
         initial_epochs.append(args[-1])
-        return original(self, *args)
+        return original(*args)
 
-    monkeypatch.setattr(CNNClassifier, "_train", spy)
+    monkeypatch.setattr(training_run, "_train", spy)
     HalvingRandomSearchCV(
         CNNClassifier(**FAST, checkpoint_dir=str(tmp_path)), {"learning_rate": loguniform(1e-3, 1e-1)},
         resource="epochs", min_resources=1, max_resources=4, factor=2, n_candidates=4, cv=2,

@@ -49,16 +49,42 @@ def stable_repr(value):
     return repr(value)
 
 
-def checkpoint_key(params, *arrays):
-    """32 hex digits naming (parameters except ``epochs``, the training arrays)."""
+def checkpoint_key(params, *parts):
+    """32 hex digits naming (parameters except ``epochs``, the training data): each
+    part an array (hashed whole) or a digest string."""
     digest = hashlib.blake2b(digest_size=16)
     kept = {k: v for k, v in params.items() if k not in IGNORED_PARAMS}
     digest.update(stable_repr(kept).encode())
-    for array in arrays:
-        array = np.ascontiguousarray(array)
+    for part in parts:
+        if isinstance(part, str):
+            digest.update(part.encode())
+            continue
+        array = np.ascontiguousarray(part)
         digest.update(f"{array.dtype}{array.shape}".encode())
         digest.update(array.data)
     return digest.hexdigest()
+
+
+def fit_key(checkpointing, epochs, data_digest, targets, weights):
+    """The key of one fit; a fit that cannot continue a shorter one is keyed with its
+    epochs too, so it is only ever restored whole."""
+    params = dict(checkpointing.params)
+    if not checkpointing.can_continue:
+        params["total_epochs"] = epochs
+    return checkpoint_key(params, data_digest, targets, weights)
+
+
+def restore(trainer, checkpointing, key, epochs):
+    """Load the longest usable checkpoint of ``key`` into ``trainer``; what it held
+    (0 epochs when none). A finished fit that cannot continue counts as all epochs."""
+    from .reuse import copy_variables
+
+    found = latest(checkpointing.directory, key, epochs) if key is not None else None
+    if not found:
+        return Checkpoint(0, [], [], {})
+    copy_variables(found.model_values, trainer.variables)
+    copy_variables(found.optimizer_values, trainer.optimizer.variables)
+    return found if checkpointing.can_continue else found._replace(epochs=epochs)
 
 
 def latest(directory, key, max_epochs):

@@ -18,7 +18,7 @@ import collections
 import os
 import threading
 
-from ._backend import keras_and_tf
+from .._backend import keras_and_tf
 
 MAX_CACHED_MODELS = 4
 _local = threading.local()  # one cache per thread: concurrent fits never share a trainer
@@ -31,8 +31,10 @@ def _cache():
     return _local.trainers
 
 
-def structure_key(*parts):
+def structure_key(parts):
     """A hashable key from the parts that shape the traced graph (None: do not cache)."""
+    if parts is None:
+        return None
     try:
         key = repr(parts)
         hash(key)
@@ -44,7 +46,7 @@ def structure_key(*parts):
 def trainer_for(model, key, compile_kwargs):
     """A traced model with ``model``'s structure, set to ``model``'s initial state.
 
-    ``compile_kwargs`` are ``_training.compile_model``'s loss, metrics, extra.
+    ``compile_kwargs`` are ``keras_fit.compile_model``'s loss, metrics, extra.
     Returns ``model`` itself when ``key`` is None (not cacheable).
     """
     if key is None or os.environ.get("SKHPO_MODEL_CACHE") == "0":
@@ -65,9 +67,8 @@ def trainer_for(model, key, compile_kwargs):
 def _new_trainer(model, compile_kwargs):
     """Clone and compile ``model`` without touching the global random state the
     rest of the (seeded) fit draws from."""
-    from ._training import compile_model
-
-    from ._training import thread_random_state
+    from .keras_fit import compile_model
+    from .session import thread_random_state
 
     keras, _ = keras_and_tf()
     with thread_random_state():

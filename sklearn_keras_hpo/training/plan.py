@@ -1,0 +1,114 @@
+"""The one value a fit is given (``FitPlan``) and the one it returns (``FitResult``).
+
+The estimator turns its parameters into a ``FitPlan`` and hands it to
+:func:`sklearn_keras_hpo.training.run_fit`; nothing in this package reads an
+estimator. Every field is a plain value: arrays, tuples, dicts, names, numbers.
+"""
+
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Images:
+    """Where a fit's (or a prediction's) images come from, without copying them.
+
+    ``source`` is the user's array viewed as ``(n, h, w, c)`` (in memory or
+    memory-mapped, any numeric dtype; uint8 is scaled by 1/255 per batch) or a
+    1-D array of image file paths, decoded, resized to ``image_shape`` and
+    scaled per batch. ``cache`` (files only): None to decode every epoch,
+    ``"memory"`` to decode once into a uint8 array, or a directory for a
+    memory-mapped uint8 ``.npy`` file reused across fits and processes.
+    """
+
+    source: np.ndarray
+    image_shape: tuple
+    from_files: bool = False
+    cache: Any = None
+
+    def __len__(self):
+        return len(self.source)
+
+    def _replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def scaled_from_uint8(self):
+        return self.from_files or self.source.dtype == np.uint8
+
+    @property
+    def itemsize(self):
+        """Bytes per pixel value of a decoded batch before the cast to float32."""
+        return 1 if self.scaled_from_uint8 else self.source.dtype.itemsize
+
+
+class ModelSpec(NamedTuple):
+    """What to build: a registered architecture or a builder, and how to compile it.
+
+    ``builder`` is an architecture name or callable ``(input_shape, n_outputs,
+    **hyperparameters)``; ``scikeras_builder`` (when not None) is a scikeras-style
+    ``model=`` callable called with ``builder_kwargs`` (it may compile the model).
+    ``optimizer`` is ``(name or class, kwargs)``.
+    """
+
+    builder: Any
+    hyperparameters: dict
+    n_outputs: int
+    optimizer: tuple
+    loss: Any
+    metrics: list
+    compile_kwargs: dict
+    scikeras_builder: Callable | None = None
+    builder_kwargs: dict | None = None
+    cacheable: bool = True
+
+
+class Training(NamedTuple):
+    """How to train: epochs, batches, schedule, augmentation, callbacks, stopping."""
+
+    epochs: int
+    batch_size: int
+    schedule: dict  # schedules.schedule_callbacks arguments (name, lr0, epochs, ...)
+    augmentation: dict  # parameter -> value, off entries included
+    augment_mode: str = "online"
+    augment_copies: int = 1
+    early_stopping: tuple | None = None  # (patience, min_delta)
+    callbacks: list | None = None
+    callback_kwargs: dict | None = None
+    fit_kwargs: dict | None = None
+    verbose: int = 0
+
+
+class Checkpointing(NamedTuple):
+    """Warm start and resume: where, the parameters naming the fit, and whether a
+    longer fit may continue a shorter one's checkpoint."""
+
+    directory: Any
+    params: dict
+    can_continue: bool
+
+
+class FitPlan(NamedTuple):
+    """Everything one fit needs: data, model, training settings, seed, checkpoints."""
+
+    images: Images
+    targets: np.ndarray  # encoded: class indices (int32) or float targets (n, k)
+    sample_weight: np.ndarray
+    train: np.ndarray  # indices into images/targets
+    validation: np.ndarray | None
+    n_classes: int | None  # classifiers: for one-hot targets (label mixing)
+    model: ModelSpec
+    training: Training
+    seed: int
+    checkpoint: Checkpointing | None = None
+
+
+class FitResult(NamedTuple):
+    """A finished fit: the trained model and what happened."""
+
+    model: Any
+    history: dict
+    n_epochs: int
+    best_epoch: int | None
