@@ -1,0 +1,151 @@
+"""Image files as X, memory-mapped arrays, uint8 kept to the batch, the memory guard."""
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from sklearn_keras_hpo import CNNClassifier, InsufficientMemoryError
+from sklearn_keras_hpo.training import memory
+from tests.conftest import FAST
+
+N_FILES = 300
+
+
+@pytest.fixture(scope="module")
+def digit_files(tmp_path_factory, digits):
+    """The first 300 digits as 8-bit grayscale PNG files, with the same pixels as uint8."""
+    directory = tmp_path_factory.mktemp("digit-files")
+    pixels = np.round(digits[0][:N_FILES] * 255).astype(np.uint8)
+    paths = []
+    for i, image in enumerate(pixels):
+        path = directory / f"{i:03d}.png"
+        Image.fromarray(image).save(path)
+        paths.append(str(path))
+    return np.array(paths), pixels, digits[1][:N_FILES]
+
+
+def test_paths_train_and_predict_like_the_same_pixels_as_uint8(digit_files):
+    paths, pixels, y = digit_files
+    from_files = CNNClassifier(**FAST).fit(paths, y)
+    from_array = CNNClassifier(**FAST).fit(pixels, y)
+    assert from_files.image_shape_ == from_array.image_shape_ == (8, 8, 1)
+    assert from_files.history_ == from_array.history_
+    np.testing.assert_array_equal(from_files.predict_proba(paths), from_array.predict_proba(pixels))
+    np.testing.assert_array_equal(from_array.predict_proba(paths), from_array.predict_proba(pixels))
+
+
+@pytest.mark.parametrize("cache", ["memory", "directory"])
+def test_decoded_cache_gives_the_same_model(digit_files, cache, tmp_path):
+    paths, _, y = digit_files
+    image_cache = str(tmp_path) if cache == "directory" else cache
+    cached = CNNClassifier(**FAST, image_cache=image_cache).fit(paths, y)
+    streamed = CNNClassifier(**FAST).fit(paths, y)
+    np.testing.assert_array_equal(cached.predict_proba(paths), streamed.predict_proba(paths))
+    if cache == "directory":
+        assert len(list(tmp_path.glob("images-*.npy"))) == 1
+
+
+def test_files_resized_and_converted_to_rgb(digit_files):
+    paths, _, y = digit_files
+    clf = CNNClassifier(**FAST, image_size=(12, 10), channels=3).fit(paths[:100], y[:100])
+    assert clf.image_shape_ == (12, 10, 3)
+    assert clf.predict_proba(paths[:5]).shape == (5, len(np.unique(y[:100])))
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_paths_in_grid_search_and_cross_validate(digit_files, n_jobs):
+    paths, pixels, y = digit_files
+    grid = {"learning_rate": [0.003, 0.03]}
+    on_files = GridSearchCV(CNNClassifier(**FAST), grid, cv=3, n_jobs=n_jobs).fit(paths, y)
+    on_pixels = GridSearchCV(CNNClassifier(**FAST), grid, cv=3, n_jobs=n_jobs).fit(pixels, y)
+    np.testing.assert_allclose(on_files.cv_results_["mean_test_score"], on_pixels.cv_results_["mean_test_score"])
+    assert on_files.best_score_ > 0.3  # 10 classes: chance is 0.1
+    scores = cross_validate(CNNClassifier(**FAST), paths, y, cv=3, n_jobs=n_jobs)["test_score"]
+    np.testing.assert_allclose(scores, cross_validate(CNNClassifier(**FAST), pixels, y, cv=3, n_jobs=n_jobs)["test_score"])
+    assert np.all(scores > 0.15)
+
+
+def test_a_corrupt_file_is_named_and_a_search_goes_on(digit_files, tmp_path):
+    paths, _, y = digit_files
+    paths = paths[:120].astype(object)  # room for a longer path
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG but not really")
+    paths[7] = str(broken)
+    clf = CNNClassifier(**FAST, image_size=(8, 8), channels=1)
+    with pytest.raises(ValueError, match=r"broken\.png"):
+        clf.fit(paths, y[:120])
+    rest = np.arange(8, 120)
+    splits = [(rest[:80], rest[80:]), (np.arange(80), np.arange(80, 120))]  # the second trains on it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = cross_validate(clf, paths, y[:120], cv=splits, error_score=np.nan)["test_score"]
+    assert np.isfinite(scores[0]) and np.isnan(scores[1])
+    assert any(issubclass(w.category, FitFailedWarning) and "broken.png" in str(w.message) for w in caught)
+
+
+def test_uint8_stays_uint8_in_the_pipeline(digit_files, monkeypatch):
+    """No float copy of the data: the array given to the pipeline is the user's own."""
+    from sklearn_keras_hpo.training import run
+
+    _, pixels, y = digit_files
+    seen = []
+    original = run._train
+    monkeypatch.setattr(run, "_train", lambda model, images, *rest: seen.append(images) or original(model, images, *rest))
+    CNNClassifier(**FAST).fit(pixels, y)
+    assert seen[0].source.dtype == np.uint8
+    assert np.shares_memory(seen[0].source, pixels)
+
+
+def test_memory_guard_stops_before_building(digits, monkeypatch):
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**12)
+    with pytest.raises(InsufficientMemoryError, match=r"needs about .* but only .* available. Pass image files"):
+        CNNClassifier(**FAST).fit(*digits)
+    monkeypatch.setenv("SKHPO_MEMORY_GUARD", "0")
+    assert CNNClassifier(**FAST).fit(digits[0][:100], digits[1][:100]).n_epochs_ == FAST["epochs"]
+
+
+MEMMAP_SCRIPT = """
+import sys, numpy as np
+from sklearn_keras_hpo import CNNClassifier
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+X = np.load(sys.argv[1], mmap_mode=sys.argv[2] or None)
+y = np.arange(len(X)) % 2
+warm = CNNClassifier(architecture="mlp", dense_units=4, epochs=1, batch_size=256, random_state=0)
+warm.fit(np.zeros((64, *X.shape[1:]), np.uint8), y[:64])   # TensorFlow's own memory first
+open("/proc/self/clear_refs", "w").write("5")                # reset the peak (VmHWM)
+before = rss("VmRSS:")
+clf = CNNClassifier(architecture="mlp", dense_units=4, epochs=1, batch_size=256, random_state=0).fit(X, y)
+clf.predict(X)
+print((rss("VmHWM:") - before) / X.nbytes)
+"""
+
+
+def test_memory_mapped_array_is_never_held_whole(tmp_path):
+    """Peak RSS growth while fitting on and predicting a 384 MiB memory-mapped uint8 array
+    stays a fraction of its size (read batch by batch, pages given back); loading it into
+    memory instead counts it whole (the control, so the measurement can fail)."""
+    path = tmp_path / "images.npy"
+    images = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(32768, 64, 64, 3))
+    images[:] = np.random.default_rng(0).integers(0, 256, size=images.shape[1:], dtype=np.uint8)
+    images.flush()
+    del images
+    script = textwrap.dedent(MEMMAP_SCRIPT)
+
+    def growth(mode):
+        out = subprocess.run([sys.executable, "-c", script, str(path), mode], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return float(out.stdout.split()[-1])
+
+    mapped, loaded = growth("r"), growth("")
+    assert mapped < 0.6, f"peak RSS grew by {mapped:.2f} x the array while reading it memory-mapped"
+    assert loaded > 0.9, loaded
