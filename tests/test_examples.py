@@ -38,3 +38,13 @@ def test_searcher_example_runs(name, capsys):
     assert "best parameters" in out
     accuracy = float(out.strip().rsplit(" ", 1)[-1])
     assert 0.3 < accuracy <= 1.0
+
+
+def test_galaxy_study_on_an_image_folder_runs(tmp_path, capsys):
+    """The real-size galaxy study's code path (paths as X, online and precomputed) on 600 small files."""
+    _load("galaxy_study_folder").main(small=True, folder=tmp_path / "folder")
+    out = capsys.readouterr().out
+    assert "600 RGB images at 48x48" in out
+    for mode in ("online", "precomputed"):
+        line = next(line for line in out.splitlines() if line.startswith(f"{mode}:"))
+        assert 0.0 <= float(line.rsplit(" ", 1)[-1]) <= 1.0

@@ -149,3 +149,22 @@ def test_memory_mapped_array_is_never_held_whole(tmp_path):
     mapped, loaded = growth("r"), growth("")
     assert mapped < 0.6, f"peak RSS grew by {mapped:.2f} x the array while reading it memory-mapped"
     assert loaded > 0.9, loaded
+
+
+def test_precomputed_copies_of_files_stay_uint8(digit_files, monkeypatch):
+    """Precomputed augmentation of uint8 images keeps the copies as uint8 (a quarter of float32)."""
+    from sklearn_keras_hpo.training import pipeline, run
+
+    paths, _, y = digit_files
+    made = []
+    original = pipeline.precompute_augmentation
+
+    def spy(*args, **kwargs):
+        images, columns = original(*args, **kwargs)
+        made.append(images)
+        return images, columns
+
+    monkeypatch.setattr(run, "precompute_augmentation", spy)
+    clf = CNNClassifier(**FAST, rotation=10.0, augment_mode="precomputed", augment_copies=2).fit(paths, y)
+    assert made[0].source.dtype == np.uint8 and len(made[0]) == 3 * len(paths)
+    assert clf.n_epochs_ == FAST["epochs"]
