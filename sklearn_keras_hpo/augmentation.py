@@ -5,6 +5,31 @@ Each entry of ``TRANSFORMS`` maps one estimator parameter to a factory
 floats in [0, 1] (uint8 input is scaled on the way in), so value ranges are (0, 1).
 MixUp and CutMix act on (images, one-hot labels) and live in ``LABEL_MIXERS``.
 
+Every magnitude means a jitter of that size around the original image, in both
+directions, so that the average augmented image looks like the average original:
+
+============  =================================================================
+rotation      angle drawn from [-rotation, rotation] degrees
+translation   shift drawn from [-translation, translation] of the height/width
+zoom          scale drawn from [1 - zoom, 1 + zoom], the aspect ratio kept
+shear         shear factor drawn from [-shear, shear] along each axis
+flip          "horizontal", "vertical" or "horizontal_and_vertical", each half the time
+elastic       elastic deformation of every image, of strength ``elastic`` (<= 1)
+brightness    ``brightness`` times the value range added or subtracted (<= 1)
+contrast      contrast multiplied by a factor from [1 - contrast, 1 + contrast] (<= 1)
+gamma         ``x ** g``, g log-uniform in [1 / (1 + gamma), 1 + gamma]
+hue           hue turned by up to ``hue`` of a full turn either way (0.5: any hue)
+saturation    saturation multiplied by a factor from [1 / (1 + s), 1 + s], log-symmetric
+erasing       the fraction of images that get a random patch erased (<= 1)
+randaugment   the number of RandAugment operations per image
+============  =================================================================
+
+Keras's own layers mean something else for some of these: ``RandomSaturation(f)``
+draws from [0, f] with 0.5 meaning "no change", so ``f=0.3`` only desaturates;
+``RandomContrast(f)`` with a single float only raises the contrast; ``RandomHue(f)``
+turns by at most f/2; ``RandomErasing(f)`` and ``RandomElasticTransform(f)`` draw a
+probability from [0, f]. The factories below translate.
+
 Examples
 --------
 >>> import numpy as np
@@ -13,6 +38,8 @@ Examples
 >>> [type(layer).__name__ for layer in layers]
 ['RandomRotation', 'RandomZoom']
 """
+
+import math
 
 from ._backend import keras_and_tf
 
@@ -26,12 +53,11 @@ def _keras_layers():
 
 
 def _random_gamma(value, seed):
+    """Gamma correction ``x ** g``, ``log g`` uniform in ``[-log(1 + value), log(1 + value)]``
+    per image, so brighter and darker are equally likely (Keras has no such layer)."""
     keras, tf = keras_and_tf()
 
     class RandomGamma(keras.layers.Layer):
-        """Gamma correction ``x ** g`` with ``g`` drawn from ``[1 - value, 1 + value]``
-        per image (Keras has no such layer)."""
-
         def __init__(self, factor, seed=None, **kwargs):
             super().__init__(**kwargs)
             self.factor, self.seed = float(factor), seed
@@ -41,28 +67,65 @@ def _random_gamma(value, seed):
             if not training:
                 return images
             shape = (tf.shape(images)[0], 1, 1, 1)
-            gamma = self._generator.uniform(shape, 1.0 - self.factor, 1.0 + self.factor)
+            spread = math.log1p(self.factor)
+            gamma = tf.exp(self._generator.uniform(shape, -spread, spread))
             return tf.pow(tf.clip_by_value(images, 0.0, 1.0), gamma)
 
-    return RandomGamma(min(value, 0.99), seed=seed)
+    return RandomGamma(value, seed=seed)
+
+
+def _saturation(value, seed):
+    """Keras multiplies the saturation by ``f / (1 - f)`` for ``f`` drawn from the factor
+    range; ``[1 / (2 + s), (1 + s) / (2 + s)]`` maps to ``[1 / (1 + s), 1 + s]``."""
+    factor = (1.0 / (2.0 + value), (1.0 + value) / (2.0 + value))
+    return _keras_layers().RandomSaturation(factor, value_range=VALUE_RANGE, seed=seed)
+
+
+def _hue(value, seed):
+    """Keras turns the hue by ``f / 2`` of a turn, f drawn from [0, factor], either way."""
+    return _keras_layers().RandomHue(min(2.0 * value, 1.0), value_range=VALUE_RANGE, seed=seed)
+
+
+def _contrast(value, seed):
+    """A pair: Keras clips a single float's lower bound to 0 (contrast only ever rises)."""
+    value = min(value, 1.0)
+    return _keras_layers().RandomContrast((value, value), value_range=VALUE_RANGE, seed=seed)
+
+
+def _brightness(value, seed):
+    return _keras_layers().RandomBrightness(min(value, 1.0), value_range=VALUE_RANGE, seed=seed)
+
+
+def _elastic(value, seed):
+    """Every image deformed (probability 1) with strength ``value`` (Keras's ``scale``:
+    displacements of ``0.1 * value`` of the image size, smoothed over ``0.05 * value``)."""
+    value = min(value, 1.0)
+    return _keras_layers().RandomElasticTransform(
+        factor=(1.0, 1.0), scale=(value, value), value_range=VALUE_RANGE, fill_mode="constant", seed=seed
+    )
+
+
+def _erasing(value, seed):
+    """A pair, so that ``value`` is the probability itself, not the upper bound of one."""
+    value = min(value, 1.0)
+    return _keras_layers().RandomErasing(factor=(value, value), value_range=VALUE_RANGE, seed=seed)
 
 
 # parameter -> factory(value, seed); the order is the order the layers are applied.
 TRANSFORMS = {
     "rotation": lambda v, s: _keras_layers().RandomRotation(v / 360.0, fill_mode="constant", seed=s),
     "translation": lambda v, s: _keras_layers().RandomTranslation(v, v, fill_mode="constant", seed=s),
-    "zoom": lambda v, s: _keras_layers().RandomZoom(v, v, fill_mode="constant", seed=s),
+    # width_factor None: one scale for both axes (a pair of factors would stretch the image)
+    "zoom": lambda v, s: _keras_layers().RandomZoom(v, None, fill_mode="constant", seed=s),
     "shear": lambda v, s: _keras_layers().RandomShear(v, v, fill_mode="constant", seed=s),
     "flip": lambda v, s: _keras_layers().RandomFlip(v, seed=s),
-    "elastic": lambda v, s: _keras_layers().RandomElasticTransform(
-        factor=v, value_range=VALUE_RANGE, fill_mode="constant", seed=s
-    ),
-    "brightness": lambda v, s: _keras_layers().RandomBrightness(v, value_range=VALUE_RANGE, seed=s),
-    "contrast": lambda v, s: _keras_layers().RandomContrast(v, value_range=VALUE_RANGE, seed=s),
+    "elastic": _elastic,
+    "brightness": _brightness,
+    "contrast": _contrast,
     "gamma": _random_gamma,
-    "hue": lambda v, s: _keras_layers().RandomHue(v, value_range=VALUE_RANGE, seed=s),
-    "saturation": lambda v, s: _keras_layers().RandomSaturation(v, value_range=VALUE_RANGE, seed=s),
-    "erasing": lambda v, s: _keras_layers().RandomErasing(factor=v, value_range=VALUE_RANGE, seed=s),
+    "hue": _hue,
+    "saturation": _saturation,
+    "erasing": _erasing,
     "randaugment": lambda v, s: _keras_layers().RandAugment(
         value_range=VALUE_RANGE, num_ops=int(v), factor=0.5, seed=s
     ),

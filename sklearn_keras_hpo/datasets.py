@@ -105,33 +105,40 @@ def load_mnist(directory, subset="train"):
     return images, labels
 
 
-def load_npz(path, x_key=None, y_key=None):
+def load_npz(path, x_key=None, y_key=None, *, require_labels=True):
     """Images and labels from an ``.npz`` archive (keys ``x``/``y``, ``X``/``y``,
-    ``images``/``labels`` or ``x_train``/``y_train`` are found automatically)."""
+    ``images``/``labels`` or ``x_train``/``y_train`` are found automatically).
+
+    With ``require_labels=False`` an archive without labels gives ``y=None``.
+    """
     path = _existing(path)
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as error:
         raise ValueError(f"{path} is not a readable .npz archive ({error}).") from error
     with archive:
-        x_key = x_key or _first_key(archive, ("x", "X", "images", "x_train", "arr_0"), path)
-        y_key = y_key or _first_key(archive, ("y", "labels", "y_train", "arr_1"), path)
-        X, y = archive[x_key], archive[y_key]
-    if len(X) != len(y):
+        x_key = _npz_key(archive, x_key, ("x", "X", "images", "x_train", "arr_0"), path, "x_key")
+        y_key = _npz_key(archive, y_key, ("y", "labels", "y_train", "arr_1"), path, "y_key", require_labels)
+        X, y = archive[x_key], (archive[y_key] if y_key else None)
+    if y is not None and len(X) != len(y):
         raise ValueError(f"{path}: {x_key!r} has {len(X)} images but {y_key!r} has {len(y)} labels.")
-    return X, y.ravel()
+    return X, (None if y is None else y.ravel())
 
 
-def _first_key(archive, candidates, path):
-    for key in candidates:
-        if key in archive.files:
-            return key
-    raise ValueError(f"{path} has keys {archive.files}; pass x_key= and y_key= to say which to use.")
+def _npz_key(archive, key, candidates, path, name, required=True):
+    if key is not None and key not in archive.files:
+        raise ValueError(f"{path} has keys {archive.files}; {name}={key!r} is not one of them.")
+    found = key or next((k for k in candidates if k in archive.files), None)
+    if found is None and required:
+        raise ValueError(f"{path} has keys {archive.files}; pass x_key= and y_key= to say which to use "
+                         "(--x-key and --y-key on the command line).")  # fmt: skip
+    return found
 
 
 def load_csv(path, image_shape=None, label_column=0, skip_header="auto"):
     """Images from a CSV file with one label column and one column per pixel
-    (the Kaggle MNIST layout). ``image_shape`` defaults to a square grayscale image."""
+    (the Kaggle MNIST layout). ``image_shape`` defaults to a square grayscale image;
+    ``label_column=None`` reads a file of pixels only (``y`` is None)."""
     path = _existing(path)
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
@@ -146,8 +153,11 @@ def load_csv(path, image_shape=None, label_column=0, skip_header="auto"):
         table = np.asarray(rows, dtype=np.float64)
     except ValueError as error:
         raise ValueError(f"{path} holds a value that is not a number ({error}).") from error
-    y = table[:, label_column].astype(np.int64)
-    pixels = np.delete(table, label_column, axis=1).astype(np.float32)
+    if label_column is None:  # pixels only: images to predict
+        y, pixels = None, table.astype(np.float32)
+    else:
+        y = table[:, label_column].astype(np.int64)
+        pixels = np.delete(table, label_column, axis=1).astype(np.float32)
     return pixels.reshape(len(pixels), *_csv_shape(path, pixels.shape[1], image_shape)), y
 
 
@@ -171,37 +181,70 @@ def _is_number(text):
     return True
 
 
-def load_image_folder(directory, image_size, color_mode="grayscale"):
+def load_image_folder(directory, image_size=(28, 28), color_mode="grayscale", lazy=False):
     """Images from ``directory/<class name>/*.png|jpg|...``, resized to ``image_size``.
 
-    Returns ``X`` as uint8 of shape (n, h, w) for grayscale or (n, h, w, 3) for
-    ``color_mode="rgb"``, ``y`` as the class folder names (strings).
-    """
-    from PIL import Image, UnidentifiedImageError
+    Parameters
+    ----------
+    directory : str or Path
+        One subfolder per class; files sorted by class name, then file name.
+    image_size : (height, width), default=(28, 28)
+    color_mode : {"grayscale", "rgb"}, default="grayscale"
+    lazy : bool, default=False
+        Return the file paths instead of decoding any image.
 
-    directory = _existing(directory)
+    Returns
+    -------
+    X : ndarray
+        uint8 of shape (n, h, w) for grayscale or (n, h, w, 3) for ``color_mode="rgb"``;
+        with ``lazy=True`` a 1-D array of the files' paths (str).
+    y : ndarray of shape (n,)
+        The class folder names (strings).
+    """
+    files, labels = _class_files(_existing(directory))
+    if lazy:
+        return np.asarray([str(file) for file in files]), np.asarray(labels)
+    return _decode_images(files, image_size, color_mode), np.asarray(labels)
+
+
+def _image_files(folder):
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _class_files(directory):
     classes = sorted(p for p in directory.iterdir() if p.is_dir())
     if not classes:
         raise ValueError(f"{directory} has no class subfolders (expected one folder per class).")
-    mode = {"grayscale": "L", "rgb": "RGB"}[color_mode]
-    images, labels = [], []
-    for folder in classes:
-        for file in sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
-            try:
-                with Image.open(file) as image:
-                    resized = image.convert(mode).resize(tuple(image_size)[::-1])
-            except (UnidentifiedImageError, OSError) as error:
-                raise ValueError(f"{file} is not a readable image ({error}).") from error
-            images.append(np.asarray(resized, dtype=np.uint8))
-            labels.append(folder.name)
-    if not images:
+    pairs = [(file, folder.name) for folder in classes for file in _image_files(folder)]
+    if not pairs:
         raise ValueError(f"{directory} has class folders but no image files ({sorted(IMAGE_SUFFIXES)}).")
-    return np.stack(images), np.asarray(labels)
+    files, labels = zip(*pairs)
+    return list(files), list(labels)
 
 
-def load_source(source, *, image_shape=None, image_size=(28, 28)):
+def _decode_images(files, image_size, color_mode):
+    from PIL import Image, UnidentifiedImageError
+
+    mode = {"grayscale": "L", "rgb": "RGB"}[color_mode]
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                resized = image.convert(mode).resize(tuple(image_size)[::-1])
+        except (UnidentifiedImageError, OSError) as error:
+            raise ValueError(f"{file} is not a readable image ({error}).") from error
+        images.append(np.asarray(resized, dtype=np.uint8))
+    return np.stack(images)
+
+
+def load_source(source, *, image_shape=None, image_size=(28, 28), x_key=None, y_key=None,
+                require_labels=True):  # fmt: skip
     """Images and labels from a named source: ``"digits"``, a folder of MNIST-style IDX
     files, a folder of class subfolders, an ``.npz`` or a ``.csv`` file.
+
+    With ``require_labels=False`` (images to predict) a source without labels gives
+    ``y=None``: an ``.npz`` without a label array, a ``.csv`` of pixel columns only, a
+    folder of image files without class subfolders.
 
     >>> X, y = load_source("digits")
     >>> X.shape
@@ -213,11 +256,31 @@ def load_source(source, *, image_shape=None, image_size=(28, 28)):
     if path.is_dir():
         if any(path.glob("train-images-idx3-ubyte*")):
             return load_mnist(path, "train")
+        if not require_labels and _image_files(path) and not any(p.is_dir() for p in path.iterdir()):
+            return _decode_images(_image_files(path), image_size, "grayscale"), None
         return load_image_folder(path, image_size)
-    loaders = {".npz": load_npz, ".csv": lambda p: load_csv(p, image_shape=image_shape)}
+    loaders = {
+        ".npz": lambda p: load_npz(p, x_key, y_key, require_labels=require_labels),
+        ".csv": lambda p: load_csv(p, image_shape=image_shape,
+                                   label_column=0 if require_labels else _csv_label_column(p, image_shape)),
+    }  # fmt: skip
     if path.suffix.lower() not in loaders:
         raise ValueError(
             f"Cannot tell how to read {path}: give 'digits', a folder of IDX files or of class "
             "subfolders, an .npz or a .csv file."
         )
     return loaders[path.suffix.lower()](path)
+
+
+def _csv_label_column(path, image_shape):
+    """0 when the first column of ``path`` holds labels, None when every column is a pixel:
+    a header names a "label" column; else the column count tells (pixels only when it is
+    the image's size, or a square without ``image_shape``)."""
+    with open(path, newline="") as handle:
+        first = next(csv.reader(handle), [])
+    if first and not _is_number(first[0]):
+        names = [name.strip().lower() for name in first]
+        return names.index("label") if "label" in names else None
+    if image_shape is not None:
+        return None if len(first) == int(np.prod(image_shape)) else 0
+    return None if round(len(first) ** 0.5) ** 2 == len(first) else 0

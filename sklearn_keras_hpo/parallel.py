@@ -15,12 +15,25 @@ GPUs: memory growth is switched on for every visible GPU, so several workers
 can share one; with more than one GPU visible, each process takes the GPU the
 fewest live processes have claimed (``SKHPO_GPU=<index>`` pins one instead).
 
+Memory: glibc keeps the heap a fit frees (TensorFlow's many threads each get an
+arena), so a worker's RSS overstates what it uses. loky measures each worker's RSS
+after a forced ``gc.collect()`` and, when it has grown more than 300 MB since the
+worker's first task, restarts the worker as "leaking", printing "A worker stopped
+while some jobs were given to the executor ... memory leak" (measured in a CLI search
+of Fashion-MNIST: +250 MB of RSS after 15 fits a worker, about half of it freed heap).
+After every full garbage collection we hand the freed heap back (``malloc_trim``), so
+loky's measurement sees the memory in use.
+
 Dask: ``with joblib.parallel_config(backend="dask"):`` around any search sends
 its fits to the ``dask.distributed.Client`` that is current; see docs/index.md
 for a multi-machine recipe.
 """
 
+import ctypes
+import ctypes.util
 import fcntl
+import functools
+import gc
 import os
 import tempfile
 from pathlib import Path
@@ -37,7 +50,9 @@ def intra_op_threads(environ=os.environ):
 
 
 def configure_tensorflow(tf):
-    """Size thread pools and claim a GPU, before TensorFlow initialises its runtime."""
+    """Size thread pools and claim a GPU, before TensorFlow initialises its runtime;
+    return freed heap after full garbage collections (``trim_heap_after_full_gc``)."""
+    trim_heap_after_full_gc()
     threads = intra_op_threads()
     if threads:
         try:
@@ -53,6 +68,38 @@ def configure_tensorflow(tf):
         tf.config.set_visible_devices(gpus, "GPU")
     for gpu in gpus:
         tf.config.experimental.set_memory_growth(gpu, True)
+
+
+def _malloc_trim():
+    """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl)."""
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+def _trim_after_full_collection(phase, info, trim=None):
+    if phase == "stop" and info.get("generation") == 2:
+        trim(0)
+
+
+def trim_heap_after_full_gc():
+    """After every full ``gc.collect()`` of this process, give the heap that is free back
+    to the system (once per process; nothing where there is no ``malloc_trim``).
+
+    Returns whether the hook is installed. A trim costs about 35 ms after a fit, well
+    under 1 ms when little was freed; full collections are rare outside explicit
+    ``gc.collect()`` calls (none during a fit, measured).
+    """
+    installed = [c for c in gc.callbacks if getattr(c, "func", None) is _trim_after_full_collection]
+    if installed:
+        return True
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    gc.callbacks.append(functools.partial(_trim_after_full_collection, trim=trim))
+    return True
 
 
 def claim_gpu(n_gpus, claims=CLAIMS, pid=None):

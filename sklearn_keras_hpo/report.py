@@ -1,9 +1,12 @@
 """The CLI's ``report.html``: one self-contained page (figures inline as PNG, no scripts).
 
-Sections: the data, the top configurations (mean +/- std score, fit time), the best
-model's training curves and learning rate, the confusion matrix and per-class
-precision/recall on the held-out split, an augmentation preview, and the score
-against each searched hyperparameter.
+Sections: the data (sample images titled with their class), the top configurations
+(mean +/- std score, fit time), the best model's training curves and learning rate
+(flagged when its validation loss rose over its last epochs), the confusion matrix and
+per-class precision/recall on the held-out split (class names where the data has them),
+an augmentation preview, the optimisation history (best score so far against fits and
+training time), the parameters' importance, and the score against each searched
+hyperparameter (coloured by the epochs each configuration trained for).
 
 Examples
 --------
@@ -28,10 +31,12 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-botto
 table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 th { background: #f2f2f2; } img { max-width: 100%; } .note { color: #666; }
+.flag { background: #fff3cd; border-left: 4px solid #e0a800; padding: 0.5em 0.8em; }
 """
 
 
-def build_report(*, title, data_summary, results, best_estimator, X_test, y_test, X_preview, searched):
+def build_report(*, title, data_summary, results, best_estimator, X_test, y_test, X_preview, searched,
+                 y_preview=None):  # fmt: skip
     """The report page as a string.
 
     Parameters
@@ -48,13 +53,17 @@ def build_report(*, title, data_summary, results, best_estimator, X_test, y_test
         A few training images for the augmentation preview.
     searched : list of str
         The hyperparameters that were searched.
+    y_preview : array, optional
+        The labels of ``X_preview``, shown above the sample images.
     """
     sections = [
-        ("Data", _data_section(data_summary, X_preview)),
+        ("Data", _data_section(data_summary, X_preview, y_preview)),
         ("Top configurations", results_table(results)),
         ("Best model: training curves and learning rate", _history_section(best_estimator)),
         ("Held-out split", _held_out_section(best_estimator, X_test, y_test)),
         ("Augmentation preview", _augmentation_section(best_estimator, X_preview)),
+        ("Optimisation history", _optimisation_section(results)),
+        ("Parameter importance", _importance_section(results, searched)),
         ("Score against each hyperparameter", _scores_section(results, searched)),
     ]
     body = "".join(f"<h2>{html.escape(name)}</h2>\n{content}\n" for name, content in sections)
@@ -87,14 +96,16 @@ def figure_html(figure, alt):
     return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{encoded}'>"
 
 
-def _data_section(summary, X_preview):
+def _data_section(summary, X_preview, y_preview):
     from .plotting import _figure, _show
 
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
     images = np.asarray(X_preview)[:8]
     figure, axes = _figure(1, len(images), size=1.2)
-    for axis, image in zip(axes[0], images):
+    for i, (axis, image) in enumerate(zip(axes[0], images)):
         _show(axis, image[..., None] if image.ndim == 2 else image)
+        if y_preview is not None:
+            axis.set_title(str(y_preview[i]), fontsize=8)
     return f"<table>{rows}</table>\n{figure_html(figure, 'sample training images')}"
 
 
@@ -103,20 +114,44 @@ def _history_section(estimator):
 
     if not estimator.history_:
         return "<p class='note'>The best model's history is empty.</p>"
-    return figure_html(plot_history(estimator), "training curves")
+    rise = validation_loss_rise(estimator.history_)
+    flag = f"<p class='flag'><b>Overfitting:</b> {html.escape(rise)}</p>\n" if rise else ""
+    return flag + figure_html(plot_history(estimator), "training curves")
+
+
+def validation_loss_rise(history, *, after=2, tolerance=0.01):
+    """A sentence when the validation loss ended more than ``tolerance`` (relative) above
+    its minimum, reached at least ``after`` epochs before the last; else None.
+
+    >>> print(validation_loss_rise({"val_loss": [1.0, 0.6, 0.5, 0.55, 0.62]}))
+    The validation loss rose over the last 2 epochs, from 0.5 (epoch 3) to 0.62 (epoch 5):
+    the model overfits; early_stopping=True, fewer epochs or more regularisation would help.
+    >>> validation_loss_rise({"val_loss": [1.0, 0.6, 0.5, 0.49]}) is None
+    True
+    """
+    losses = np.asarray(history.get("val_loss", []), dtype=float)
+    if len(losses) < after + 1 or not np.isfinite(losses).all():
+        return None
+    best = int(np.argmin(losses))
+    rose = len(losses) - 1 - best
+    if rose < after or losses[-1] <= losses[best] + tolerance * abs(losses[best]):
+        return None
+    return (
+        f"The validation loss rose over the last {rose} epochs, from {losses[best]:.4g} (epoch {best + 1}) "
+        f"to {losses[-1]:.4g} (epoch {len(losses)}): the model overfits; early_stopping=True, fewer "
+        "epochs or more regularisation would help."
+    )
 
 
 def _held_out_section(estimator, X_test, y_test):
     if X_test is None or len(X_test) == 0:
         return "<p class='note'>No held-out split (--test-size 0).</p>"
-    from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, precision_recall_fscore_support
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-    from .plotting import _figure
+    from .plotting import plot_confusion_matrix
 
     predicted = estimator.predict(X_test)
     labels = estimator.classes_
-    figure, axes = _figure(1, 1, size=min(8, 1.5 + 0.45 * len(labels)))
-    ConfusionMatrixDisplay.from_predictions(y_test, predicted, labels=labels, colorbar=False, ax=axes[0, 0])
     precision, recall, f1, support = precision_recall_fscore_support(y_test, predicted, labels=labels, zero_division=0)
     rows = ["<tr><th>class</th><th>precision</th><th>recall</th><th>f1</th><th>support</th></tr>"]
     rows += [
@@ -124,6 +159,7 @@ def _held_out_section(estimator, X_test, y_test):
         for c, p, r, f, s in zip(labels, precision, recall, f1, support)
     ]
     accuracy = accuracy_score(y_test, predicted)
+    figure = plot_confusion_matrix(y_test, predicted, labels)
     return (
         f"<p>Held-out accuracy: <b>{accuracy:.4f}</b> on {len(y_test)} images.</p>\n"
         f"{figure_html(figure, 'confusion matrix')}\n<table>{''.join(rows)}</table>"
@@ -140,26 +176,37 @@ def _augmentation_section(estimator, X_preview):
     return note + figure_html(plot_augmentations(X_preview, estimator, n_images=4), "augmentation preview")
 
 
+def _optimisation_section(results):
+    from .plotting import plot_optimisation_history
+
+    if len(results["params"]) < 2:
+        return "<p class='note'>One configuration: no history to show.</p>"
+    note = ("<p class='note'>Each configuration's mean cross-validated score and the best so far, "
+            "in the order the search evaluated them and against the training time summed over all "
+            "fits (parallel workers spread it over less wall time).</p>")  # fmt: skip
+    return note + figure_html(plot_optimisation_history(results), "optimisation history")
+
+
+def _importance_section(results, searched):
+    from .plotting import parameter_importance, plot_parameter_importance
+
+    importance = parameter_importance(results, searched)
+    if isinstance(importance, str):
+        return f"<p class='note'>No estimate: {html.escape(importance)}</p>"
+    note = ("<p class='note'>A random forest fitted to the configurations' scores; each bar is how much "
+            "worse it predicts them when that parameter is shuffled (permutation importance): a rough "
+            f"guide from {len(results['params'])} configurations, not a measurement.</p>")  # fmt: skip
+    return note + figure_html(plot_parameter_importance(importance), "parameter importance")
+
+
 def _scores_section(results, searched):
-    from .plotting import _figure
+    from .plotting import plot_search_scores, resource_column
 
     if not searched:
         return "<p class='note'>No hyperparameters were searched.</p>"
-    scores = np.asarray(results["mean_test_score"], dtype=float)
-    n_cols = min(4, len(searched))
-    figure, axes = _figure(math.ceil(len(searched) / n_cols), n_cols, size=3.0)
-    for axis in axes.flat[len(searched):]:
-        axis.set_visible(False)
-    for axis, name in zip(axes.flat, searched):
-        values = [params.get(name) for params in results["params"]]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            axis.scatter(values, scores, s=14)
-            positive = min(values) > 0
-            if positive and max(values) / min(values) > 50:
-                axis.set_xscale("log")
-        else:
-            categories = sorted({str(v) for v in values})
-            axis.scatter([categories.index(str(v)) for v in values], scores, s=14)
-            axis.set_xticks(range(len(categories)), categories, rotation=30, fontsize=7)
-        axis.set(xlabel=name, ylabel="mean test score")
-    return figure_html(figure, "score against each hyperparameter")
+    note = ""
+    if resource_column(results) is not None:
+        note = ("<p class='note'>Coloured by the epochs each configuration trained for: a score "
+                "after fewer epochs (a lower rung of Hyperband or halving) says less about the "
+                "configuration.</p>")  # fmt: skip
+    return note + figure_html(plot_search_scores(results, searched), "score against each hyperparameter")

@@ -7,7 +7,10 @@ one-cycle is ours). Because the rate depends only on the absolute epoch,
 training resumed at epoch k sees the same rates as a straight run. Warmup
 (linear from 0 over ``warmup_epochs``) combines with any schedule.
 "reduce_on_plateau" is the one schedule that depends on the validation loss: it
-is Keras' ``ReduceLROnPlateau`` callback.
+is Keras' ``ReduceLROnPlateau`` callback. ``inert_schedule_message`` says when a
+schedule's parameters keep the rate constant over the epochs of a fit (an
+"exponential" schedule with ``lr_decay=0``, a "step" one whose step is longer
+than the fit).
 
 Examples
 --------
@@ -16,6 +19,7 @@ Examples
 [0.1, 0.05, 0.0333]
 """
 
+import inspect
 import math
 
 from ._backend import keras_and_tf
@@ -121,3 +125,81 @@ def schedule_callbacks(name, lr0, *, epochs, patience=3, monitor="loss", **param
             min_lr=lr0 * params.get("min_fraction", 0.0),
         ),
     ]  # fmt: skip
+
+
+# schedule_function's keyword -> the estimator parameter that sets it
+ESTIMATOR_PARAMS = {
+    "decay": "lr_decay", "step_size": "lr_step_size", "drop": "lr_drop", "min_fraction": "lr_min_fraction",
+    "power": "lr_power", "restart_epochs": "lr_restart_epochs", "warmup_epochs": "warmup_epochs",
+    "patience": "lr_patience",
+}  # fmt: skip
+
+
+def _default(parameter):
+    return inspect.signature(schedule_function).parameters[parameter].default
+
+
+# schedule -> (parameter to change, advice) when its rates are all equal
+_INERT_BECAUSE = {
+    "time_based": lambda p, epochs: ("decay", "set it above 0, e.g. 0.1"),
+    "exponential": lambda p, epochs: ("decay", "set it above 0, e.g. 0.1"),
+    "step": lambda p, epochs: (
+        ("drop", "set it below 1, e.g. 0.5") if p.get("drop", _default("drop")) >= 1
+        else ("step_size", f"set it below the {epochs} epochs, or train longer")
+    ),
+    "cosine": lambda p, epochs: ("min_fraction", "set it below 1"),
+    "cosine_restarts": lambda p, epochs: ("min_fraction", "set it below 1"),
+    "polynomial": lambda p, epochs: ("min_fraction", "set it below 1"),
+}
+
+
+def inert_schedule_message(name, lr0, *, epochs, patience=3, **params):
+    """A warning text when schedule ``name`` cannot change the learning rate within
+    ``epochs``, naming the estimator parameter to change; None when it acts.
+
+    "constant" never warns (a constant rate is what it means), nor does a single epoch
+    (one epoch has one rate, whatever the schedule). "reduce_on_plateau" warns when its
+    patience leaves no epoch for a reduced rate.
+
+    Parameters
+    ----------
+    name : str
+        A name from ``SCHEDULE_NAMES``.
+    lr0 : float
+        The initial learning rate.
+    epochs : int
+        The epochs of the fit.
+    patience : int, default=3
+        Epochs without improvement before "reduce_on_plateau" drops the rate.
+    **params
+        ``decay``, ``step_size``, ``drop``, ``min_fraction``, ``power``,
+        ``restart_epochs``, ``warmup_epochs`` as in ``schedule_function``.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> print(inert_schedule_message("step", 0.01, epochs=5, step_size=10))
+    lr_schedule='step' keeps the learning rate at 0.01 for all 5 epochs: lr_step_size=10 has
+    no effect; set it below the 5 epochs, or train longer.
+    >>> inert_schedule_message("step", 0.01, epochs=5, step_size=2) is None
+    True
+    """
+    if name == "constant" or epochs < 2:
+        return None
+    if name == PLATEAU:
+        if epochs >= patience + 2:  # no improvement over `patience` epochs, then one at the lower rate
+            return None
+        parameter, advice = "patience", f"set it below {epochs - 1}, or train longer"
+    else:
+        rates = learning_rates(name, lr0, epochs=epochs, **params)
+        if not math.isclose(min(rates), max(rates), rel_tol=1e-6):
+            return None
+        parameter, advice = _INERT_BECAUSE[name](params, epochs)
+    value = patience if parameter == "patience" else params.get(parameter, _default(parameter))
+    return (
+        f"lr_schedule={name!r} keeps the learning rate at {lr0:g} for all {epochs} epochs: "
+        f"{ESTIMATOR_PARAMS[parameter]}={value!r} has no effect; {advice}."
+    )

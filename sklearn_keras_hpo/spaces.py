@@ -1,7 +1,10 @@
 """Ready-made search spaces that reproduce the tutorials' studies, for every searcher.
 
 Each preset is data: ``{parameter: spec}`` with a spec of ``("int", low, high)``,
-``("log", low, high)``, ``("real", low, high)`` or ``("cat", [choices])``.
+``("log", low, high)``, ``("real", low, high)`` or ``("cat", [choices])``. A preset that
+searches ``lr_schedule`` also sets the parameters each schedule needs to change the rate
+within the estimator's epochs (``schedules.inert_schedule_message`` is None for every
+configuration it can draw).
 ``search_space(name, kind)`` turns it into what each searcher takes:
 
 - ``"random"``: scipy distributions and lists (``RandomizedSearchCV``,
@@ -50,6 +53,11 @@ PRESETS = {
         "zoom": ("real", 0.0, 0.2),
         "learning_rate": ("log", 1e-4, 1e-2),
         "lr_schedule": ("cat", ["constant", "step", "exponential", "cosine"]),
+        # fixed so that "step" and "exponential" act from 3 epochs on (the defaults, lr_decay=0
+        # and lr_step_size=10, keep the rate constant); not searched: they only mean
+        # something for one schedule each, and a grid would grow 9-fold
+        "lr_decay": ("cat", [0.2]),
+        "lr_step_size": ("cat", [2]),
     },
     # Hyperband tutorial: batch size, log-uniform learning rate, activation incl. swish
     "hyperband": {

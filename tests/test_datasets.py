@@ -14,6 +14,7 @@ from sklearn_keras_hpo.datasets import (
     load_image_folder,
     load_mnist,
     load_npz,
+    load_source,
 )
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -117,6 +118,64 @@ def test_image_folder(tmp_path):
     (tmp_path / "dog" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match="broken.png is not a readable image"):
         load_image_folder(tmp_path, image_size=(4, 3))
+
+
+def _class_folders(root, size=(6, 5)):
+    from PIL import Image
+
+    for label, value in (("dog", 200), ("cat", 10)):
+        (root / label).mkdir()
+        for name in ("b.png", "a.png"):
+            Image.fromarray(np.full(size, value, np.uint8)).save(root / label / name)
+
+
+def test_lazy_image_folder_lists_sorted_paths_without_decoding(tmp_path):
+    _class_folders(tmp_path)
+    (tmp_path / "dog" / "c_broken.png").write_bytes(b"not a png")  # decoding would raise
+    (tmp_path / "dog" / "notes.txt").write_text("not an image")
+    paths, y = load_image_folder(tmp_path, lazy=True)
+    assert paths.ndim == 1 and paths.dtype.kind == "U"
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in paths] == [
+        "cat/a.png", "cat/b.png", "dog/a.png", "dog/b.png", "dog/c_broken.png"]  # fmt: skip
+    assert list(y) == ["cat", "cat", "dog", "dog", "dog"]
+    with pytest.raises(ValueError, match="c_broken.png is not a readable image"):
+        load_image_folder(tmp_path)  # eager: the same files, decoded
+
+
+def test_npz_without_labels_and_named_keys(tmp_path):
+    np.savez(tmp_path / "u.npz", pixels=np.ones((3, 4, 4)))
+    with pytest.raises(ValueError, match=r"pass x_key= and y_key=.*--x-key and --y-key"):
+        load_npz(tmp_path / "u.npz")
+    X, y = load_npz(tmp_path / "u.npz", x_key="pixels", require_labels=False)
+    assert X.shape == (3, 4, 4) and y is None
+    np.savez(tmp_path / "k.npz", arr_0=np.ones((3, 4, 4)))  # e.g. KMNIST's files
+    assert load_npz(tmp_path / "k.npz", require_labels=False)[1] is None
+    with pytest.raises(ValueError, match="y_key='target' is not one of them"):
+        load_npz(tmp_path / "k.npz", y_key="target", require_labels=False)
+
+
+@pytest.mark.parametrize("text, labels", [
+    ("p0,p1,p2,p3\n0,1,2,3\n4,5,6,7\n", None),  # a header without a label column
+    ("0,1,2,3\n4,5,6,7\n", None),  # as many columns as a square image's pixels
+    ("label,p0,p1,p2,p3\n1,0,1,2,3\n0,4,5,6,7\n", [1, 0]),
+    ("1,0,1,2,3\n0,4,5,6,7\n", [1, 0]),
+])  # fmt: skip
+def test_csv_to_predict_may_have_no_label_column(tmp_path, text, labels):
+    (tmp_path / "d.csv").write_text(text)
+    X, y = load_source(str(tmp_path / "d.csv"), require_labels=False)
+    assert X.shape == (2, 2, 2) and X[1, 1, 1] == 7
+    assert (y is None) if labels is None else list(y) == labels
+
+
+def test_folder_of_images_without_classes_is_unlabelled(tmp_path):
+    from PIL import Image
+
+    for i in range(3):
+        Image.fromarray(np.full((6, 5), 50 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    X, y = load_source(str(tmp_path), image_size=(4, 3), require_labels=False)
+    assert X.shape == (3, 4, 3) and y is None and X[2].min() == 100
+    with pytest.raises(ValueError, match="no class subfolders"):
+        load_source(str(tmp_path), image_size=(4, 3))  # labels required: the error of today
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sklearn_keras_hpo import CNNClassifier
-from sklearn_keras_hpo.schedules import SCHEDULE_NAMES, SCHEDULES, learning_rates
+from sklearn_keras_hpo.schedules import SCHEDULE_NAMES, SCHEDULES, inert_schedule_message, learning_rates
 
 from .conftest import FAST
 
@@ -98,3 +98,49 @@ def test_preview_matches_training_without_training():
 def test_unknown_schedule_is_named():
     with pytest.raises(ValueError, match="'lr_schedule' parameter of CNNClassifier"):
         CNNClassifier(lr_schedule="linear_warm").fit(np.zeros((4, 8, 8)), [0, 1, 0, 1])
+
+
+# schedule -> (parameters that keep the rate constant over 5 epochs, the one to name)
+INERT = {
+    "time_based": ({"decay": 0.0}, "lr_decay"),
+    "exponential": ({"decay": 0.0}, "lr_decay"),
+    "step": ({"step_size": 5}, "lr_step_size"),
+    "cosine": ({"min_fraction": 1.0}, "lr_min_fraction"),
+    "cosine_restarts": ({"min_fraction": 1.0}, "lr_min_fraction"),
+    "polynomial": ({"min_fraction": 1.0}, "lr_min_fraction"),
+}
+
+
+@pytest.mark.parametrize("schedule", sorted(INERT))
+def test_inert_schedule_is_named_with_the_parameter_to_change(schedule):
+    inert, parameter = INERT[schedule]
+    message = inert_schedule_message(schedule, LR0, epochs=5, **{**PARAMS, **inert})
+    assert len(set(learning_rates(schedule, LR0, epochs=5, **{**PARAMS, **inert}))) == 1
+    assert message is not None and f"lr_schedule={schedule!r}" in message and f"{parameter}=" in message
+    assert inert_schedule_message(schedule, LR0, epochs=5, **PARAMS) is None  # PARAMS act
+
+
+def test_every_schedule_with_acting_parameters_is_quiet():
+    for schedule in sorted(SCHEDULE_NAMES):
+        assert inert_schedule_message(schedule, LR0, epochs=EPOCHS, **PARAMS) is None
+
+
+def test_step_names_the_drop_when_the_drop_is_one():
+    message = inert_schedule_message("step", LR0, epochs=5, step_size=1, drop=1.0)
+    assert "lr_drop=1.0" in message and "lr_step_size" not in message
+
+
+def test_step_longer_than_the_fit_acts_once_the_fit_is_longer():
+    assert "lr_step_size=3" in inert_schedule_message("step", LR0, epochs=3, step_size=3)
+    assert inert_schedule_message("step", LR0, epochs=4, step_size=3) is None
+
+
+def test_plateau_needs_an_epoch_after_its_patience():
+    assert "lr_patience=3" in inert_schedule_message("reduce_on_plateau", LR0, epochs=4, patience=3)
+    assert inert_schedule_message("reduce_on_plateau", LR0, epochs=5, patience=3) is None
+
+
+def test_constant_and_single_epoch_fits_never_warn():
+    assert inert_schedule_message("constant", LR0, epochs=10) is None
+    assert inert_schedule_message("exponential", LR0, epochs=1, decay=0.0) is None
+    assert inert_schedule_message("step", LR0, epochs=5, step_size=10, warmup_epochs=2) is None  # warmup ramps
