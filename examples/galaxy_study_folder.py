@@ -13,8 +13,9 @@ the images on disk have the real size; nothing is held as a float array:
 - precomputed mode keeps the augmented copies as uint8 (2 x 8,000 x 96 x 96 x 3 =
   442 MB for one copy), checked by the memory guard before it is made.
 
-Measured on the project's 2-core CPU machine: see the numbers printed at the end and
-docs/guide.md ("Real-size image folders"). ``--small`` runs the same code on 600
+Measured on the project's 2-core CPU machine (shared with other jobs, so an upper bound):
+untuned 4.9 min (0.325), online search 15.0 min (0.280), precomputed 24.8 min (0.385);
+see docs/guide.md ("Real-size images"). ``--small`` runs the same code on 600
 images at 48 px in about two minutes (what the test runs).
 
     python examples/galaxy_study_folder.py                   # 10,000 images at 96 px
@@ -64,7 +65,7 @@ def make_folder(folder, n_images, size):
 
 
 def tune(mode, paths, labels, n_iter, epochs, size):
-    estimator = CNNClassifier(filters=16, dense_units=64, dropout=0.25, epochs=epochs, batch_size=64,
+    estimator = CNNClassifier(filters=8, dense_units=64, dropout=0.25, epochs=epochs, batch_size=64,
                               image_size=(size, size), channels=3, augment_mode=mode, random_state=0)  # fmt: skip
     search = RandomizedSearchCV(estimator, SPACE, n_iter=n_iter, cv=ShuffleSplit(1, test_size=0.2, random_state=0),
                                 random_state=0, n_jobs=1)  # fmt: skip
@@ -74,16 +75,17 @@ def tune(mode, paths, labels, n_iter, epochs, size):
 
 
 def main(small=False, folder=None):
-    n_images, size, n_iter, epochs = (600, 48, 3, 1) if small else (10_000, 96, 4, 3)
+    n_images, size, n_iter, epochs = (600, 48, 3, 1) if small else (10_000, 96, 3, 2)
     folder = Path(folder or f"runs/galaxy_folder_{n_images}_{size}px")
     start = time.perf_counter()
     source = make_folder(folder, n_images, size)
     print(f"folder {folder}: {n_images} RGB images at {size}x{size} ({source}), {time.perf_counter() - start:.0f} s")
     paths, labels = load_image_folder(folder, lazy=True)
     X_train, X_test, y_train, y_test = train_test_split(paths, labels, test_size=0.2, stratify=labels, random_state=0)
-    untuned = CNNClassifier(filters=16, dense_units=64, epochs=epochs, batch_size=64, image_size=(size, size),
+    start = time.perf_counter()
+    untuned = CNNClassifier(filters=8, dense_units=64, epochs=epochs, batch_size=64, image_size=(size, size),
                             channels=3, random_state=0).fit(X_train, y_train)  # fmt: skip
-    print(f"untuned default: held-out accuracy {untuned.score(X_test, y_test):.3f}")
+    print(f"untuned default: {(time.perf_counter() - start) / 60:.1f} min, held-out accuracy {untuned.score(X_test, y_test):.3f}")
     for mode in ("online", "precomputed"):
         search, seconds = tune(mode, X_train, y_train, n_iter, epochs, size)
         print(f"{mode}: {n_iter} candidates x {epochs} epochs in {seconds / 60:.1f} min; "
