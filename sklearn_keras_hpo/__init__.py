@@ -1,5 +1,6 @@
 """Keras image models as first-class scikit-learn estimators."""
 
+from .asha import AsyncHalvingSearchCV
 from .estimators import CNNClassifier, CNNRegressor
 from .persistence import load
 from .plotting import plot_augmentations, plot_history, plot_lr_schedule
@@ -9,6 +10,7 @@ from .spaces import search_space
 from .training import InsufficientMemoryError, TrainingDivergedError
 
 __all__ = [
+    "AsyncHalvingSearchCV",
     "CNNClassifier",
     "CNNRegressor",
     "HyperbandSearchCV",

@@ -1,89 +1,30 @@
 """The estimators' shared face: parameters, validation, the fit plan, predictions.
 
-``fit`` validates, turns the parameters into one ``training.FitPlan`` and calls
-``training.run_fit`` once; the training package never calls back. TensorFlow is
-imported on the first ``fit``, not when this module is.
+``fit``, ``partial_fit`` and ``initialize`` validate, turn the parameters into one
+``training.FitPlan`` and call ``training.run_fit`` once; the training package never
+calls back. TensorFlow is imported on the first ``fit``, not when this module is.
 """
 
-import os
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from . import _planning, _routing
+from . import _planning, _routing, _scikeras
+from ._constraints import PARAMETER_CONSTRAINTS
 from ._validation import check_images
-from .architectures import ARCHITECTURES
-from .augmentation import LABEL_MIXERS, TRANSFORMS
-from .schedules import SCHEDULE_NAMES
 
-ACTIVATIONS = {"relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear"}
-INITIALIZERS = {
-    "uniform", "lecun_uniform", "lecun_normal", "normal", "zeros", "glorot_normal",
-    "glorot_uniform", "he_normal", "he_uniform", "random_uniform", "random_normal",
-    "orthogonal",
-}  # fmt: skip
-OPTIMIZER_NAMES = {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam", "adamw"}
-DEFAULT_VALIDATION_FRACTION = 0.1
+# the scikeras names set on the estimator after fit (the rest of meta is the builder's)
+SCIKERAS_ATTRIBUTES = ("n_classes_", "n_outputs_", "n_outputs_expected_", "target_type_")
 
 
 class _BaseCNN(BaseEstimator):
     """Shared parameters, validation, plan and predictions of the estimators."""
 
-    _parameter_constraints = {
-        "architecture": [StrOptions(ARCHITECTURES.keys()), callable],
-        "model": [None, callable],
-        "image_shape": [None, tuple, list],
-        "image_size": [None, tuple, list],
-        "channels": [None, Options(Integral, {1, 3})],
-        "image_cache": [None, str, os.PathLike],
-        "filters": [Interval(Integral, 1, None, closed="left")],
-        "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple],
-        "dense_units": [Interval(Integral, 1, None, closed="left")],
-        "n_blocks": [Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(ACTIVATIONS), None],
-        "kernel_initializer": [StrOptions(INITIALIZERS)],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_norm": ["boolean"],
-        "l1": [Interval(Real, 0, None, closed="left")],
-        "l2": [Interval(Real, 0, None, closed="left")],
-        "optimizer": [StrOptions(OPTIMIZER_NAMES), type],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterov": ["boolean"],
-        "weight_decay": [None, Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
-        "lr_schedule": [StrOptions(SCHEDULE_NAMES)],
-        "lr_decay": [Interval(Real, 0, None, closed="left")],
-        "lr_step_size": [Interval(Integral, 1, None, closed="left")],
-        "lr_drop": [Interval(Real, 0, 1, closed="right")],
-        "lr_min_fraction": [Interval(Real, 0, 1, closed="both")],
-        "lr_power": [Interval(Real, 0, None, closed="neither")],
-        "lr_restart_epochs": [Interval(Integral, 1, None, closed="left")],
-        "lr_patience": [Interval(Integral, 1, None, closed="left")],
-        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-        **{name: [None, Interval(Real, 0, None, closed="left")] for name in TRANSFORMS},
-        "flip": [None, StrOptions({"horizontal", "vertical", "horizontal_and_vertical"})],
-        "randaugment": [None, Interval(Integral, 0, None, closed="left")],
-        **{name: [None, Interval(Real, 0, None, closed="left")] for name in LABEL_MIXERS},
-        "augment_mode": [StrOptions({"online", "precomputed"})],
-        "augment_copies": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "class_weight": [None, dict, StrOptions({"balanced"})],
-        "callbacks": [None, list],
-        "checkpoint_dir": [None, str, os.PathLike],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-    }
+    _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
@@ -109,8 +50,13 @@ class _BaseCNN(BaseEstimator):
         momentum=0.0,
         nesterov=False,
         weight_decay=None,
+        loss=None,
+        metrics=None,
+        run_eagerly=False,
         batch_size=32,
         epochs=10,
+        shuffle=True,
+        warm_start=False,
         lr_schedule="constant",
         lr_decay=0.0,
         lr_step_size=10,
@@ -139,6 +85,7 @@ class _BaseCNN(BaseEstimator):
         augment_copies=1,
         early_stopping=False,
         validation_fraction=None,
+        validation_split=0.0,
         n_iter_no_change=5,
         tol=1e-4,
         class_weight=None,
@@ -169,8 +116,13 @@ class _BaseCNN(BaseEstimator):
         self.momentum = momentum
         self.nesterov = nesterov
         self.weight_decay = weight_decay
+        self.loss = loss
+        self.metrics = metrics
+        self.run_eagerly = run_eagerly
         self.batch_size = batch_size
         self.epochs = epochs
+        self.shuffle = shuffle
+        self.warm_start = warm_start
         self.lr_schedule = lr_schedule
         self.lr_decay = lr_decay
         self.lr_step_size = lr_step_size
@@ -199,6 +151,7 @@ class _BaseCNN(BaseEstimator):
         self.augment_copies = augment_copies
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.class_weight = class_weight
@@ -210,27 +163,36 @@ class _BaseCNN(BaseEstimator):
 
     # -- scikeras-style routed parameters are real parameters -------------------------
     def _routed_params(self):
-        """Parameters beyond the signature: scikeras-style ``model__*`` & co.
+        """Parameters beyond the signature: scikeras-style ``model__*`` & co., and a
+        ``model=`` builder's bare arguments.
 
-        Like ``__init__``, ``set_params`` only stores them; ``fit`` rejects any
-        whose name does not start with a routing prefix.
+        Like ``__init__``, ``set_params`` only stores them; ``fit`` rejects any whose
+        name starts with no routing prefix unless a builder takes them.
         """
         named = set(self._get_param_names())
         return {k: v for k, v in vars(self).items() if k not in named and not k.endswith("_")
-                and not k.startswith("_")}
+                and not k.startswith("_")}  # fmt: skip
 
     def get_params(self, deep=True):
         return {**super().get_params(deep=deep), **self._routed_params()}
 
     def set_params(self, **params):
-        named = set(self._get_param_names())
+        named, extra = set(self._get_param_names()), self._routed_params()
         for name in [name for name in params if name not in named]:
+            if not _routing.is_routed(name) and name not in extra:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {type(self).__name__}: set a new "
+                    f"builder argument in the constructor, or route it (model__{name}=...)."
+                )
             setattr(self, name, params.pop(name))
         return super().set_params(**params)
 
     # -- fit, as a list of steps ------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
         """Train a fresh Keras model on images ``X`` and targets ``y``.
+
+        With ``warm_start=True`` a fitted estimator trains its ``model_`` further
+        (``epochs`` more epochs) instead of building a new one.
 
         Parameters
         ----------
@@ -239,6 +201,8 @@ class _BaseCNN(BaseEstimator):
             Images in any numeric dtype, used as given (uint8 is scaled by 1/255 per
             batch, never copied whole; memory-mapped arrays are read batch by batch),
             or paths of PNG/JPEG/BMP/GIF files, decoded per batch to ``image_size``.
+            With ``model=`` and no ``image_shape``, X reaches the model in its own
+            shape and values (cast to float32), as in scikeras.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (classifier) or targets (regressor).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -257,8 +221,26 @@ class _BaseCNN(BaseEstimator):
         InsufficientMemoryError
             The fit would need more memory than is available; nothing was allocated.
         """
+        return self._noted(self._fit, X, y, sample_weight, mode="fit")
+
+    def initialize(self, X, y):
+        """Build and compile the model for ``X`` and ``y`` without training it
+        (scikeras's ``initialize``: a pre-trained ``model=`` predicts at once).
+
+        Parameters
+        ----------
+        X, y : array-like
+            As for ``fit``; they fix the input shape and the classes or targets.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._noted(self._fit, X, y, None, mode="initialize")
+
+    def _noted(self, step, *args, **kwargs):
         try:
-            return self._fit(X, y, sample_weight)
+            return step(*args, **kwargs)
         except Exception as error:  # name the configuration in a search's FitFailedWarning
             if hasattr(error, "add_note"):
                 error.add_note(f"{type(self).__name__} configuration: {self._configuration()}")
@@ -271,48 +253,91 @@ class _BaseCNN(BaseEstimator):
                    if k not in ("checkpoint_dir", "verbose") and (k not in defaults or repr(v) != repr(defaults[k]))}
         return ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items())) or "all defaults"
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, *, mode, classes=None):
+        """One fit: ``mode`` is "fit", "partial" (one more epoch) or "initialize" (none)."""
         from .training import FitPlan, run_fit
 
         self._validate_params()
-        _routing.check_routed_names(type(self).__name__, self._routed_params(), self._get_param_names())
+        raw = self.get_params(deep=False)
+        params, extras = _scikeras.effective_params(raw), _routing.unrouted(self._routed_params())
+        params["model"] = self._builder()
+        _routing.check_routed_names(type(self).__name__, extras, self._get_param_names(),
+                                    builder=params["model"] is not None)  # fmt: skip
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        images, y = check_images(self, X, y, reset=True, y_numeric=self._numeric_targets)
-        targets = self._encode_targets(y)
-        n_samples = len(targets)
-        weights = self._training_weights(targets, _check_sample_weight(sample_weight, _rows(n_samples)))
+        previous = self._previous_model(mode)
+        images, y = check_images(self, X, y, reset=previous is None, y_numeric=self._numeric_targets,
+                                 keep_layout=self._keeps_layout())  # fmt: skip
+        targets = self._encode_targets(y, classes, reset=previous is None)
+        self._check_augmentation(params, images)
+        weights = self._training_weights(targets, _check_sample_weight(sample_weight, _rows(len(targets))))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        train, validation = self._split_validation(n_samples, targets, seed)
-        self._warn_about_settings(len(train))
-        params = self.get_params(deep=False)
-        plan = FitPlan(
-            images, targets, weights, train, validation, self._n_classes(), self._model_spec(params),
-            _planning.training_settings(params), seed, _planning.checkpointing(params, type(self).__name__),
+        train, validation = self._split_validation(len(targets), targets, seed, params)
+        self._warn_about_settings(len(train), params["batch_size"])
+        meta = self._meta(images, y)
+        spec = _planning.model_spec(
+            params, raw_params=raw, extras=extras, output_losses=self._output_losses(params),
+            default_metrics=self._metrics, output_activation=self._output_activation,
+            meta=meta, continue_from=previous,
         )  # fmt: skip
-        result = run_fit(plan)
-        self.model_, self.history_ = result.model, result.history
-        self.n_epochs_, self.best_epoch_ = result.n_epochs, result.best_epoch
+        start = self.n_epochs_ if mode == "partial" and previous is not None else 0
+        stop = {"fit": params["epochs"], "partial": start + 1, "initialize": 0}[mode]
+        training = _planning.training_settings(params, lr0=_planning.initial_learning_rate(spec), epochs=stop,
+                                               initial_epoch=start)  # fmt: skip
+        fresh = mode == "fit" and previous is None  # only a fresh fit may resume from a checkpoint
+        checkpoint = _planning.checkpointing(params, type(self).__name__) if fresh else None
+        result = run_fit(FitPlan(images, targets, weights, train, validation, self._n_classes(), spec,
+                                 training, seed, checkpoint))  # fmt: skip
+        self._record(result, meta, continued=start > 0)
         return self
 
-    def _model_spec(self, params):
-        meta = {
-            "n_features_in_": self.n_features_in_,
-            "X_shape_": (None, *self.image_shape_),
-            "n_outputs_expected_": 1,
-            **self._target_metadata(),
-        }
-        return _planning.model_spec(
-            params, n_outputs=self._n_model_outputs(), output_activation=self._output_activation,
-            loss=self._training_loss(), metrics=self._metrics, meta=meta,
-        )  # fmt: skip
+    def _builder(self):
+        """The scikeras-style builder: ``model``, or a subclass's ``_keras_build_fn``."""
+        own = getattr(self, "_keras_build_fn", None)
+        if self.model is not None and own is not None:
+            raise ValueError("This class cannot implement ``_keras_build_fn`` if using the `model` "
+                             "parameter: pass one builder.")
+        return self.model if self.model is not None else own
 
-    def _warn_about_settings(self, n_train):
-        if self.batch_size > n_train:
+    def _keeps_layout(self):
+        """X goes to a builder's model as given, unless ``image_shape`` asks for images."""
+        return self._builder() is not None and self.image_shape is None
+
+    def _previous_model(self, mode):
+        """The fitted model a warm-started fit or a ``partial_fit`` trains further."""
+        fitted = hasattr(self, "model_")
+        return self.model_ if fitted and (mode == "partial" or (mode == "fit" and self.warm_start)) else None
+
+    def _meta(self, images, y):
+        """scikeras's ``meta`` for this fit (the model's view of X, and y)."""
+        X_dtype = np.dtype(np.uint8) if images.from_files else images.source.dtype
+        X_shape = (len(images), *images.image_shape)
+        return _scikeras.meta(X_shape, X_dtype, np.asarray(y), **self._target_metadata())
+
+    def _record(self, result, meta, continued):
+        """Fitted attributes from the fit's result (a continued fit extends the history)."""
+        if continued:
+            result = result._replace(
+                history={k: self.history_.get(k, []) + v for k, v in result.history.items()},
+                n_epochs=self.n_epochs_ + result.n_epochs, best_epoch=result.best_epoch or self.best_epoch_,
+            )  # fmt: skip
+        self.model_, self.history_ = result.model, result.history
+        self.n_epochs_, self.best_epoch_ = result.n_epochs, result.best_epoch
+        vars(self).update({k: meta[k] for k in SCIKERAS_ATTRIBUTES if k in meta})
+
+    def _check_augmentation(self, params, images):
+        if _planning.uses_augmentation(params) and len(images.image_shape) != 3:
+            raise ValueError(
+                f"Augmentation needs images of shape (height, width, channels), but X reaches the model "
+                f"with samples of shape {images.image_shape}: pass image_shape=..., or turn augmentation off."
+            )
+
+    def _warn_about_settings(self, n_train, batch_size):
+        if batch_size > n_train:
             warnings.warn(
-                f"batch_size={self.batch_size} is larger than the {n_train} training samples: each "
+                f"batch_size={batch_size} is larger than the {n_train} training samples: each "
                 f"epoch is one batch of {n_train}. Lower batch_size to get more than one step per epoch.",
-                UserWarning, stacklevel=4,
+                UserWarning, stacklevel=5,
             )  # fmt: skip
 
     def save(self, path):
@@ -328,11 +353,10 @@ class _BaseCNN(BaseEstimator):
     def _training_weights(self, targets, sample_weight):
         return sample_weight
 
-    def _split_validation(self, n_samples, targets, seed):
+    def _split_validation(self, n_samples, targets, seed, params=None):
         """Indices (train, validation); validation is None when no split is asked for."""
-        fraction = self.validation_fraction
-        if fraction is None and self.early_stopping:
-            fraction = DEFAULT_VALIDATION_FRACTION
+        params = params or _scikeras.effective_params(self.get_params(deep=False))
+        fraction = _planning.validation_fraction(params)
         if fraction is None:
             return np.arange(n_samples), None
         splitter = self._validation_splitter(fraction, seed)
@@ -351,14 +375,12 @@ class _BaseCNN(BaseEstimator):
     def _augmentation_settings(self):
         return _planning.augmentation_settings(self.get_params(deep=False))
 
-    def _training_loss(self):
-        return self._loss
-
     def _outputs(self, X):
         from .training import predict_outputs
 
         check_is_fitted(self)
-        return predict_outputs(self.model_, check_images(self, X, reset=False))
+        images = check_images(self, X, reset=False, keep_layout=self._keeps_layout())
+        return predict_outputs(self.model_, images)
 
 
 def _rows(n_samples):

@@ -1,18 +1,22 @@
 """Estimator parameters -> the plain parts of a ``training.FitPlan``.
 
-Pure functions of the parameter dict (``get_params(deep=False)``, routed
-``model__*``/``optimizer__*``/... entries included); nothing here trains.
+Pure functions of the parameter dict (``get_params(deep=False)`` with scikeras's
+precedence applied by ``_scikeras.effective_params``: routed ``model__*``,
+``optimizer__*``, ``loss__*``, ... entries included); nothing here trains.
 """
 
 import numpy as np
 
-from . import _routing
+from . import _routing, _scikeras
 from .augmentation import LABEL_MIXERS, TRANSFORMS
 from .schedules import EPOCH_COUNT_FREE_SCHEDULES
 from .training import Checkpointing, ModelSpec, Training, optimizer_kwargs
 
 KERAS_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
 ARCHITECTURE_PARAMS = ("filters", "kernel_size", "dense_units", "n_blocks", "dropout", "batch_norm", "l1", "l2")
+DEFAULT_VALIDATION_FRACTION = 0.1
+# optimizer hyperparameters that only act on optimizer names and classes
+FLAT_OPTIMIZER_DEFAULTS = {"learning_rate": 0.001, "momentum": 0.0, "nesterov": False, "weight_decay": None}
 
 
 def augmentation_settings(params):
@@ -22,6 +26,10 @@ def augmentation_settings(params):
 
 def uses_label_mixing(params):
     return any(params[name] for name in LABEL_MIXERS)
+
+
+def uses_augmentation(params):
+    return any(augmentation_settings(params).values())
 
 
 def architecture_hyperparameters(params, output_activation):
@@ -36,26 +44,89 @@ def architecture_hyperparameters(params, output_activation):
     }
 
 
-def model_spec(params, *, n_outputs, output_activation, loss, metrics, meta):
-    """What to build and how to compile it; ``meta`` is what a scikeras builder is told."""
+def optimizer_settings(params):
+    """``(optimizer, constructor kwargs)``: ``optimizer__*`` win over ``learning_rate`` &
+    co.; an optimizer instance keeps its own settings (only ``optimizer__*`` change it)."""
     optimizer = params["optimizer"]
+    if not isinstance(optimizer, (str, type)):
+        changed = sorted(k for k, v in FLAT_OPTIMIZER_DEFAULTS.items() if params[k] != v)
+        if changed:
+            raise ValueError(
+                f"{changed} do not act on an optimizer instance ({optimizer!r}), which keeps its own "
+                "settings: pass optimizer__<name>=..., or the optimizer's name or class instead."
+            )
     kwargs = optimizer_kwargs(
         optimizer, learning_rate=params["learning_rate"], momentum=params["momentum"],
         nesterov=params["nesterov"], weight_decay=params["weight_decay"],
-        extra=_routing.routed(params, "optimizer"),
+        extra=_routing.routed(params, "optimizer", strict=True),
     )  # fmt: skip
-    common = dict(n_outputs=n_outputs, optimizer=(optimizer, kwargs), loss=loss, metrics=metrics,
-                  compile_kwargs=_routing.routed(params, "compile"))  # fmt: skip
-    if params["model"] is not None:
-        builder_kwargs = {**_routing.routed(params, "model"), "meta": meta, "params": params}
-        return ModelSpec(None, {}, scikeras_builder=params["model"], builder_kwargs=builder_kwargs, **common)
-    return ModelSpec(params["architecture"], architecture_hyperparameters(params, output_activation), **common)
+    return optimizer, kwargs
 
 
-def training_settings(params):
-    """Epochs, batches, schedule, augmentation, callbacks and stopping of one fit."""
+def user_loss(params):
+    """The ``loss`` parameter built with its ``loss__*`` arguments (None: the default)."""
+    from ._backend import keras_and_tf
+
+    loss = params["loss"]
+    if loss is None or (isinstance(loss, (list, tuple)) and all(item is None for item in loss)):
+        return None
+    keras, _ = keras_and_tf()
+    return _scikeras.keras_objects(params["loss"], _routing.routed(params, "loss"), keras.losses)
+
+
+def user_metrics(params):
+    """The ``metrics`` parameter as a list or dict, classes built with ``metrics__*``."""
+    from ._backend import keras_and_tf
+
+    if params["metrics"] is None:
+        return None
+    keras, _ = keras_and_tf()
+    metrics = _scikeras.keras_objects(params["metrics"], _routing.routed(params, "metrics"), keras.metrics)
+    return metrics if isinstance(metrics, (list, dict)) else [metrics]
+
+
+def model_spec(params, *, raw_params, extras, output_losses, default_metrics, output_activation, meta,
+               continue_from=None):  # fmt: skip
+    """What to build and how to compile it.
+
+    ``params["model"]`` is the builder (``model=`` or ``_keras_build_fn``) or None for
+    ``architecture``; ``extras`` the builder's bare arguments; ``output_losses`` the
+    default loss for each output width the model may have (the user's ``loss`` wins);
+    ``meta`` what a scikeras builder is told; ``continue_from`` a model to train on.
+    """
+    loss, metrics = user_loss(params), user_metrics(params)
+    run_eagerly = {"run_eagerly": True} if params["run_eagerly"] else {}
+    compile_extra = {**_routing.routed(params, "compile", strict=True), **run_eagerly}
+    losses = {width: default if loss is None else loss for width, default in output_losses.items()}
+    common = dict(optimizer=optimizer_settings(params), metrics=metrics or default_metrics,
+                  compile_kwargs=compile_extra, continue_from=continue_from)  # fmt: skip
+    builder = params["model"]
+    n_outputs = max(output_losses)
+    if builder is None:
+        hyperparameters = architecture_hyperparameters(params, output_activation)
+        return ModelSpec(params["architecture"], hyperparameters, n_outputs, loss=losses[n_outputs], **common)
+    builder_kwargs = None
+    if not _scikeras.is_keras_model(builder):
+        bare = {name: params[name] for name in extras}
+        model_args = {**bare, **_routing.routed(params, "model", strict=True)}  # routed beats bare
+        told = {"loss": loss, "metrics": metrics, "run_eagerly": params["run_eagerly"], **compile_extra}
+        builder_kwargs = _scikeras.builder_arguments(builder, model_args, meta=meta, compile_kwargs=told,
+                                                     params=raw_params)  # fmt: skip
+    return ModelSpec(None, {}, n_outputs, loss=loss, scikeras_builder=builder, builder_kwargs=builder_kwargs,
+                     output_losses=losses, **common)  # fmt: skip
+
+
+def initial_learning_rate(spec):
+    """The rate the schedule starts from; None: the optimizer's own (a builder's choice,
+    or an optimizer instance's setting), read when training starts."""
+    return None if spec.scikeras_builder is not None else spec.optimizer[1].get("learning_rate")
+
+
+def training_settings(params, *, lr0, epochs, initial_epoch=0):
+    """Epochs, batches, schedule, augmentation, callbacks and stopping of one fit
+    (``epochs`` counted from 0: a continued fit runs ``epochs - initial_epoch``)."""
     schedule = dict(
-        name=params["lr_schedule"], lr0=params["learning_rate"], epochs=params["epochs"],
+        name=params["lr_schedule"], lr0=lr0, epochs=params["epochs"],
         decay=params["lr_decay"], step_size=params["lr_step_size"], drop=params["lr_drop"],
         min_fraction=params["lr_min_fraction"], power=params["lr_power"],
         restart_epochs=params["lr_restart_epochs"], warmup_epochs=params["warmup_epochs"],
@@ -63,12 +134,26 @@ def training_settings(params):
     )  # fmt: skip
     stopping = (params["n_iter_no_change"], params["tol"]) if params["early_stopping"] else None
     return Training(
-        epochs=params["epochs"], batch_size=params["batch_size"], schedule=schedule,
+        epochs=epochs, batch_size=params["batch_size"], schedule=schedule,
         augmentation=augmentation_settings(params), augment_mode=params["augment_mode"],
         augment_copies=params["augment_copies"], early_stopping=stopping,
-        callbacks=params["callbacks"], callback_kwargs=_routing.routed(params, "callbacks"),
-        fit_kwargs=_routing.routed(params, "fit"), verbose=params["verbose"],
+        callbacks=_scikeras.built_callbacks(params) or None, fit_kwargs=_scikeras.fit_kwargs(params),
+        verbose=params["verbose"], shuffle=params["shuffle"], initial_epoch=initial_epoch,
     )  # fmt: skip
+
+
+def validation_fraction(params):
+    """The share held out for validation: ``validation_fraction``, else scikeras's
+    ``validation_split`` (the same shuffled, stratified split), else 0.1 with early
+    stopping; None for no split."""
+    fraction, split = params["validation_fraction"], params["validation_split"]
+    if fraction is not None and split and fraction != split:
+        raise ValueError(
+            f"validation_fraction={fraction} and validation_split={split} disagree; they name the "
+            "same held-out share: set only one."
+        )
+    fraction = fraction if fraction is not None else (split or None)
+    return DEFAULT_VALIDATION_FRACTION if fraction is None and params["early_stopping"] else fraction
 
 
 def can_continue(params):
@@ -80,6 +165,7 @@ def can_continue(params):
         and not params["early_stopping"]
         and params["lr_schedule"] in EPOCH_COUNT_FREE_SCHEDULES
         and not isinstance(params["random_state"], np.random.RandomState)
+        and isinstance(params["optimizer"], (str, type))
     )
 
 

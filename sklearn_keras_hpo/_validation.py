@@ -22,14 +22,16 @@ CHUNK_BYTES = 64 * 2**20  # finiteness and pixel-range checks read this much at 
 WARN_SAMPLE = 512  # images looked at to decide whether floats look like unscaled pixels
 
 
-def check_images(estimator, X, y=None, *, reset, y_numeric=False):
+def check_images(estimator, X, y=None, *, reset, y_numeric=False, keep_layout=False):
     """Validate ``X`` (and ``y``); return ``Images`` (and the checked ``y``).
 
     Accepts 4-D ``(n, h, w, c)``, 3-D grayscale ``(n, h, w)`` or 2-D flat
     ``(n, features)`` arrays of any numeric dtype, kept as they are (uint8 is
     scaled by 1/255 per batch), or a 1-D array of image file paths. On ``reset``
     it sets ``n_features_in_`` (pixels x channels) and ``image_shape_``; otherwise
-    it checks ``X`` against them.
+    it checks ``X`` against them. With ``keep_layout`` (a ``model=`` builder and no
+    ``image_shape``) X keeps its own per-sample shape and values: 2-D stays 2-D,
+    uint8 is not scaled, any number of dimensions from 2 up.
     """
     name = type(estimator).__name__
     if sp.issparse(X):
@@ -42,7 +44,7 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False):
         return images if y is None else (images, _check_targets(name, len(images), y, y_numeric))
     if not hasattr(X, "columns") and not isinstance(X, np.ndarray):
         X = np.asarray(X)
-    _check_layout(name, X)
+    _check_layout(name, X, keep_layout)
     if getattr(X, "dtype", None) is not None and X.dtype.kind in "US":
         raise ValueError(
             f"{name} got X of dtype {X.dtype} (strings) with shape {X.shape}; images must be numbers, "
@@ -59,12 +61,19 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False):
             flat = validate_data(estimator, flat, **kwargs)
         else:
             flat, y = validate_data(estimator, flat, y, multi_output=y_numeric, y_numeric=y_numeric, **kwargs)
-    if reset:
+    if keep_layout:
+        nd_shape = nd_shape if nd_shape is not None else flat.shape[1:]
+    if reset and keep_layout:  # a model= builder's model owns its layout and preprocessing
+        estimator.image_shape_ = tuple(nd_shape)
+    elif reset:
         estimator.image_shape_ = _resolve_image_shape(estimator, nd_shape, flat.shape[1])
         _warn_unscaled(name, flat)
+    elif keep_layout:
+        _check_same_shape(name, nd_shape, estimator.image_shape_)
     elif nd_shape is not None:
         _check_same_layout(name, nd_shape, estimator.image_shape_)
-    images = Images(flat.reshape((len(flat), *estimator.image_shape_)), tuple(estimator.image_shape_))
+    shape = (len(flat), *estimator.image_shape_)
+    images = Images(flat.reshape(shape), tuple(estimator.image_shape_), scale_uint8=not keep_layout)
     return images if y is None else (images, y)
 
 
@@ -89,8 +98,8 @@ def _check_targets(name, n_samples, y, y_numeric):
     return check_X_y(stub, y, multi_output=y_numeric, y_numeric=y_numeric, estimator=name)[1]
 
 
-def _check_layout(name, X):
-    if X.ndim not in (2, 3, 4):
+def _check_layout(name, X, keep_layout=False):
+    if X.ndim not in (2, 3, 4) and not (keep_layout and X.ndim > 4):
         raise ValueError(
             f"{name} got X with {X.ndim} dimension(s) {X.shape}. Reshape your data: pass images as "
             "(n, height, width), (n, height, width, channels) or flat (n, features), or a 1-D "
@@ -192,6 +201,14 @@ def _check_same_layout(name, nd_shape, image_shape):
         raise ValueError(
             f"X has images of shape {tuple(nd_shape)}, but {name} was fitted on images "
             f"of shape {tuple(image_shape)}."
+        )
+
+
+def _check_same_shape(name, shape, fitted):
+    if tuple(shape) != tuple(fitted):
+        raise ValueError(
+            f"X has samples of shape {tuple(shape)} ({len(shape) + 1} dimensions in X), but {name} was "
+            f"fitted on samples of shape {tuple(fitted)} ({len(fitted) + 1} dimensions in X)."
         )
 
 

@@ -8,7 +8,9 @@ plus ``estimator.json``), ``report.html`` and ``fits/`` (every finished fit, so
 ``--time-limit``, stops the search and keeps every finished fit: the best fully
 cross-validated configuration so far is refitted and reported.
 
-``skhpo predict MODEL_DIR DATA -o predictions.csv`` writes one row per image.
+``skhpo predict MODEL_DIR DATA -o predictions.csv`` writes one row per image; DATA
+need not have labels (an .npz without a label array, a .csv of pixel columns only, a
+folder of image files), and ``--x-key``/``--y-key`` name an .npz's arrays.
 """
 
 import argparse
@@ -24,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband")
+SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband", "asha")
+STREAM_ABOVE_BYTES = 256 * 2**20  # decoded pixels of a folder above which tune streams its files
 
 
 class StopSearch(BaseException):
@@ -50,6 +53,12 @@ def _parser():
                       help="'digits' (default), a folder of MNIST-style IDX files or class subfolders, .npz or .csv")
     tune.add_argument("--image-shape", type=int, nargs="+", help="image shape of a .csv's pixel columns")
     tune.add_argument("--image-size", type=int, nargs=2, default=(28, 28), help="size images of a folder are read at")
+    tune.add_argument("--color-mode", choices=("auto", "grayscale", "rgb"), default="auto",
+                      help="channels of a folder's images (auto: those of the first file)")
+    tune.add_argument("--stream", choices=("auto", "always", "never"), default="auto",
+                      help="train on a class-subfolder folder's file paths, decoding per batch, instead of "
+                      f"decoding it all first (auto: above {STREAM_ABOVE_BYTES // 2**20} MiB of decoded pixels)")
+    _add_key_options(tune)
     tune.add_argument("--max-samples", type=int, help="use a stratified subset of this many images")
     tune.add_argument("--searcher", choices=SEARCHERS, default="random")
     tune.add_argument("--space", default="cnn", help="a preset (cnn, mlp_lr, augmentation, hyperband, "
@@ -58,8 +67,8 @@ def _parser():
                       help="fix an estimator parameter (value read as JSON, else a string); repeatable")
     tune.add_argument("--cv", type=int, default=3)
     tune.add_argument("--n-jobs", type=int, default=1)
-    tune.add_argument("--n-iter", type=int, default=10, help="candidates of random and bayes searches")
-    tune.add_argument("--max-epochs", type=int, default=9, help="epochs of the last rung (halving, hyperband)")
+    tune.add_argument("--n-iter", type=int, default=10, help="candidates of random, bayes and asha searches")
+    tune.add_argument("--max-epochs", type=int, default=9, help="epochs of the last rung (halving, hyperband, asha)")
     tune.add_argument("--time-limit", type=float, help="seconds; then stop and keep what finished")
     tune.add_argument("--random-state", type=int, default=0)
     tune.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (0 for none)")
@@ -73,8 +82,39 @@ def _parser():
     predict.add_argument("-o", "--output", default="predictions.csv")
     predict.add_argument("--image-shape", type=int, nargs="+")
     predict.add_argument("--image-size", type=int, nargs=2, default=(28, 28))
+    _add_key_options(predict)
     predict.add_argument("--trusted", action="store_true", help="allow code (Lambda layers) in the model file")
     return parser
+
+
+def _add_key_options(command):
+    command.add_argument("--x-key", help="the images' array in an .npz (default: x, X, images, x_train or arr_0)")
+    command.add_argument("--y-key", help="the labels' array in an .npz (default: y, labels, y_train or arr_1)")
+
+
+def _load(args, require_labels):
+    """Images (uint8 stays uint8: the estimator scales it per batch) and labels."""
+    from .datasets import load_source
+
+    return load_source(args.data, image_shape=args.image_shape, image_size=tuple(args.image_size),
+                       x_key=args.x_key, y_key=args.y_key, require_labels=require_labels)  # fmt: skip
+
+
+def _folder_data(args):
+    """``(X, labels, estimator params)`` of a class-subfolder ``--data`` folder, or None for
+    other sources: the file paths and the decoding settings when streaming (``--stream``),
+    else the pixels decoded in the folder's colour mode."""
+    from .datasets import folder_channels, is_class_folder, load_image_folder
+
+    if args.data == "digits" or not is_class_folder(args.data):
+        return None
+    paths, labels = load_image_folder(args.data, lazy=True)
+    channels = {"grayscale": 1, "rgb": 3}.get(args.color_mode) or folder_channels(paths[0])
+    decoded = len(paths) * args.image_size[0] * args.image_size[1] * channels
+    if args.stream == "always" or (args.stream == "auto" and decoded > STREAM_ABOVE_BYTES):
+        return paths, labels, {"image_size": tuple(args.image_size), "channels": channels}
+    X, y = load_image_folder(args.data, tuple(args.image_size), color_mode="rgb" if channels == 3 else "grayscale")
+    return X, y, {}
 
 
 # -- tune ---------------------------------------------------------------------------
@@ -111,21 +151,21 @@ def run_tune(args):
         print(f"Stopped ({stopped}); refitted the best of {len(results['params'])} finished configurations.")
     else:
         results, best_params, best = search.cv_results_, search.best_params_, search.best_estimator_
-    return _write_outputs(output, results, best_params, best, summary, X_train, X_test, y_test, searched)
+    train, test = (X_train, y_train), (X_test, y_test)
+    return _write_outputs(output, results, best_params, best, summary, train, test, searched)
 
 
 def _load_data(args):
-    from .datasets import load_source
-
-    X, y = load_source(args.data, image_shape=args.image_shape, image_size=tuple(args.image_size))
-    if X.dtype == np.uint8:
-        X = X.astype(np.float32) / 255.0
+    folder = _folder_data(args)
+    X, y, args.stream_params = folder if folder is not None else (*_load(args, require_labels=True), {})
+    streamed = bool(args.stream_params)
     if args.max_samples and args.max_samples < len(X):
         from sklearn.model_selection import train_test_split
 
         X, _, y, _ = train_test_split(X, y, train_size=args.max_samples, stratify=y, random_state=args.random_state)
     classes, counts = np.unique(y, return_counts=True)
-    summary = {"source": args.data, "images": len(X), "image shape": X.shape[1:],
+    shape = (*args.image_size, args.stream_params["channels"]) if streamed else X.shape[1:]
+    summary = {"source": args.data, "images": len(X), "image shape": shape,
                "classes": dict(zip(classes.tolist(), counts.tolist()))}  # fmt: skip
     return X, y, summary
 
@@ -141,7 +181,8 @@ def _split(X, y, test_size, random_state):
 def _base_estimator(args, fits):
     from .estimators import CNNClassifier
 
-    params = {"random_state": args.random_state, "validation_fraction": 0.1, "checkpoint_dir": str(fits)}
+    params = {"random_state": args.random_state, "validation_fraction": 0.1, "checkpoint_dir": str(fits),
+              **getattr(args, "stream_params", {})}  # fmt: skip
     for item in args.set:
         name, equals, value = item.partition("=")
         if not equals:
@@ -170,7 +211,7 @@ def _make_search(args, estimator, scorer):
     from .spaces import PRESETS, read_space_file, search_space
 
     specs = dict(PRESETS[args.space]) if args.space in PRESETS else read_space_file(args.space)
-    if args.searcher in ("halving", "hyperband"):
+    if args.searcher in ("halving", "hyperband", "asha"):
         specs.pop("epochs", None)  # the resource, set per rung
     kind = {"grid": "grid", "bayes": "bayes"}.get(args.searcher, "random")
     unknown = set(specs) - set(estimator.get_params())
@@ -196,6 +237,11 @@ def _make_search(args, estimator, scorer):
     elif args.searcher == "halving":
         search = HalvingRandomSearchCV(estimator, space, resource="epochs", min_resources=1,
                                        max_resources=args.max_epochs, factor=3, **seeded)  # fmt: skip
+    elif args.searcher == "asha":
+        from .asha import AsyncHalvingSearchCV
+
+        search = AsyncHalvingSearchCV(estimator, space, n_candidates=args.n_iter, max_epochs=args.max_epochs,
+                                      factor=3, **seeded)  # fmt: skip
     else:
         search = HyperbandSearchCV(estimator, space, max_epochs=args.max_epochs, factor=3, **seeded)
     return search, list(specs)
@@ -265,20 +311,34 @@ def partial_results(records, n_folds):
     }
 
 
-def _write_outputs(output, results, best_params, best, summary, X_train, X_test, y_test, searched):
+def _write_outputs(output, results, best_params, best, summary, train, test, searched):
     from .report import build_report
+
+    (X_train, y_train), (X_test, y_test) = train, test
 
     (output / "best_params.json").write_text(json.dumps(best_params, indent=1, default=_json_default))
     write_results_csv(output / "cv_results.csv", results)
     best.save(output / "model")
     page = build_report(title="skhpo tune report", data_summary=summary, results=results, best_estimator=best,
-                        X_test=X_test, y_test=y_test, X_preview=X_train[:8], searched=searched)  # fmt: skip
+                        X_test=X_test, y_test=y_test, X_preview=_decoded(X_train[:8], best), y_preview=y_train[:8],
+                        searched=searched)  # fmt: skip
     (output / "report.html").write_text(page)
     if len(y_test):
         print(f"Held-out accuracy: {best.score(X_test, y_test):.4f} ({len(y_test)} images)")
     print(f"Best parameters: {json.dumps(best_params, default=_json_default)}")
     print(f"Report: {(output / 'report.html').resolve()}")
     return 0
+
+
+def _decoded(images, estimator):
+    """Pixels for the report's previews: file paths decoded as the estimator reads them."""
+    if images.ndim != 1 or images.dtype.kind not in "USO":
+        return images
+    from .training.sources import decode_all
+
+    shape = tuple(estimator.image_shape_)
+    out = decode_all(np.asarray(images, dtype=str), shape, np.empty((len(images), *shape), np.uint8))
+    return out[..., 0] if shape[-1] == 1 else out
 
 
 def _json_default(value):
@@ -302,22 +362,22 @@ def _csv_value(value):
 
 # -- predict ------------------------------------------------------------------------
 def run_predict(args):
-    from .datasets import load_source
     from .persistence import load
 
     estimator = load(args.model_dir, trusted=args.trusted)
-    X, y = load_source(args.data, image_shape=args.image_shape, image_size=tuple(args.image_size))
-    if X.dtype == np.uint8:
-        X = X.astype(np.float32) / 255.0
+    X, y = _load(args, require_labels=False)
     proba = estimator.predict_proba(X)
     predicted = estimator.classes_[np.argmax(proba, axis=1)]
+    labelled = y is not None
     with open(args.output, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["index", "prediction", "label", *(f"proba_{c}" for c in estimator.classes_)])
-        for i, (p, label, row) in enumerate(zip(predicted, y, proba)):
-            writer.writerow([i, _csv_value(p), _csv_value(label), *(f"{v:.6g}" for v in row)])
-    print(f"Wrote {len(X)} predictions to {args.output}; accuracy against the file's labels: "
-          f"{float(np.mean(predicted == y)):.4f}")  # fmt: skip
+        label = ["label"] if labelled else []
+        writer.writerow(["index", "prediction", *label, *(f"proba_{c}" for c in estimator.classes_)])
+        for i, (p, row) in enumerate(zip(predicted, proba)):
+            label = [_csv_value(y[i])] if labelled else []
+            writer.writerow([i, _csv_value(p), *label, *(f"{v:.6g}" for v in row)])
+    accuracy = f"; accuracy against the file's labels: {float(np.mean(predicted == y)):.4f}" if labelled else ""
+    print(f"Wrote {len(X)} predictions to {args.output}{accuracy}")
     return 0
 
 

@@ -207,6 +207,21 @@ def load_image_folder(directory, image_size=(28, 28), color_mode="grayscale", la
     return _decode_images(files, image_size, color_mode), np.asarray(labels)
 
 
+def is_class_folder(source):
+    """Whether ``source`` is a folder of class subfolders of image files (not IDX files)."""
+    path = Path(source)
+    return (path.is_dir() and not any(path.glob("train-images-idx3-ubyte*"))
+            and any(p.is_dir() for p in path.iterdir()))  # fmt: skip
+
+
+def folder_channels(path):
+    """1 for a grayscale image file, 3 otherwise (as the estimators read it)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return 1 if image.mode in ("L", "LA", "I", "I;16", "1", "F") else 3
+
+
 def _image_files(folder):
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 

@@ -25,23 +25,34 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     Every architecture, optimisation and early-stopping choice is an ordinary
     parameter, so ``GridSearchCV``, ``RandomizedSearchCV``, ``BayesSearchCV`` and
     the halving searches tune it, and ``clone`` keeps it. scikeras code keeps
-    working: ``model=`` takes a scikeras-style builder, and ``model__*``,
-    ``optimizer__*``, ``compile__*``, ``fit__*`` and ``callbacks__*`` parameters
-    are routed to the builder, optimizer, ``compile``, ``fit`` and callbacks.
+    working: ``model=`` takes a scikeras builder (or a subclass defines
+    ``_keras_build_fn``), scikeras's keywords (``loss``, ``metrics``, ``optimizer``,
+    ``warm_start``, ``shuffle``, ``run_eagerly``, ``validation_split``, ...) keep
+    their meaning, and ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*``,
+    ``compile__*``, ``fit__*`` and ``callbacks__*`` parameters are routed as in
+    scikeras (a routed name wins over the bare one: ``fit__epochs`` over ``epochs``).
 
     Parameters
     ----------
     architecture : {"cnn", "mlp", "vgg", "resnet"} or callable, default="cnn"
         A registered builder (see ``architectures.ARCHITECTURES``) or a callable
         ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``.
-    model : callable, default=None
-        scikeras-style builder; it may take ``meta``, ``compile_kwargs``,
-        ``params`` and ``model__*`` arguments, and may return a compiled model.
-        Overrides ``architecture`` when given.
+    model : callable or keras.Model, default=None
+        scikeras builder, called with its ``model__*`` (or bare extra) arguments
+        and, where its signature takes them, ``meta``, ``compile_kwargs`` and
+        ``params``; it may return a compiled model. A ``keras.Model`` is copied for
+        each fit (the parameter is never trained). Overrides ``architecture``. X
+        reaches its model as given (2-D stays 2-D, uint8 is not scaled) unless
+        ``image_shape`` is set. ``meta`` holds scikeras's keys: ``n_features_in_``
+        (``X_shape_[1]``), ``X_shape_`` (samples first), ``X_dtype_``, ``y_dtype_``,
+        ``y_ndim_``, ``classes_``, ``n_classes_``, ``n_outputs_`` (columns of y),
+        ``n_outputs_expected_`` (1), ``target_type_``, ``feature_encoder_``,
+        ``target_encoder_``. Its single output needs one unit per class (or 1
+        sigmoid unit for two classes); another width is a ``ValueError``.
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)`` of flat 2-D input.
         When None, 2-D input of ``s*s`` features is read as ``s x s`` grayscale,
-        anything else as a ``1 x n_features`` strip.
+        anything else as a ``1 x n_features`` strip (with ``model=``: kept as given).
     image_size : tuple of int, default=None
         ``(height, width)`` that image files given as X are resized to; None means
         the size of the first file.
@@ -74,34 +85,61 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     l1, l2 : float, default=0.0
         L1 / L2 penalties on convolution and dense kernels.
     optimizer : {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", \
-"nadam", "adamw"} or keras Optimizer class, default="adam"
-        Optimizer; ``optimizer__*`` parameters reach its constructor.
+"nadam", "adamw"}, a Keras name, class or instance, default="adam"
+        Optimizer; ``optimizer__*`` parameters reach its constructor. An instance
+        is copied for each fit and keeps its own settings (``learning_rate``,
+        ``momentum``, ``nesterov`` and ``weight_decay`` act on names and classes
+        only).
     learning_rate : float, default=0.001
-        Initial learning rate.
+        Initial learning rate. Precedence: ``optimizer__learning_rate`` (when
+        given) > an optimizer instance's own rate > ``learning_rate``; with a
+        ``model=`` builder that compiles its own optimizer, that optimizer's rate.
+        ``lr_schedule`` starts from the rate that wins.
     momentum : float in [0, 1], default=0.0
         Momentum of SGD and RMSprop (ignored by the others).
     nesterov : bool, default=False
         Nesterov momentum for SGD.
     weight_decay : float, default=None
         Decoupled weight decay, for every optimizer.
+    loss : str, keras Loss (class or instance) or callable, default=None
+        Training loss (classes built with ``loss__*``). None: sparse categorical
+        cross-entropy (binary cross-entropy for a 1-unit ``model=``); mean
+        squared error for the regressor. A ``model=`` builder gets it in
+        ``compile_kwargs["loss"]`` (None when not given, as in scikeras).
+    metrics : list, dict, str or keras Metric, default=None
+        Metrics logged in ``history_`` (classes built with ``metrics__*``). None:
+        ``["accuracy"]`` (classifier), ``["mae"]`` (regressor).
+    run_eagerly : bool, default=False
+        Compile the model to run eagerly (debugging).
     batch_size : int, default=32
         Mini-batch size.
     epochs : int, default=10
         Maximum number of passes over the training data.
+    shuffle : bool, default=True
+        Shuffle the training samples every epoch (False: in the order given).
+    warm_start : bool, default=False
+        A second ``fit`` trains the fitted ``model_`` further (``epochs`` more,
+        a fresh ``history_``) instead of building a new model, as in scikeras.
+        ``partial_fit`` always continues, one epoch per call.
     early_stopping : bool, default=False
         Stop when the validation loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs, and restore the best epoch's weights.
     validation_fraction : float in (0, 1), default=None
         Share of the data given to ``fit`` held out, shuffled and stratified, for
-        validation. None means 0.1 with early stopping and no split without it.
+        validation. None means ``validation_split`` if set, else 0.1 with early
+        stopping and no split without it.
+    validation_split : float in [0, 1), default=0.0
+        scikeras's name for ``validation_fraction`` (the same shuffled,
+        stratified split, not Keras' last samples); set one of the two.
     n_iter_no_change : int, default=5
         Early-stopping patience in epochs.
     tol : float, default=1e-4
         Smallest validation-loss decrease that counts as an improvement.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, by label.
-    callbacks : list of keras Callback instances or classes, default=None
-        Extra callbacks; classes are built with the ``callbacks__*`` parameters.
+    callbacks : list, dict, keras Callback or Callback class, default=None
+        Extra callbacks; classes are built with the ``callbacks__*`` parameters
+        (``callbacks__0__patience`` reaches only the first, as in scikeras).
     checkpoint_dir : str or path, default=None
         Warm start across the rungs of a search over ``epochs``: each fit leaves
         its final weights and optimizer state there, keyed by the training data
@@ -118,8 +156,10 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     verbose : int, default=0
         Keras' ``fit`` verbosity.
     **routed_params
-        scikeras-style ``model__*``, ``optimizer__*``, ``compile__*``, ``fit__*``
-        and ``callbacks__*`` parameters.
+        scikeras-style ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*``,
+        ``compile__*``, ``fit__*``, ``callbacks__*`` and ``predict__*`` parameters
+        (``predict__*`` are accepted and unused: predictions run in fixed batches),
+        and with ``model=`` the builder's bare arguments.
 
     Attributes
     ----------
@@ -138,6 +178,8 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         Epochs trained.
     best_epoch_ : int or None
         With early stopping, the 1-based epoch whose weights were restored.
+    n_classes_, target_type_, n_outputs_, n_outputs_expected_
+        scikeras's names: number of classes, "binary" or "multiclass", 1, 1.
 
     Examples
     --------
@@ -149,14 +191,36 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     True
     """
 
-    _loss = "sparse_categorical_crossentropy"
     _metrics = ["accuracy"]
     _output_activation = "softmax"
     _numeric_targets = False
 
-    def _encode_targets(self, y):
-        self.classes_ = check_class_labels(self, y)
-        self._label_encoder = LabelEncoder().fit(self.classes_)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one more epoch, from the fitted model (a new one on the first call).
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As for ``fit``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole data, for a first call whose ``y`` lacks some;
+            None: the classes of the first call's ``y``.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._noted(self._fit, X, y, sample_weight, mode="partial", classes=classes)
+
+    def _encode_targets(self, y, classes=None, reset=True):
+        if reset:
+            self.classes_ = check_class_labels(self, y if classes is None else np.asarray(classes))
+            self._label_encoder = LabelEncoder().fit(self.classes_)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(f"y holds label(s) {unknown.tolist()} that {type(self).__name__} was not "
+                             f"fitted on (classes {self.classes_.tolist()}); pass every class in "
+                             "classes= to the first partial_fit.")  # fmt: skip
         return self._label_encoder.transform(y).astype(np.int32)
 
     def _training_weights(self, targets, sample_weight):
@@ -180,24 +244,19 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     def _validation_splitter(self, fraction, seed):
         return StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
 
-    def _n_model_outputs(self):
-        return len(self.classes_)
+    def _output_losses(self, params):
+        """Output width -> default loss: one unit per class, or 1 sigmoid unit for two."""
+        n_classes = len(self.classes_)
+        if _planning.uses_label_mixing(params):
+            return {n_classes: "categorical_crossentropy"}
+        binary = {1: "binary_crossentropy"} if n_classes == 2 else {}
+        return {n_classes: "sparse_categorical_crossentropy", **binary}
 
     def _target_metadata(self):
-        n_classes = len(self.classes_)
-        return {
-            "classes_": self.classes_,
-            "n_classes_": n_classes,
-            "n_outputs_": 1,
-            "target_type_": "binary" if n_classes == 2 else "multiclass",
-        }
+        return {"n_outputs": 1, "classes": self.classes_, "target_encoder": self._label_encoder}
 
     def _n_classes(self):
         return len(self.classes_)
-
-    def _training_loss(self):
-        mixing = _planning.uses_label_mixing(self.get_params(deep=False))
-        return "categorical_crossentropy" if mixing else self._loss
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
@@ -212,6 +271,8 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         proba : ndarray of shape (n_samples, n_classes)
         """
         proba = self._outputs(X)
+        if proba.shape[1] == 1:  # one sigmoid unit: the probability of the second class
+            proba = np.hstack([1 - proba, proba])
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
@@ -226,8 +287,8 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         -------
         y : ndarray of shape (n_samples,)
         """
-        outputs = self._outputs(X)
-        return self.classes_[np.argmax(outputs, axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class CNNRegressor(RegressorMixin, _BaseCNN):
@@ -238,9 +299,9 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
     ----------
     architecture, model, image_shape, filters, kernel_size, dense_units, n_blocks, \
 activation, kernel_initializer, dropout, batch_norm, l1, l2, optimizer, \
-learning_rate, momentum, nesterov, weight_decay, batch_size, epochs, \
-early_stopping, validation_fraction, n_iter_no_change, tol, callbacks, \
-random_state, verbose
+learning_rate, momentum, nesterov, weight_decay, loss, metrics, run_eagerly, \
+batch_size, epochs, shuffle, warm_start, early_stopping, validation_fraction, \
+validation_split, n_iter_no_change, tol, callbacks, random_state, verbose
         As for :class:`CNNClassifier`; the validation split is shuffled, not
         stratified.
     class_weight : None
@@ -252,6 +313,8 @@ random_state, verbose
         Number of regression targets.
     n_features_in_, image_shape_, model_, history_, n_epochs_, best_epoch_
         As for :class:`CNNClassifier` (``history_`` holds ``loss`` and ``mae``).
+    target_type_, n_outputs_expected_
+        scikeras's names: ``type_of_target(y)`` and 1.
 
     Examples
     --------
@@ -270,22 +333,39 @@ random_state, verbose
         "class_weight": [None],
         **{name: [None, Options(Real, {0.0})] for name in LABEL_MIXERS},  # no labels to mix
     }
-    _loss = "mse"
     _metrics = ["mae"]
     _output_activation = "linear"
     _numeric_targets = True
 
-    def _encode_targets(self, y):
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one more epoch, from the fitted model (a new one on the first call).
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As for ``fit``.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._noted(self._fit, X, y, sample_weight, mode="partial")
+
+    def _encode_targets(self, y, classes=None, reset=True):
         y = np.asarray(y, dtype=np.float32)
-        self._single_target = y.ndim == 1
-        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if reset:
+            self._single_target, self.n_outputs_ = y.ndim == 1, n_outputs
+        elif n_outputs != self.n_outputs_:
+            raise ValueError(f"y has {n_outputs} target column(s), but {type(self).__name__} was fitted "
+                             f"on {self.n_outputs_}.")  # fmt: skip
         return y.reshape(len(y), -1)
 
-    def _n_model_outputs(self):
-        return self.n_outputs_
+    def _output_losses(self, params):
+        return {self.n_outputs_: "mse"}
 
     def _target_metadata(self):
-        return {"n_outputs_": self.n_outputs_, "target_type_": "continuous"}
+        return {"n_outputs": self.n_outputs_}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -128,7 +128,7 @@ def _encode(value):
         return [_encode(v) for v in value]
     if isinstance(value, dict):
         return {"__dict__": [[_encode(k), _encode(v)] for k, v in value.items()]}
-    if isinstance(value, type) or callable(value):
+    if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
         return {"__code__": f"{value.__module__}:{value.__qualname__}"}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value

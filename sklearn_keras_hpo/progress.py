@@ -4,8 +4,10 @@ scikit-learn's searchers hand their fits to joblib, which reports each finished
 task in the parent process through ``Parallel.print_progress``. Inside
 ``progress_bar()`` we count those reports into one ``tqdm.auto`` bar (a terminal
 bar, or a widget in notebooks). Each ``Parallel`` call's tasks are listed before
-dispatch so the total, and so the ETA, is known. Off unless asked for; the CLI
-turns it on. Everything is restored when the block ends.
+dispatch so the total, and so the ETA, is known. ``HyperbandSearchCV`` and
+``AsyncHalvingSearchCV`` start each fit themselves, as soon as a worker is free, and
+report through ``count_fits`` instead. Off unless asked for; the CLI turns it on.
+Everything is restored when the block ends.
 
 Examples
 --------
@@ -24,6 +26,16 @@ Examples
 import contextlib
 
 import joblib
+
+_open_bars = []  # the bars of the progress_bar() blocks now open
+
+
+def count_fits(started=0, finished=0):
+    """Add fits started (to the total) and finished (to the count) to every open bar."""
+    for bar in _open_bars:
+        bar.total += started
+        bar.n += finished
+        bar.refresh()
 
 
 @contextlib.contextmanager
@@ -46,8 +58,10 @@ def progress_bar(desc="fits", **tqdm_kwargs):
         bar.refresh()
 
     joblib.Parallel.__call__, joblib.Parallel.print_progress = call, print_progress
+    _open_bars.append(bar)
     try:
         yield bar
     finally:
+        _open_bars.remove(bar)
         joblib.Parallel.__call__, joblib.Parallel.print_progress = original_call, original_progress
         bar.close()

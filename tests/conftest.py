@@ -2,6 +2,24 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+LONG_MARKERS = ("slow", "scikeras_suite")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow or scikeras_suite")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Long tests run with --run-slow, or when -m names their marker."""
+    if config.getoption("--run-slow"):
+        return
+    asked = config.getoption("markexpr") or ""
+    for item in items:
+        for name in LONG_MARKERS:
+            if item.get_closest_marker(name) and name not in asked:
+                item.add_marker(pytest.mark.skip(reason=f"marked {name}: run with --run-slow or -m {name}"))
+
+
 # Small, fast settings shared by the tests: 8x8 images, a narrow net, few epochs.
 FAST = dict(
     filters=4, dense_units=16, dropout=0.0, epochs=2, batch_size=32, learning_rate=0.01, random_state=0

@@ -14,9 +14,9 @@ from sklearn.datasets import load_digits
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
 
-from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV
+from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier, HyperbandSearchCV
 
-KINDS = ("grid", "random", "halving", "hyperband", "bayes")
+KINDS = ("grid", "random", "halving", "hyperband", "asha", "bayes")
 
 
 def data():
@@ -38,6 +38,9 @@ def make_search(kind, checkpoint_dir=None, n_jobs=1):
                                      n_candidates=4, factor=2, random_state=0, **common)  # fmt: skip
     if kind == "hyperband":
         return HyperbandSearchCV(estimator, space, max_epochs=4, factor=2, random_state=0, **common)
+    if kind == "asha":
+        return AsyncHalvingSearchCV(estimator, space, n_candidates=5, max_epochs=4, factor=2, random_state=0,
+                                    **common)  # fmt: skip
     if kind == "bayes":
         from skopt import BayesSearchCV
         from skopt.space import Categorical, Real

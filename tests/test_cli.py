@@ -56,9 +56,13 @@ def test_tune_writes_every_output(tuned, space_file):
 def test_report_is_self_contained_with_every_section(tuned):
     page = (tuned[0] / "report.html").read_text()
     for section in ("Data", "Top configurations", "training curves", "Held-out split", "Augmentation preview",
-                    "Score against each hyperparameter", "Held-out accuracy"):  # fmt: skip
+                    "Optimisation history", "Parameter importance", "Score against each hyperparameter",
+                    "Held-out accuracy"):  # fmt: skip
         assert section in page
-    assert page.count("data:image/png;base64,") == 5  # samples, curves, confusion, preview, scores
+    # samples, curves, confusion, preview, optimisation history, scores; 6 configurations
+    # are too few for the importance estimate, which says so
+    assert page.count("data:image/png;base64,") == 6
+    assert "No estimate: 6 scored configurations" in page
     assert "<script" not in page and "http://" not in page and "https://" not in page
 
 
@@ -76,7 +80,51 @@ def test_predict_writes_one_row_per_image(tuned, tmp_path):
     assert [int(r["prediction"]) for r in rows] == expected.tolist()
 
 
-@pytest.mark.parametrize("searcher", ["random", "bayes", "halving", "hyperband"])
+def _unlabelled(kind, directory, X):
+    """``X`` written as a file without labels; the predict options it needs."""
+    from PIL import Image
+
+    if kind == "npz":
+        np.savez(directory / "new.npz", pixels=X)
+        return directory / "new.npz", ["--x-key", "pixels"]
+    if kind == "csv":
+        np.savetxt(directory / "new.csv", X.reshape(len(X), -1), delimiter=",", fmt="%.6f")
+        return directory / "new.csv", []
+    (directory / "images").mkdir()
+    for i, image in enumerate(X):
+        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(directory / "images" / f"{i:03d}.png")
+    return directory / "images", ["--image-size", "8", "8"]
+
+
+@pytest.mark.parametrize("kind", ["npz", "csv", "folder"])
+def test_predict_needs_no_labels(tuned, tmp_path, kind, capsys):
+    from sklearn_keras_hpo.datasets import load_digits_images
+
+    X = load_digits_images()[0][:20]
+    data, options = _unlabelled(kind, tmp_path, X)
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(tuned[0] / "model"), str(data), "-o", str(out), *options]) == 0
+    with open(out) as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 20 and "label" not in rows[0] and "proba_9" in rows[0]
+    model = load(tuned[0] / "model")
+    expected = model.predict(np.round(X * 255) / 255 if kind == "folder" else X)
+    assert [int(r["prediction"]) for r in rows] == expected.tolist()
+    assert "Wrote 20 predictions" in capsys.readouterr().out
+
+
+def test_tune_reads_named_npz_keys(tmp_path, capsys):
+    from sklearn_keras_hpo.datasets import load_digits_images
+
+    X, y = load_digits_images()
+    np.savez(tmp_path / "d.npz", pixels=X, target=y)
+    args = ["tune", "--data", str(tmp_path / "d.npz"), "--searcher", "random", "--n-iter", "1",
+            "--space", "hyperband", "--set", "epochs=1", "--output", str(tmp_path / "out"), *TINY]  # fmt: skip
+    assert main(args) == 2 and "pass x_key= and y_key=" in capsys.readouterr().err
+    assert main([*args, "--x-key", "pixels", "--y-key", "target"]) == 0
+
+
+@pytest.mark.parametrize("searcher", ["random", "bayes", "halving", "hyperband", "asha"])
 def test_every_searcher_from_the_cli(searcher, tmp_path, capsys):
     args = ["tune", "--searcher", searcher, "--space", "hyperband", "--n-iter", "2", "--max-epochs", "3",
             "--set", "epochs=1", "--output", str(tmp_path), *TINY]  # fmt: skip
@@ -84,6 +132,18 @@ def test_every_searcher_from_the_cli(searcher, tmp_path, capsys):
     with open(tmp_path / "cv_results.csv") as file:
         assert len(list(csv.DictReader(file))) >= 2
     assert (tmp_path / "report.html").exists() and "Held-out accuracy" in capsys.readouterr().out
+
+
+def test_parallel_tune_ends_without_loky_warnings(tmp_path):
+    """loky restarts a worker it takes for leaking (RSS +300 MB since its first task) and
+    warns "A worker stopped while some jobs were given to the executor"; the freed heap
+    of finished fits must not count (see ``parallel.trim_heap_after_full_gc``)."""
+    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", "random", "--space", "hyperband",
+               "--n-iter", "2", "--n-jobs", "2", "--set", "epochs=1", "--output", str(tmp_path), *TINY]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for message in ("A worker stopped", "memory leak", "terminated", "UserWarning"):
+        assert message not in done.stderr, done.stderr
 
 
 def test_time_limit_keeps_what_finished(tmp_path, capsys):
@@ -160,21 +220,80 @@ def chromium():
 def render(chromium, page, screenshot):
     """Screenshot ``page``; returns the console messages chromium logged."""
     command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               "--enable-logging=stderr", "--v=0", "--window-size=1100,2400",
+               "--enable-logging=stderr", "--v=0", "--window-size=1100,5200",
                f"--screenshot={screenshot}", page.as_uri()]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert Path(screenshot).exists(), done.stderr
     return [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
 
 
-def test_report_renders_in_headless_chromium(chromium, tuned, tmp_path):
+DIGIT_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+
+
+@pytest.fixture(scope="module")
+def named_run(tmp_path_factory):
+    """A random search over epochs 1 and 2 on a folder of digit images, one subfolder per
+    class name: the report has rungs to colour, enough rows for importance, names to show."""
+    from PIL import Image
+
+    from sklearn_keras_hpo.datasets import load_digits_images
+
+    root = tmp_path_factory.mktemp("named")
+    X, y = load_digits_images()
+    for i, (image, label) in enumerate(zip(X[:400], y[:400])):
+        (root / "data" / DIGIT_NAMES[label]).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(root / "data" / DIGIT_NAMES[label] / f"{i}.png")
+    space = root / "space.yaml"
+    space.write_text("epochs: [1, 2]\nlearning_rate: {log: [0.003, 0.03]}\nactivation: [relu, tanh]\n")
+    args = ["tune", "--data", str(root / "data"), "--image-size", "8", "8", "--searcher", "random",
+            "--space", str(space), "--n-iter", "8", "--output", str(root / "out"), *TINY]  # fmt: skip
+    assert main(args) == 0
+    return root / "out"
+
+
+def test_report_shows_class_names_rungs_history_and_importance(named_run):
+    page = (named_run / "report.html").read_text()
+    assert all(f"<td>{name}</td>" in page for name in DIGIT_NAMES)  # the per-class table
+    for section in ("Optimisation history", "Parameter importance", "Coloured by the epochs"):
+        assert section in page
+    assert "No estimate" not in page  # 8 configurations: importance is estimated
+    # samples, curves, confusion, history, importance, scores (the best has no augmentation)
+    assert page.count("data:image/png;base64,") == 6
+
+
+def test_report_renders_in_headless_chromium(chromium, tuned, named_run, tmp_path):
     from PIL import Image
 
     broken = tmp_path / "broken.html"
     broken.write_text("<html><body><p>x</p><script>notDefined();</script></body></html>")
     assert render(chromium, broken, tmp_path / "broken.png"), "console errors must be detectable"
 
-    console = render(chromium, tuned[0] / "report.html", tmp_path / "report.png")
-    assert console == []
-    pixels = np.asarray(Image.open(tmp_path / "report.png").convert("L"), dtype=float)
-    assert pixels.std() > 20 and (pixels < 200).mean() > 0.02, "the screenshot is blank"
+    for name, page in (("grid", tuned[0] / "report.html"), ("named", named_run / "report.html")):
+        screenshot = Path(os.environ.get("SKHPO_SCREENSHOTS", tmp_path)) / f"report-{name}.png"
+        assert render(chromium, page, screenshot) == []
+        pixels = np.asarray(Image.open(screenshot).convert("L"), dtype=float)
+        assert pixels.std() > 20 and (pixels < 200).mean() > 0.02, "the screenshot is blank"
+
+
+@pytest.mark.parametrize("stream", ["always", "auto"])
+def test_tune_streams_a_folder_of_rgb_files(stream, tmp_path, capsys):
+    """--stream always trains on the file paths (decoded per batch, RGB kept); auto decodes
+    a folder this small up front, in its own colour mode."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(90):
+        label = i % 3
+        image = np.zeros((12, 12, 3), np.uint8)
+        image[..., label] = 200
+        image += rng.integers(0, 40, image.shape, dtype=np.uint8)
+        (tmp_path / "data" / f"c{label}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(tmp_path / "data" / f"c{label}" / f"{i}.png")
+    args = ["tune", "--data", str(tmp_path / "data"), "--image-size", "12", "12", "--stream", stream,
+            "--searcher", "random", "--n-iter", "1", "--space", "hyperband", "--set", "epochs=2",
+            "--output", str(tmp_path / "out"), *TINY]  # fmt: skip
+    assert main(args) == 0
+    assert "Held-out accuracy" in capsys.readouterr().out
+    saved = load(tmp_path / "out" / "model")
+    assert tuple(saved.image_shape_) == (12, 12, 3)
+    assert (saved.channels == 3) is (stream == "always")

@@ -66,6 +66,8 @@ NON_DEFAULTS = dict(
     contrast=0.1, gamma=0.1, hue=0.0, saturation=0.0, erasing=0.1, randaugment=1, mixup=0.2,
     cutmix=0.0, augment_mode="precomputed", augment_copies=2,
     optimizer__clipnorm=1.0, fit__validation_freq=1,
+    loss="CategoricalCrossentropy", loss__label_smoothing=0.1, metrics=["accuracy", "mse"],
+    run_eagerly=True, shuffle=False, warm_start=True, validation_split=0.2,
 )  # fmt: skip
 # Colour transforms need RGB and two label mixers at once are pointless: left at defaults.
 LEFT_AT_DEFAULT = ("model", "verbose", "hue", "saturation", "cutmix")
@@ -90,6 +92,8 @@ def test_non_default_parameters_reach_the_model(digits):
     assert type(optimizer).__name__ == "SGD" and optimizer.nesterov and optimizer.clipnorm == 1.0
     assert np.isclose(float(optimizer.momentum), 0.9)
     assert clf.model_.name == "vgg" and 1 <= clf.n_epochs_ <= 3 and clf.best_epoch_ >= 1
+    assert clf.model_.run_eagerly and np.isclose(clf.model_.loss.get_config()["label_smoothing"], 0.1)
+    assert {"val_accuracy", "val_mse"} <= set(clf.history_)
     assert any("batch_normalization" in layer.name for layer in clf.model_.layers)
 
 
@@ -227,7 +231,9 @@ def test_scikeras_style_builder_and_routing(digits):
     clf = CNNClassifier(model=get_model, model__hidden=12, optimizer__beta_1=0.8, **FAST)
     search = GridSearchCV(clf, {"model__hidden": [12, 20]}, cv=2).fit(X[:400], y[:400])
     assert search.best_params_["model__hidden"] in (12, 20)
-    assert seen["meta"]["n_classes_"] == 10 and seen["meta"]["n_features_in_"] == 64
+    # scikeras's meaning: X_shape_ is X as the model gets it (samples first), n_features_in_ its 2nd entry
+    assert seen["meta"]["n_classes_"] == 10 and seen["meta"]["X_shape_"] == (400, 8, 8)  # the refit
+    assert seen["meta"]["n_features_in_"] == 8
     fitted = search.best_estimator_
     assert np.isclose(float(fitted.model_.optimizer.beta_1), 0.8)
     assert fitted.score(X[400:600], y[400:600]) > 0.5

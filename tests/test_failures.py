@@ -8,7 +8,13 @@ from sklearn.exceptions import FitFailedWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
 
-from sklearn_keras_hpo import CNNClassifier, CNNRegressor, HyperbandSearchCV, TrainingDivergedError
+from sklearn_keras_hpo import (
+    AsyncHalvingSearchCV,
+    CNNClassifier,
+    CNNRegressor,
+    HyperbandSearchCV,
+    TrainingDivergedError,
+)
 from sklearn_keras_hpo.search import failures_as_scores
 
 from .conftest import FAST
@@ -29,6 +35,9 @@ def make(name):
                                      max_resources=2, factor=2, n_candidates=2, cv=2, random_state=0)  # fmt: skip
     if name == "hyperband":
         return HyperbandSearchCV(estimator, {"learning_rate": RATES}, max_epochs=2, factor=2, cv=2, random_state=0)
+    if name == "asha":
+        return AsyncHalvingSearchCV(estimator, {"learning_rate": RATES}, n_candidates=2, max_epochs=2, factor=2,
+                                    cv=2, random_state=0)  # fmt: skip
     from skopt import BayesSearchCV
     from skopt.space import Categorical
 
@@ -50,7 +59,7 @@ def test_diverging_regressor_stops_on_an_infinite_loss():
         CNNRegressor(**dict(FAST, optimizer="sgd", learning_rate=10.0)).fit(X, 100 * X.sum(axis=(1, 2)))
 
 
-@pytest.mark.parametrize("name", ["grid", "random", "halving", "hyperband", "bayes"])
+@pytest.mark.parametrize("name", ["grid", "random", "halving", "hyperband", "asha", "bayes"])
 def test_search_scores_the_diverging_configuration_and_goes_on(name, digits):
     X, y = digits
     search = make(name)

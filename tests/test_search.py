@@ -13,9 +13,9 @@ from sklearn.model_selection import (
 from skopt import BayesSearchCV
 from skopt.space import Categorical, Real
 
-from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, search_space
 from sklearn_keras_hpo.training import run as training_run
-from sklearn_keras_hpo.search import hyperband_brackets, top_k
+from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, search_space
+from sklearn_keras_hpo.search import HyperbandSchedule, hyperband_brackets, top_k
 from sklearn_keras_hpo.spaces import PRESETS
 from tests.conftest import FAST
 
@@ -46,6 +46,23 @@ def test_hyperband_brackets_with_minimum_resource():
 def test_hyperband_rejects_bad_settings(bad):
     with pytest.raises(ValueError, match="Hyperband needs"):
         hyperband_brackets(**{"max_epochs": 9, "factor": 3, "min_epochs": 1, **bad})
+
+
+def test_hyperband_schedule_gives_idle_workers_other_brackets_rungs():
+    brackets = hyperband_brackets(4, 2)  # s=2: [(4, 1), (2, 2), (1, 4)], s=1: [(3, 2), (1, 4)], s=0: [(3, 4)]
+    schedule = HyperbandSchedule(brackets, [[{"c": f"{s}{i}"} for i in range(rungs[0][0])] for s, rungs in brackets])
+    first = [schedule.next_job() for _ in range(4)]
+    assert [job.columns["bracket"] for job in first] == [2, 2, 2, 2]
+    # bracket 2's rung 0 is all running: the next workers take bracket 1's and bracket 0's rung 0
+    waiting = [schedule.next_job() for _ in range(6)]
+    assert [(job.columns["bracket"], job.params["epochs"]) for job in waiting] == [(1, 2)] * 3 + [(0, 4)] * 3
+    assert schedule.next_job() is None
+    for job, score in zip(first, [0.1, 0.4, 0.3, 0.2]):
+        schedule.report(job, score)
+    # bracket 2's rung 1: its top 2 of rung 0, best first, as the synchronous loop ordered them
+    promoted = [schedule.next_job(), schedule.next_job()]
+    assert [(job.params["c"], job.params["epochs"], job.order) for job in promoted] == [
+        ("21", 2, (0, 1, 0)), ("22", 2, (0, 1, 1))]  # fmt: skip
 
 
 def test_top_k_ranks_failed_scores_last():

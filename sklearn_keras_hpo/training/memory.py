@@ -56,9 +56,12 @@ def scaled_model_bytes(model_spec, image_shape, batch_size):
     from .. import architectures
     from .session import thread_random_state
 
+    built_elsewhere = model_spec.scikeras_builder is not None or model_spec.continue_from is not None
+    if built_elsewhere or len(image_shape) != 3:
+        return 0
     height, width, channels = image_shape
     shrink = max(height, width) / SMALL_SIDE
-    if shrink <= 4 or model_spec.scikeras_builder is not None:
+    if shrink <= 4:
         return 0
     small = (max(8, round(height / shrink)), max(8, round(width / shrink)), channels)
     with thread_random_state():

@@ -47,7 +47,7 @@ def ordered_batches(images, indices, batch_size, columns=()):
     return prefetched(labelled_batches(ds, images, columns, batch_size))
 
 
-def training_batches(images, columns, train, batch_size, *, seed, augment=None):
+def training_batches(images, columns, train, batch_size, *, seed, augment=None, shuffle=True):
     """Shuffled training batches, and the callback that tells the pipeline the epoch.
 
     Epoch ``e`` visits ``train`` in the order ``stateless_shuffle(range(n), [seed, e])``:
@@ -56,7 +56,8 @@ def training_batches(images, columns, train, batch_size, *, seed, augment=None):
     epoch, after ``on_epoch_begin`` has set the epoch.) No TensorFlow global seed is
     involved. ``augment`` maps each batch to a new random transform, sequentially:
     the layers' generators are stateful, and parallel calls would draw from them in a
-    varying order (not reproducible under ``random_state``).
+    varying order (not reproducible under ``random_state``). ``shuffle=False``
+    visits ``train`` in its given order every epoch.
     """
     keras, tf = keras_and_tf()
     train = tf.constant(np.asarray(train, dtype=np.int64))
@@ -65,7 +66,9 @@ def training_batches(images, columns, train, batch_size, *, seed, augment=None):
 
     def epoch_indices(_):
         key = tf.stack([tf.constant(int(seed), tf.int64), epoch.read_value()])
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=key)
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, seed=key)
         return tf.data.Dataset.from_tensor_slices(tf.gather(train, order))
 
     indices = tf.data.Dataset.from_tensors(0).flat_map(epoch_indices)

@@ -21,12 +21,16 @@ class Images:
     scaled per batch. ``cache`` (files only): None to decode every epoch,
     ``"memory"`` to decode once into a uint8 array, or a directory for a
     memory-mapped uint8 ``.npy`` file reused across fits and processes.
+    ``image_shape`` may be any per-sample shape (``(n_features,)`` for tabular X
+    handed to a ``model=`` builder as given); ``scale_uint8=False`` keeps uint8
+    values as they are (only cast to float32).
     """
 
     source: np.ndarray
     image_shape: tuple
     from_files: bool = False
     cache: Any = None
+    scale_uint8: bool = True
 
     def __len__(self):
         return len(self.source)
@@ -36,7 +40,7 @@ class Images:
 
     @property
     def scaled_from_uint8(self):
-        return self.from_files or self.source.dtype == np.uint8
+        return self.from_files or (self.scale_uint8 and self.source.dtype == np.uint8)
 
     @property
     def itemsize(self):
@@ -49,8 +53,12 @@ class ModelSpec(NamedTuple):
 
     ``builder`` is an architecture name or callable ``(input_shape, n_outputs,
     **hyperparameters)``; ``scikeras_builder`` (when not None) is a scikeras-style
-    ``model=`` callable called with ``builder_kwargs`` (it may compile the model).
-    ``optimizer`` is ``(name or class, kwargs)``.
+    ``model=`` callable called with ``builder_kwargs`` (it may compile the model),
+    or a ``keras.Model`` to copy. ``optimizer`` is ``(name, class or instance,
+    kwargs)``. ``output_losses`` (when not None) maps each output width the model
+    may have to the loss it is compiled with when its builder did not compile it
+    (another width is an error). ``continue_from`` is a compiled model to train
+    further (warm start, ``partial_fit``) instead of building one.
     """
 
     builder: Any
@@ -63,6 +71,8 @@ class ModelSpec(NamedTuple):
     scikeras_builder: Callable | None = None
     builder_kwargs: dict | None = None
     cacheable: bool = True
+    output_losses: dict | None = None
+    continue_from: Any = None
 
 
 class Training(NamedTuple):
@@ -79,6 +89,8 @@ class Training(NamedTuple):
     callback_kwargs: dict | None = None
     fit_kwargs: dict | None = None
     verbose: int = 0
+    shuffle: bool = True  # False: every epoch visits the training samples in order
+    initial_epoch: int = 0  # where a continued fit (partial_fit) resumes the epoch count
 
 
 class Checkpointing(NamedTuple):

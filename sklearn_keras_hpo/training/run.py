@@ -24,14 +24,14 @@ def run_fit(plan):
                  plan.images.image_shape, len(plan.images))  # fmt: skip
     images = cached_images(plan.images)
     with session.seeded(plan.seed), session.dropped_gradient_registrations():
-        model = build_compiled(plan.model, images.image_shape)
+        model = build_compiled(plan.model, images.image_shape, plan.n_classes)
         memory.check(materialised + memory.model_bytes(model, training.batch_size),
                      "the model's weights and one batch's activations", images.image_shape, len(images))  # fmt: skip
         compile_args = {"loss": plan.model.loss, "metrics": plan.model.metrics, "extra": plan.model.compile_kwargs}
         parts = structure_parts(plan.model, images.image_shape, model.optimizer)
         trainer = reuse.trainer_for(model, reuse.structure_key(parts), compile_args)
         key = _checkpoint_key(plan, images)
-        past = checkpoints.restore(trainer, plan.checkpoint, key, training.epochs) if key else _nothing()
+        past = checkpoints.restore(trainer, plan.checkpoint, key, training.epochs) if key else _nothing(training)
         history, best_epoch = _train(trainer, images, plan, past.epochs)
         check_finite_loss(history)
         if trainer is not model:
@@ -46,8 +46,9 @@ def run_fit(plan):
     return FitResult(model, history, n_epochs, best_epoch)
 
 
-def _nothing():
-    return checkpoints.Checkpoint(0, [], [], {})
+def _nothing(training):
+    """No checkpoint: start at ``training.initial_epoch`` (0, or where ``partial_fit`` left off)."""
+    return checkpoints.Checkpoint(training.initial_epoch, [], [], {})
 
 
 def _checkpoint_key(plan, images):
@@ -73,8 +74,8 @@ def _train(model, images, plan, initial_epoch):
     if augment is not None and training.augment_mode == "precomputed":
         images, columns = precompute_augmentation(augment, images, columns, train, training.augment_copies)
         train, augment = np.arange(len(images)), None
-    train_data, set_epoch = training_batches(images, columns, train, training.batch_size,
-                                             seed=plan.seed, augment=augment)  # fmt: skip
+    train_data, set_epoch = training_batches(images, columns, train, training.batch_size, seed=plan.seed,
+                                             augment=augment, shuffle=training.shuffle)  # fmt: skip
     validation = None
     if plan.validation is not None:
         validation = ordered_batches(images, plan.validation, training.batch_size, (targets,))

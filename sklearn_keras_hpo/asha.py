@@ -1,0 +1,260 @@
+"""Asynchronous successive halving over epochs (ASHA; Li et al., MLSys 2020).
+
+Synchronous halving (sklearn's ``HalvingRandomSearchCV``, each Hyperband bracket) waits
+for a whole rung before promoting anyone, so workers idle while a rung's last fits run.
+ASHA promotes a candidate as soon as it is among the best ``1/factor`` of the candidates
+that have finished its rung so far, and otherwise starts a new candidate: a free worker
+never waits. The rule is a small pure function (``asha_promotion``); the schedule
+(``AsyncHalvingSchedule``) applies it; the runner shared with ``HyperbandSearchCV``
+(``search.RungSearchCV``) trains the folds of each (candidate, epochs) on whichever
+worker is free and keeps scikit-learn's search API. Each rung continues the previous
+one's training from the estimator's ``checkpoint_dir``.
+"""
+
+import math
+import sys
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.model_selection import ParameterGrid, ParameterSampler
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.utils._param_validation import Interval
+
+from ._workers import Job
+from .search import RungSearchCV, hyperband_brackets
+
+
+def halving_rungs(max_epochs, factor=3, min_epochs=1):
+    """Epochs of each rung: ``max_epochs / factor**k`` down to ``min_epochs``, as in the most
+    exploratory Hyperband bracket.
+
+    >>> halving_rungs(81, 3)
+    [1, 3, 9, 27, 81]
+    >>> halving_rungs(10, 3, min_epochs=2)
+    [3, 10]
+    """
+    return [epochs for _, epochs in hyperband_brackets(max_epochs, factor, min_epochs)[0][1]]
+
+
+def asha_promotion(rungs, factor, *, finishing=False):
+    """ASHA's next promotion, ``(candidate, rung)``, or None: start a new candidate.
+
+    ``rungs[k]`` maps each candidate started at rung ``k`` to its score there (None while
+    its fits run; NaN when they failed). From the highest rung down, a candidate is
+    promoted once it ranks among the best ``n // factor`` of the ``n`` candidates that
+    finished its rung, unless it is promoted already; failed candidates never are; ties
+    go to the candidate started first. With ``finishing`` (no new candidate may start), a
+    rung whose candidates have all finished promotes at least its best, so the search
+    ends with a candidate trained for the top rung's epochs.
+
+    >>> asha_promotion([{0: 0.6, 1: 0.8, 2: 0.7}, {}], factor=3)
+    (1, 1)
+    >>> print(asha_promotion([{0: 0.6, 1: 0.8, 2: 0.7}, {1: None}], factor=3))  # promoted already
+    None
+    >>> print(asha_promotion([{0: 0.6, 1: 0.8}, {}], factor=3))  # top 2 // 3 = 0
+    None
+    >>> asha_promotion([{0: 0.6, 1: 0.8}, {}], factor=3, finishing=True)
+    (1, 1)
+    >>> asha_promotion([{0: 0.6, 1: 0.8, 2: 0.7, 3: 0.9}, {1: 0.7, 3: 0.5}, {}], factor=2)
+    (1, 2)
+    """
+    for rung in range(len(rungs) - 2, -1, -1):
+        finished = [(candidate, score) for candidate, score in rungs[rung].items() if score is not None]
+        n_top = len(finished) // factor
+        if finishing and finished and len(finished) == len(rungs[rung]):
+            n_top = max(n_top, 1)
+        ranked = sorted((item for item in finished if not math.isnan(item[1])), key=lambda item: -item[1])
+        for candidate, _ in ranked[:n_top]:
+            if candidate not in rungs[rung + 1]:
+                return candidate, rung + 1
+    return None
+
+
+class AsyncHalvingSchedule:
+    """ASHA's jobs: the promotion ``asha_promotion`` finds, else the next candidate drawn.
+
+    >>> schedule = AsyncHalvingSchedule(iter([{"a": 0}, {"a": 1}]), epochs=[1, 2], factor=2)
+    >>> first, second = schedule.next_job(), schedule.next_job()
+    >>> schedule.report(first, 0.9); schedule.report(second, 0.5)
+    >>> schedule.next_job().params  # the better of two goes on as soon as both are in
+    {'a': 0, 'epochs': 2}
+    """
+
+    def __init__(self, candidates, epochs, factor, resource="epochs"):
+        self.candidates = candidates  # an iterator of parameter dicts
+        self.epochs, self.factor, self.resource = list(epochs), factor, resource
+        self.rungs = [{} for _ in self.epochs]
+        self.drawn = []
+        self.n_jobs = 0
+        self.exhausted = False
+
+    def next_job(self):
+        promotion = asha_promotion(self.rungs, self.factor, finishing=self.exhausted)
+        if promotion is None and not self.exhausted:
+            params = next(self.candidates, None)
+            if params is None:
+                self.exhausted = True
+                return self.next_job()
+            self.drawn.append(params)
+            promotion = (len(self.drawn) - 1, 0)
+        if promotion is None:
+            return None
+        candidate, rung = promotion
+        self.rungs[rung][candidate] = None
+        self.n_jobs += 1
+        epochs = self.epochs[rung]
+        return Job(
+            order=(self.n_jobs,),
+            params={**self.drawn[candidate], self.resource: epochs},
+            columns={"candidate": candidate, "rung": rung, "n_resources": epochs},
+        )
+
+    def report(self, job, score):
+        self.rungs[job.columns["rung"]][job.columns["candidate"]] = score
+
+
+def candidate_stream(param_distributions, n_candidates, random_state):
+    """Candidates drawn by a seeded ``ParameterSampler``: ``n_candidates`` of them, or with
+    None, the whole grid when every value is a list and no end otherwise."""
+    if n_candidates is None:
+        grids = param_distributions if isinstance(param_distributions, list) else [param_distributions]
+        finite = not any(hasattr(value, "rvs") for grid in grids for value in grid.values())
+        n_candidates = len(ParameterGrid(param_distributions)) if finite else sys.maxsize
+    return iter(ParameterSampler(param_distributions, n_candidates, random_state=random_state))
+
+
+class AsyncHalvingSearchCV(RungSearchCV):
+    """Asynchronous successive halving (ASHA) over epochs, cross-validated and warm-started.
+
+    Each candidate starts at ``min_epochs``; all its CV folds train, and as soon as its
+    mean score ranks among the best ``1/factor`` of the candidates finished at that rung,
+    it continues to ``factor`` times the epochs, up to ``max_epochs``. A free worker
+    takes the highest such promotion, or else starts a new candidate, so no worker
+    waits for a rung to fill. Rungs continue from the previous rung's weights and
+    optimizer state (the estimator's ``checkpoint_dir``).
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Typically a ``CNNClassifier``/``CNNRegressor``; it must take ``epochs``.
+    param_distributions : dict or list of dicts
+        Lists or scipy/sklearn distributions, as for ``RandomizedSearchCV``.
+    n_candidates : int, default=None
+        Candidates to start; None means no limit but ``time_limit`` (or the whole
+        grid, when every value is a list). Once all have started, a rung whose
+        candidates have all finished promotes at least its best, so the search
+        ends with a candidate trained for ``max_epochs``.
+    time_limit : float, default=None
+        Seconds; then no fit starts, the fits still running are dropped (a fit
+        running in this process, with ``n_jobs=1``, finishes), and the search ends
+        with every (candidate, epochs) whose folds all finished. Give this,
+        ``n_candidates`` or both.
+    min_epochs : int, default=1
+        Epochs of the first rung.
+    max_epochs : int, default=81
+        Epochs of the top rung; the rungs are ``max_epochs / factor**k``.
+    factor : int, default=3
+        Promote the best ``1/factor`` of each rung (ASHA's eta).
+    checkpoint_dir : str, default=None
+        Where rung checkpoints go; None means the estimator's own ``checkpoint_dir``,
+        or else a temporary directory removed after ``fit``. A kept directory makes
+        the search resumable: run it again and finished fits are restored, not
+        retrained (with ``n_jobs=1`` the rerun makes the same choices, so it trains
+        nothing that finished). On a multi-machine Dask cluster, give a directory
+        every worker sees.
+    cv, scoring, refit, verbose, error_score, return_train_score
+        As in ``GridSearchCV``; a failed fit is scored ``error_score`` and ranks
+        last, and the search goes on.
+    n_jobs : int, default=None
+        Fits run at once (one fold of one candidate each). ``joblib.parallel_config``
+        picks the backend (loky processes, or a Dask cluster with ``backend="dask"``).
+        With ``n_jobs=1`` the search is deterministic; with more workers, which
+        candidates are promoted depends on the order in which fits finish.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling of candidates.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy arrays
+        As in ``GridSearchCV``, one row per (candidate, rung) in the order they
+        started, plus ``candidate`` (the index of the candidate drawn), ``rung`` and
+        ``n_resources`` (the epochs of that row).
+    best_params_, best_score_, best_index_, best_estimator_, n_splits_, refit_time_
+        As in ``GridSearchCV``; ``best_params_`` includes the rung's epochs.
+
+    Examples
+    --------
+    >>> from scipy.stats import loguniform
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = AsyncHalvingSearchCV(
+    ...     CNNClassifier(image_shape=(8, 8), filters=4, dense_units=16, random_state=0),
+    ...     {"learning_rate": loguniform(1e-3, 1e-1)}, n_candidates=4, max_epochs=2,
+    ...     factor=2, cv=2, random_state=0,
+    ... ).fit(X[:300] / 16, y[:300])
+    >>> sorted(set(search.cv_results_["n_resources"].tolist()))
+    [1, 2]
+    """
+
+    _parameter_constraints = {
+        **BaseSearchCV._parameter_constraints,
+        "param_distributions": [dict, list],
+        "n_candidates": [None, Interval(Integral, 1, None, closed="left")],
+        "time_limit": [None, Interval(Real, 0, None, closed="neither")],
+        "min_epochs": [Integral],
+        "max_epochs": [Integral],
+        "factor": [Integral],
+        "checkpoint_dir": [None, str],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_distributions,
+        *,
+        n_candidates=None,
+        time_limit=None,
+        min_epochs=1,
+        max_epochs=81,
+        factor=3,
+        checkpoint_dir=None,
+        cv=None,
+        scoring=None,
+        refit=True,
+        n_jobs=None,
+        verbose=0,
+        error_score=np.nan,
+        return_train_score=False,
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.param_distributions = param_distributions
+        self.n_candidates = n_candidates
+        self.time_limit = time_limit
+        self.min_epochs = min_epochs
+        self.max_epochs = max_epochs
+        self.factor = factor
+        self.checkpoint_dir = checkpoint_dir
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.error_score = error_score
+        self.return_train_score = return_train_score
+        self.random_state = random_state
+
+    def _check_settings(self):
+        halving_rungs(self.max_epochs, self.factor, self.min_epochs)  # raises on bad settings
+        if self.n_candidates is None and self.time_limit is None:
+            raise ValueError(
+                "AsyncHalvingSearchCV needs a budget: set n_candidates (candidates to start), "
+                "time_limit (seconds) or both."
+            )
+
+    def _schedule(self, rng):
+        candidates = candidate_stream(self.param_distributions, self.n_candidates, rng)
+        return AsyncHalvingSchedule(candidates, halving_rungs(self.max_epochs, self.factor, self.min_epochs),
+                                    self.factor)  # fmt: skip
