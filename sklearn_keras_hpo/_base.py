@@ -5,6 +5,7 @@
 calls back. TensorFlow is imported on the first ``fit``, not when this module is.
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -278,7 +279,7 @@ class _BaseCNN(BaseEstimator):
         spec = _planning.model_spec(
             params, raw_params=raw, extras=extras, output_losses=self._output_losses(params),
             default_metrics=self._metrics, output_activation=self._output_activation,
-            meta=meta, continue_from=previous,
+            meta=meta, continue_from=previous, loss_is_default=self._is_default("loss"),
         )  # fmt: skip
         start = self.n_epochs_ if mode == "partial" and previous is not None else 0
         stop = {"fit": params["epochs"], "partial": start + 1, "initialize": 0}[mode]
@@ -298,6 +299,11 @@ class _BaseCNN(BaseEstimator):
             raise ValueError("This class cannot implement ``_keras_build_fn`` if using the `model` "
                              "parameter: pass one builder.")
         return self.model if self.model is not None else own
+
+    def _is_default(self, name):
+        """Whether parameter ``name`` still holds its constructor default (the object itself)."""
+        parameter = inspect.signature(type(self).__init__).parameters.get(name)
+        return parameter is not None and getattr(self, name) is parameter.default
 
     def _keeps_layout(self):
         """X goes to a builder's model as given, unless ``image_shape`` asks for images."""

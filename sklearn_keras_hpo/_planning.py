@@ -86,13 +86,14 @@ def user_metrics(params):
 
 
 def model_spec(params, *, raw_params, extras, output_losses, default_metrics, output_activation, meta,
-               continue_from=None):  # fmt: skip
+               continue_from=None, loss_is_default=False):  # fmt: skip
     """What to build and how to compile it.
 
     ``params["model"]`` is the builder (``model=`` or ``_keras_build_fn``) or None for
     ``architecture``; ``extras`` the builder's bare arguments; ``output_losses`` the
     default loss for each output width the model may have (the user's ``loss`` wins);
     ``meta`` what a scikeras builder is told; ``continue_from`` a model to train on.
+    A ``loss`` other than the class default must match the loss a builder compiles with.
     """
     loss, metrics = user_loss(params), user_metrics(params)
     run_eagerly = {"run_eagerly": True} if params["run_eagerly"] else {}
@@ -112,7 +113,8 @@ def model_spec(params, *, raw_params, extras, output_losses, default_metrics, ou
         told = {"loss": loss, "metrics": metrics, "run_eagerly": params["run_eagerly"], **compile_extra}
         builder_kwargs = _scikeras.builder_arguments(builder, model_args, meta=meta, compile_kwargs=told,
                                                      params=raw_params)  # fmt: skip
-    return ModelSpec(None, {}, n_outputs, loss=loss, scikeras_builder=builder, builder_kwargs=builder_kwargs,
+    checked = None if loss_is_default else loss
+    return ModelSpec(None, {}, n_outputs, loss=checked, scikeras_builder=builder, builder_kwargs=builder_kwargs,
                      output_losses=losses, **common)  # fmt: skip
 
 

@@ -183,3 +183,18 @@ def test_a_keras_model_parameter_is_copied_and_uint8_reaches_it_unscaled():
     np.testing.assert_allclose(reg.predict(X), [200.0, 3.0])  # the model's own weights, raw values
     reg.set_params(epochs=1).fit(X, [0.0, 1.0])
     assert model.get_weights()[0][0, 0] == 1.0  # the parameter was not trained
+
+
+def test_loss_that_differs_from_the_builders_compiled_loss(flat_digits):
+    X, y = flat_digits
+
+    def build(meta):
+        model = get_clf(meta)
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        return model
+
+    with pytest.raises(ValueError, match="but model compiled with"):
+        CNNClassifier(model=build, loss="sparse_categorical_crossentropy", **QUICK).fit(X, y)
+    same = CNNClassifier(model=build, loss=keras.losses.CategoricalCrossentropy(), **{**QUICK, "epochs": 3})
+    losses = same.fit(X, y).history_["loss"]  # accepted; one-hot targets (sparse ones would not fit the loss)
+    assert len(losses) == 3 and losses[-1] < losses[0]

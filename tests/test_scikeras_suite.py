@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,10 @@ def test_whole_scikeras_suite(tmp_path):
     applicable = counts["passed"] + counts["failed"]
     report = [f"scikeras suite: {counts['passed']}/{applicable} applicable tests passed ({counts['excluded']} "
               f"not applicable, {counts['skipped']} skipped by scikeras itself)"]  # fmt: skip
+    reasons = Counter(m.split(NOT_APPLICABLE, 1)[1] for kind, m in found.values() if kind == "excluded")
+    report += [f"  {n} not applicable: {reason}" for reason, n in reasons.most_common()]
     report += [f"  FAILED {k}: {m[:160]}" for k, (kind, m) in sorted(found.items()) if kind == "failed"]
     print("\n".join(report))
+    stale = [line for line in log.splitlines() if line.startswith("STALE EXCLUSION")]
+    assert not stale, stale  # every exclusion names a test that exists
     assert applicable and counts["passed"] >= REQUIRED_SHARE * applicable, "\n".join(report) + log[-2000:]
