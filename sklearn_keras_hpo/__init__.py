@@ -5,6 +5,7 @@ from .estimators import CNNClassifier, CNNRegressor
 from .persistence import load
 from .plotting import plot_augmentations, plot_history, plot_lr_schedule
 from .progress import progress_bar
+from .recovery import LostWorkerWarning, WorkerLostError, failures_as_scores, lost_workers_retried
 from .search import HyperbandSearchCV
 from .spaces import search_space
 from .training import InsufficientMemoryError, TrainingDivergedError
@@ -15,8 +16,12 @@ __all__ = [
     "CNNRegressor",
     "HyperbandSearchCV",
     "InsufficientMemoryError",
+    "LostWorkerWarning",
     "TrainingDivergedError",
+    "WorkerLostError",
+    "failures_as_scores",
     "load",
+    "lost_workers_retried",
     "plot_augmentations",
     "plot_history",
     "plot_lr_schedule",

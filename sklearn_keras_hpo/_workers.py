@@ -20,12 +20,19 @@ candidate only then. The pool is the one joblib's active configuration names:
 
 import collections
 import concurrent.futures
+import concurrent.futures.process
 import contextlib
 import dataclasses
 import time
+import warnings
 
 import joblib
 import numpy as np
+
+
+class LostWorkerWarning(UserWarning):
+    """A worker process died (killed, out of memory, crashed) while fits were running on
+    it; the warning names the fits, which run again on fresh workers."""
 
 
 @dataclasses.dataclass(eq=False)
@@ -55,22 +62,22 @@ def open_pool(n_jobs):
         with concurrent.futures.ThreadPoolExecutor(n_workers) as executor:
             yield ExecutorPool(executor, n_workers)
     else:
-        with _process_executor(n_workers) as executor:
-            yield ExecutorPool(executor, n_workers, end_workers=True)
+        with _process_backend(n_workers) as process_backend:
+            yield ProcessPool(process_backend, n_workers)
 
 
 @contextlib.contextmanager
-def _process_executor(n_workers):
-    """joblib's reusable loky executor, set up by a managed ``joblib.Parallel`` exactly as for
-    sklearn's own searches (worker environment, memory-mapped arrays): the workers, their
-    TensorFlow import and traced models are shared with them; its exit removes the maps."""
+def _process_backend(n_workers):
+    """joblib's loky backend with its reusable executor, set up by a managed
+    ``joblib.Parallel`` exactly as for sklearn's own searches (worker environment,
+    memory-mapped arrays): the workers, their TensorFlow import and traced models are
+    shared with them; its exit removes the maps."""
     with joblib.Parallel(n_jobs=n_workers) as parallel:
-        executor = getattr(parallel._backend, "_workers", None)
-        if isinstance(executor, concurrent.futures.Executor):
-            yield executor
+        if isinstance(getattr(parallel._backend, "_workers", None), concurrent.futures.Executor):
+            yield parallel._backend
             return
     with joblib.Parallel(n_jobs=n_workers, backend="loky") as parallel:  # multiprocessing & co.: loky
-        yield parallel._backend._workers
+        yield parallel._backend
 
 
 class InlinePool:
@@ -95,6 +102,10 @@ class InlinePool:
     def stop(self, futures):
         pass
 
+    def worker_died(self, error):
+        """Whether ``error`` (from a future) means the fit's worker process died."""
+        return False
+
 
 class ExecutorPool(InlinePool):
     """A ``concurrent.futures`` executor: threads, or loky processes (``end_workers``)."""
@@ -116,31 +127,93 @@ class ExecutorPool(InlinePool):
         # threads cannot be ended: theirs finish, and their results are dropped
 
 
+class ProcessPool(ExecutorPool):
+    """joblib's loky workers. When one dies, loky fails every fit in flight and the
+    executor refuses new ones; ``renew`` starts fresh workers the way joblib does."""
+
+    def __init__(self, backend, n_workers):
+        super().__init__(backend._workers, n_workers, end_workers=True)
+        self.backend = backend
+
+    def worker_died(self, error):
+        return isinstance(error, concurrent.futures.process.BrokenProcessPool)
+
+    def retries(self, error):
+        return True  # loky never runs a lost fit again itself
+
+    def lost_with(self, futures):
+        """The other futures a dead worker takes down: all of them, once they settle."""
+        concurrent.futures.wait(futures)
+        return list(futures)
+
+    def renew(self):
+        self.backend.abort_everything(ensure_ready=True)
+        self.executor = self.backend._workers
+
+
 class DaskPool:
-    """Futures of the Dask client that ``joblib.parallel_config(backend="dask")`` uses."""
+    """Futures of the Dask client that ``joblib.parallel_config(backend="dask")`` uses.
+
+    Arrays are scattered to every worker once, when first submitted, and again if every
+    copy was lost with the workers holding it (Dask then cancels the fits that needed
+    them: those are run again). Dask itself runs a dead worker's fits again elsewhere;
+    a fit that still fails with ``KilledWorker`` killed every worker it ran on.
+    """
 
     def __init__(self, client, n_workers):
         self.client, self.n_workers = client, max(1, n_workers)
+        self.scattered = {}  # id(array) -> (array, its Dask future)
 
     def put(self, value):
-        return self.client.scatter(value, broadcast=True) if isinstance(value, np.ndarray) else value
+        return value
 
     def submit(self, function, *args):
-        return self.client.submit(function, *args, pure=False)
+        return self.client.submit(function, *map(self._scattered, args), pure=False)
+
+    def _scattered(self, value):
+        if not isinstance(value, np.ndarray):
+            return value
+        _, future = self.scattered.get(id(value), (None, None))
+        if future is None or future.status != "finished":
+            future = self.client.scatter(value, broadcast=True, hash=False)
+            self.scattered[id(value)] = (value, future)  # the array too: its id stays its own
+        return future
 
     def wait(self, futures, timeout=None):
         from distributed import wait
+
+        from distributed.client import FuturesCancelledError
 
         try:
             return wait(futures, timeout=timeout, return_when="FIRST_COMPLETED").done
         except TimeoutError:
             return []
+        except FuturesCancelledError:  # their data was lost with the workers: run them again
+            return [future for future in futures if future.done()]
 
     def stop(self, futures):
         self.client.cancel(list(futures))
 
+    def worker_died(self, error):
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
 
-def run_jobs(scheduler, pool, submit_fold, n_folds, score, deadline=None, on_fits=None):
+        return isinstance(error, (KilledWorker, FutureCancelledError))
+
+    def retries(self, error):
+        """Whether a fit lost to ``error`` is ours to run again (not when Dask gave up on it)."""
+        from distributed.scheduler import KilledWorker
+
+        return not isinstance(error, KilledWorker)
+
+    def lost_with(self, futures):
+        return []  # a lost Dask worker takes no other fit down
+
+    def renew(self):
+        pass  # the nanny restarts the worker; lost arrays are scattered again when next submitted
+
+
+def run_jobs(scheduler, pool, submit_fold, n_folds, score, deadline=None, on_fits=None, lost_fold=None):
     """Run every job the scheduler gives, fold by fold, one fold per free worker.
 
     ``scheduler.next_job()`` returns a job to start, or None when nothing can start
@@ -152,37 +225,124 @@ def run_jobs(scheduler, pool, submit_fold, n_folds, score, deadline=None, on_fit
     ``on_fits(started, finished)`` counts fits for a progress bar (dropped fits come off
     the started count again). Returns the finished jobs, in the order they finished,
     each with its fold results.
+
+    A worker process that dies (killed by the system for memory, a crash in native
+    code) takes the fits running on it down: they run again on fresh workers, one at a
+    time, so that a death while one runs alone is that fit's own. Such a fit, or on Dask
+    one that killed workers past Dask's own retries, gets ``lost_fold(job, fold)``: a
+    failed fit's result, scored with ``error_score``. Both warn (``LostWorkerWarning``),
+    naming the fits.
     """
-    waiting = collections.deque()  # folds of started jobs not yet submitted
-    running = {}  # future -> (job, fold)
-    folds = {}  # job -> {fold: result}
-    finished = []
-    on_fits = on_fits or (lambda started, done: None)
-    try:
-        while deadline is None or time.monotonic() < deadline:
-            while len(running) < pool.n_workers:
-                if not waiting:
-                    job = scheduler.next_job()
-                    if job is None:
-                        break
-                    waiting.extend((job, fold) for fold in range(n_folds))
-                    on_fits(n_folds, 0)
-                job, fold = waiting.popleft()
-                running[submit_fold(job, fold)] = (job, fold)
-            if not running:
-                break
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            for future in pool.wait(list(running), timeout):
-                job, fold = running.pop(future)
-                folds.setdefault(job, {})[fold] = future.result()
-                on_fits(0, 1)
-                if len(folds[job]) == n_folds:
-                    done = folds.pop(job)
-                    outs = [done[i] for i in range(n_folds)]
-                    finished.append((job, outs))
-                    scheduler.report(job, score(outs))
-    finally:
-        if running:  # the deadline, an error with error_score="raise", or Ctrl-C
-            pool.stop(list(running))
-        on_fits(-len(running) - len(waiting), 0)  # dropped: out of the total again
-    return finished
+    runner = _Runner(scheduler, pool, submit_fold, n_folds, score, on_fits or (lambda started, done: None), lost_fold)
+    return runner.run(deadline)
+
+
+class _Runner:
+    """The loop of ``run_jobs`` and its bookkeeping."""
+
+    def __init__(self, scheduler, pool, submit_fold, n_folds, score, on_fits, lost_fold):
+        self.scheduler, self.pool, self.submit_fold, self.n_folds = scheduler, pool, submit_fold, n_folds
+        self.score, self.on_fits, self.lost_fold = score, on_fits, lost_fold
+        self.waiting = collections.deque()  # folds of started jobs not yet submitted
+        self.suspects = collections.deque()  # folds lost with a dead worker, each to run alone
+        self.running = {}  # future -> (job, fold, ran alone)
+        self.folds = {}  # job -> {fold: result}
+        self.finished = []
+
+    def run(self, deadline):
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                self._fill()
+                if not self.running:
+                    break
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                self._collect(self.pool.wait(list(self.running), timeout))
+        finally:
+            if self.running:  # the deadline, an error with error_score="raise", or Ctrl-C
+                self.pool.stop(list(self.running))
+            self.on_fits(-len(self.running) - len(self.waiting) - len(self.suspects), 0)  # dropped
+        return self.finished
+
+    def _fill(self):
+        """Start fits while workers are free: a lost fit alone, else folds of new jobs."""
+        if self.suspects:
+            if not self.running:
+                self._start(*self.suspects.popleft(), alone=True)
+            return
+        while len(self.running) < self.pool.n_workers:
+            if not self.waiting:
+                job = self.scheduler.next_job()
+                if job is None:
+                    return
+                self.waiting.extend((job, fold) for fold in range(self.n_folds))
+                self.on_fits(self.n_folds, 0)
+            self._start(*self.waiting.popleft())
+
+    def _start(self, job, fold, alone=False):
+        try:
+            future = self.submit_fold(job, fold)
+        except Exception as error:  # the workers died between two fits
+            if not self.pool.worker_died(error):
+                raise
+            self.pool.renew()
+            future = self.submit_fold(job, fold)
+        self.running[future] = (job, fold, alone)
+
+    def _collect(self, done):
+        lost = [fit for future in done for fit in self._settle(future)]
+        if lost:
+            lost += [fit for future in self.pool.lost_with(list(self.running)) for fit in self._settle(future)]
+            self.pool.renew()
+            self._after_loss(lost)
+
+    def _settle(self, future):
+        """Record a finished future's fold; return ``[(job, fold, run it again)]`` if its worker died."""
+        job, fold, alone = self.running.pop(future)
+        try:
+            result = future.result()
+        except Exception as error:
+            if not self.pool.worker_died(error):
+                raise
+            return [(job, fold, self.pool.retries(error) and not alone)]
+        self._record(job, fold, result)
+        return []
+
+    def _record(self, job, fold, result):
+        self.folds.setdefault(job, {})[fold] = result
+        self.on_fits(0, 1)
+        if len(self.folds[job]) == self.n_folds:
+            done = self.folds.pop(job)
+            outs = [done[i] for i in range(self.n_folds)]
+            self.finished.append((job, outs))
+            self.scheduler.report(job, self.score(outs))
+
+    def _after_loss(self, lost):
+        again = [(job, fold) for job, fold, retry in lost if retry]
+        if again:
+            warnings.warn(
+                f"A worker process died (killed, out of memory or crashed) while fitting {_names(again)}; "
+                "they run again on fresh workers, one at a time.",
+                LostWorkerWarning,
+                stacklevel=4,
+            )
+            self.suspects.extend(again)
+        for job, fold, retry in lost:
+            if not retry:
+                warnings.warn(
+                    f"The fit of {_names([(job, fold)])} killed its worker process again when it was run "
+                    "alone (or, on Dask, on every try); it counts as a failed fit (error_score).",
+                    LostWorkerWarning,
+                    stacklevel=4,
+                )
+                self._record(job, fold, self.lost_fold(job, fold))
+
+
+def _names(fits):
+    """``dropout=0.2, learning_rate=0.0161 (fold 0); ...``"""
+    return "; ".join(f"{describe(job.params)} (fold {fold})" for job, fold in fits)
+
+
+def describe(params):
+    """Parameters as ``name=value, ...``, numbers plain (no ``np.float64(...)``)."""
+    plain = {name: value.item() if isinstance(value, np.generic) else value for name, value in (params or {}).items()}
+    return ", ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value!r}" for name, value in plain.items())

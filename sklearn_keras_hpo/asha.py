@@ -6,7 +6,7 @@ ASHA promotes a candidate as soon as it is among the best ``1/factor`` of the ca
 that have finished its rung so far, and otherwise starts a new candidate: a free worker
 never waits. The rule is a small pure function (``asha_promotion``); the schedule
 (``AsyncHalvingSchedule``) applies it; the runner shared with ``HyperbandSearchCV``
-(``search.RungSearchCV``) trains the folds of each (candidate, epochs) on whichever
+(``_rung_search.RungSearchCV``) trains the folds of each (candidate, epochs) on whichever
 worker is free and keeps scikit-learn's search API. Each rung continues the previous
 one's training from the estimator's ``checkpoint_dir``.
 """
@@ -21,7 +21,8 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils._param_validation import Interval
 
 from ._workers import Job
-from .search import RungSearchCV, hyperband_brackets
+from ._rung_search import RungSearchCV
+from .search import hyperband_brackets
 
 
 def halving_rungs(max_epochs, factor=3, min_epochs=1):

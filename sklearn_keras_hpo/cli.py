@@ -250,7 +250,7 @@ def _make_search(args, estimator, scorer):
 def _run_search(search, X, y, args):
     """Fit the search; the reason it stopped early, or None when it finished."""
     from .progress import progress_bar
-    from .search import failures_as_scores
+    from .recovery import failures_as_scores, lost_workers_retried
 
     def time_up(signum, frame):
         raise StopSearch
@@ -260,7 +260,7 @@ def _run_search(search, X, y, args):
         signal.setitimer(signal.ITIMER_REAL, args.time_limit)
     bar = progress_bar(desc=f"{args.searcher} search", disable=args.no_progress)
     try:
-        with bar, failures_as_scores():
+        with bar, failures_as_scores(), lost_workers_retried():  # a dead worker's fits run again
             search.fit(X, y)
     except KeyboardInterrupt:
         return "interrupted"

@@ -15,7 +15,7 @@ from sklearn_keras_hpo import (
     HyperbandSearchCV,
     TrainingDivergedError,
 )
-from sklearn_keras_hpo.search import failures_as_scores
+from sklearn_keras_hpo import failures_as_scores
 
 from .conftest import FAST
 

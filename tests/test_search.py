@@ -15,7 +15,8 @@ from skopt.space import Categorical, Real
 
 from sklearn_keras_hpo.training import run as training_run
 from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, search_space
-from sklearn_keras_hpo.search import HyperbandSchedule, hyperband_brackets, top_k
+from sklearn_keras_hpo._rung_search import top_k
+from sklearn_keras_hpo.search import HyperbandSchedule, hyperband_brackets
 from sklearn_keras_hpo.spaces import PRESETS
 from tests.conftest import FAST
 

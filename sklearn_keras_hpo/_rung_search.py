@@ -1,0 +1,176 @@
+"""The runner behind the searches over epochs (``HyperbandSearchCV``,
+``AsyncHalvingSearchCV``): a schedule picks each (candidate, epochs) to cross-validate,
+``_workers.run_jobs`` trains its folds whenever a worker is free, and the results become
+``cv_results_`` as in ``BaseSearchCV``."""
+
+import contextlib
+import tempfile
+import time
+import warnings
+
+import numpy as np
+from sklearn import get_config
+from sklearn.base import clone, is_classifier
+from sklearn.metrics._scorer import _MultimetricScorer
+from sklearn.model_selection import _search as sklearn_search
+from sklearn.model_selection import check_cv
+from sklearn.model_selection._search import BaseSearchCV
+from sklearn.model_selection._validation import _fit_and_score, _insert_error_scores
+from sklearn.utils import check_random_state, indexable
+from sklearn.utils.parallel import _FuncWrapper
+from sklearn.utils.validation import _check_method_params
+
+from . import progress
+from ._workers import open_pool, run_jobs
+from .recovery import failures_as_scores, lost_fit
+
+
+def top_k(scores, k):
+    """Indices of the ``k`` best scores; failed (NaN) scores rank last."""
+    scores = np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf)
+    return list(np.argsort(-scores, kind="stable")[:k])
+
+
+class RungSearchCV(BaseSearchCV):
+    """Base of the searches over epochs: a schedule picks each (candidate, epochs) to
+    cross-validate, the runner trains its folds whenever a worker is free.
+
+    Subclasses give ``_schedule(rng)``, an object with ``next_job()`` (a ``Job``, or None
+    when nothing can start before a running job reports) and ``report(job, score)`` (the
+    mean test score of its folds, NaN when they failed). ``fit`` then does what
+    ``BaseSearchCV.fit`` does (scorers, routing, ``cv_results_``, ``best_*``, refit), with
+    the fits run by ``_workers.run_jobs`` instead of one ``Parallel`` call per batch.
+    """
+
+    def _schedule(self, rng):
+        raise NotImplementedError
+
+    def _check_settings(self):
+        """Subclasses reject bad settings here, before any fit."""
+
+    def fit(self, X, y=None, **params):
+        """Run the schedule, then refit the best (candidate, epochs) on all of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of images
+            Training images.
+        y : array-like of shape (n_samples,), default=None
+            Targets.
+        **params : dict
+            Routed to the estimator's ``fit``, the scorer and the CV splitter, as in
+            ``GridSearchCV.fit``.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        self._check_settings()
+        user_directory = self.estimator.get_params().get("checkpoint_dir")
+        with self._checkpointed_estimator() as estimator:
+            self._search(estimator, X, y, params)
+        if hasattr(self, "best_estimator_") and "checkpoint_dir" in self.best_estimator_.get_params():
+            self.best_estimator_.set_params(checkpoint_dir=user_directory)  # not the scratch directory
+        return self
+
+    @contextlib.contextmanager
+    def _checkpointed_estimator(self):
+        """The estimator every fit clones, its ``checkpoint_dir`` set so that each rung
+        continues the previous one (a temporary directory unless one is given)."""
+        params = self.estimator.get_params()
+        if not (getattr(self, "warm_start", True) and "checkpoint_dir" in params):
+            yield self.estimator
+            return
+        with tempfile.TemporaryDirectory(prefix="skhpo-rungs-") as temporary:
+            directory = self.checkpoint_dir or params["checkpoint_dir"] or temporary
+            yield clone(self.estimator).set_params(checkpoint_dir=str(directory))
+
+    def _search(self, estimator, X, y, params):
+        scorers, refit_metric = self._get_scorers()
+        if not callable(self.scoring) and isinstance(scorers, _MultimetricScorer) and not isinstance(self.refit, str):
+            raise ValueError(
+                f"{type(self).__name__} ranks the candidates of each rung by one metric: with several "
+                f"scorers, set refit to the name of the one to rank by (got refit={self.refit!r})."
+            )
+        X, y = indexable(X, y)
+        params = _check_method_params(X, params=params)
+        routed = self._get_routed_params_for_fit(params)
+        splits = list(check_cv(self.cv, y, classifier=is_classifier(estimator)).split(X, y, **routed.splitter.split))
+        self.n_splits_ = len(splits)
+        fit_kwargs = dict(
+            scorer=scorers, fit_params=routed.estimator.fit, score_params=routed.scorer.score,
+            return_train_score=self.return_train_score, return_n_test_samples=True, return_times=True,
+            return_parameters=False, error_score=self.error_score, verbose=self.verbose,
+        )  # fmt: skip
+        metric = self.refit if isinstance(self.refit, str) else refit_metric
+        time_limit = getattr(self, "time_limit", None)
+        deadline = None if time_limit is None else time.monotonic() + time_limit
+        task = _FuncWrapper(fit_and_score).with_config_and_warning_filters(get_config(), list(warnings.filters))
+        with open_pool(self.n_jobs) as pool:
+            data = (pool.put(X), pool.put(y))
+
+            def fold_kwargs(job, fold):
+                train, test = splits[fold]
+                return {**fit_kwargs, "train": train, "test": test, "parameters": job.params,
+                        "split_progress": (fold, len(splits))}  # fmt: skip
+
+            finished = run_jobs(
+                self._schedule(check_random_state(self.random_state)), pool,
+                lambda job, fold: pool.submit(task, clone(estimator), *data, fold_kwargs(job, fold)), len(splits),
+                score=lambda outs: float(np.mean([_ranking_score(out["test_scores"], metric) for out in outs])),
+                deadline=deadline, on_fits=progress.count_fits,
+                lost_fold=lambda job, fold: lost_fit(_fit_and_score, (X, y), fold_kwargs(job, fold)),
+            )  # fmt: skip
+        results, outs = self._results(finished)
+        self._select_and_refit(estimator, results, outs, scorers, refit_metric, X, y, routed.estimator.fit)
+
+    def _results(self, finished):
+        """``cv_results_`` of the jobs whose every fold finished, rows in the schedule's order."""
+        if not finished:
+            raise ValueError(
+                f"No candidate finished its {self.n_splits_} folds within time_limit="
+                f"{getattr(self, 'time_limit', None)} s; give the search more time."
+            )
+        finished = sorted(finished, key=lambda item: item[0].order)
+        jobs = [job for job, _ in finished]
+        outs = [out for _, job_outs in finished for out in job_outs]
+        with failures_as_scores():  # warn, never raise: the finished fits are kept
+            sklearn_search._warn_or_raise_about_fit_failures(outs, self.error_score)
+        if callable(self.scoring):
+            _insert_error_scores(outs, self.error_score)
+        columns = {name: [job.columns[name] for job in jobs] for name in jobs[0].columns}
+        return self._format_results([job.params for job in jobs], self.n_splits_, outs, columns), outs
+
+    def _select_and_refit(self, estimator, results, outs, scorers, refit_metric, X, y, fit_params):
+        """``best_*``, ``refit_time_``, ``scorer_``, ``cv_results_``, as ``BaseSearchCV.fit`` sets them."""
+        first_test_score = outs[0]["test_scores"]
+        self.multimetric_ = isinstance(first_test_score, dict)
+        if callable(self.scoring) and self.multimetric_:
+            self._check_refit_for_multimetric(first_test_score)
+            refit_metric = self.refit
+        if self.refit or not self.multimetric_:
+            self.best_index_ = self._select_best_index(self.refit, refit_metric, results)
+            if not callable(self.refit):
+                self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
+            self.best_params_ = results["params"][self.best_index_]
+        if self.refit:
+            self.best_estimator_ = clone(estimator).set_params(**clone(self.best_params_, safe=False))
+            start = time.time()
+            self.best_estimator_.fit(X, **fit_params) if y is None else self.best_estimator_.fit(X, y, **fit_params)
+            self.refit_time_ = time.time() - start
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
+        self.cv_results_ = results
+
+
+def fit_and_score(estimator, X, y, kwargs):
+    """One fold of one candidate, in a worker: scikit-learn's own ``_fit_and_score`` (run
+    with the parent's scikit-learn configuration and warning filters, as
+    ``sklearn.utils.parallel.Parallel`` runs its tasks)."""
+    return _fit_and_score(estimator, X, y, **kwargs)
+
+
+def _ranking_score(test_scores, metric):
+    return test_scores.get(metric, np.nan) if isinstance(test_scores, dict) else test_scores

@@ -1,0 +1,156 @@
+"""A worker process that dies (SIGKILL, as the out-of-memory killer does it) never loses a
+search: real loky workers and a real Dask ``LocalCluster``, killed mid-search."""
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_keras_hpo import HyperbandSearchCV
+from sklearn_keras_hpo.recovery import LostWorkerWarning, WorkerLostError, lost_workers_retried
+from tests.conftest import FAST
+from tests.lost_worker_search import KILLER_UNITS, KillingClassifier, loky_workers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SLOW_KINDS = ("asha", "random", "grid", "halving", "bayes")
+
+
+def killed_mid_search(kind):
+    """Run ``tests.lost_worker_search`` in deterministic mode; both runs' results."""
+    out = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"skhpo-lost-{kind}-{os.getpid()}.json")
+    env = {**os.environ, "SKHPO_DETERMINISTIC": "1"}
+    done = subprocess.run([sys.executable, "-m", "tests.lost_worker_search", kind, out], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    with open(out) as file:
+        result = json.load(file)
+    os.remove(out)
+    return result["undisturbed"], result["disturbed"]
+
+
+@pytest.mark.parametrize(
+    "kind", ["hyperband", *[pytest.param(kind, marks=pytest.mark.slow) for kind in SLOW_KINDS]]
+)
+def test_search_finishes_with_undisturbed_scores_when_a_worker_is_killed(kind):
+    undisturbed, disturbed = killed_mid_search(kind)
+    assert disturbed["killed"], "the worker was never killed"
+    assert disturbed["warnings"] and "run again on fresh workers" in disturbed["warnings"][0]
+    assert "(fold " in disturbed["warnings"][0]  # names the lost fits
+    assert undisturbed["warnings"] == []
+    assert disturbed["scores"]["params"] == undisturbed["scores"]["params"]
+    assert np.array_equal(disturbed["scores"]["folds"], undisturbed["scores"]["folds"])  # deterministic mode
+
+
+def lost_warnings(caught):
+    return [str(w.message) for w in caught if issubclass(w.category, LostWorkerWarning)]
+
+
+def test_a_configuration_that_kills_its_worker_is_scored_with_error_score(digits):
+    X, y = digits[0][:240], digits[1][:240]
+    search = HyperbandSearchCV(KillingClassifier(**FAST), {"dense_units": [8, KILLER_UNITS]}, max_epochs=2,
+                               factor=2, cv=2, n_jobs=2, random_state=0)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    units = search.cv_results_["param_dense_units"].tolist()
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isnan(scores[units.index(KILLER_UNITS)]) and np.isfinite(scores[units.index(8)])
+    messages = lost_warnings(caught)
+    assert any(f"dense_units={KILLER_UNITS}" in m and "killed its worker process again" in m
+               for m in messages), messages  # fmt: skip
+    assert not any("dense_units=8" in m and "failed fit" in m for m in messages), messages
+    assert search.best_params_["dense_units"] == 8
+
+
+def test_scikit_learn_search_raises_naming_the_killer_with_error_score_raise(digits):
+    X, y = digits[0][:240], digits[1][:240]
+    search = GridSearchCV(KillingClassifier(**FAST), {"dense_units": [8, KILLER_UNITS]}, cv=2, n_jobs=2,
+                          error_score="raise")  # fmt: skip
+    with pytest.raises(WorkerLostError, match=f"dense_units={KILLER_UNITS}"), lost_workers_retried():
+        search.fit(X, y)
+
+
+def test_wrapper_restores_scikit_learn_and_keeps_results(digits):
+    from sklearn.model_selection import _search
+
+    X, y = digits[0][:200], digits[1][:200]
+    grid = {"learning_rate": [0.003, 0.03]}
+    plain = GridSearchCV(KillingClassifier(**FAST), grid, cv=2).fit(X, y)
+    original = _search.Parallel
+    with lost_workers_retried():
+        assert _search.Parallel is not original
+        wrapped = GridSearchCV(KillingClassifier(**FAST), grid, cv=2).fit(X, y)
+    assert _search.Parallel is original
+    np.testing.assert_array_equal(wrapped.cv_results_["split0_test_score"], plain.cv_results_["split0_test_score"])
+    assert wrapped.best_params_ == plain.best_params_
+
+
+def test_loky_workers_are_found(digits):
+    """The helper the kill tests rely on sees joblib's workers (so the tests can fail)."""
+    joblib.Parallel(n_jobs=2)(joblib.delayed(os.getpid)() for _ in range(2))
+    assert len(loky_workers()) == 2
+
+
+DASK_KILL = """
+import json, os, signal, sys, threading, time, warnings
+import joblib, numpy as np
+from dask import config, distributed
+from sklearn.base import clone
+from sklearn_keras_hpo import progress_bar
+from sklearn_keras_hpo.recovery import LostWorkerWarning
+from tests import lost_worker_search, resumable_searches
+kind = sys.argv[1]
+search = resumable_searches.make_search("hyperband", None, n_jobs=-1)
+if kind == "killer":
+    search.set_params(estimator=lost_worker_search.KillingClassifier(**search.estimator.get_params()),
+                      param_distributions={"dense_units": [8, lost_worker_search.KILLER_UNITS]})
+    local = None
+else:
+    local = resumable_searches.scores(clone(search).set_params(n_jobs=1).fit(*resumable_searches.data()))
+config.set({"distributed.scheduler.allowed-failures": 1})
+with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                              processes=True) as cluster, distributed.Client(cluster) as client:
+    with joblib.parallel_config(backend="dask"), progress_bar(disable=True) as bar, \\
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LostWorkerWarning)
+        killed = []
+        def kill():
+            while bar.n < 2:
+                time.sleep(0.02)
+            worker = sorted(client.scheduler_info()["workers"])[0]
+            killed.extend(client.run(os.getpid, workers=[worker]).values())
+            os.kill(killed[0], signal.SIGKILL)
+        if kind != "killer":
+            threading.Thread(target=kill, daemon=True).start()
+        search.fit(*resumable_searches.data())
+    print(json.dumps({"warnings": [str(w.message) for w in caught if issubclass(w.category, LostWorkerWarning)],
+                      "local": local, "dask": resumable_searches.scores(search), "killed": killed,
+                      "units": [p.get("dense_units") for p in search.cv_results_["params"]]}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["hyperband", "killer"])
+def test_dask_search_survives_a_killed_worker(kind):
+    """A LocalCluster worker SIGKILLed mid-search: Dask runs its fits again (the nanny
+    restarts the worker), and in deterministic mode the scores equal a local run's. A fit
+    that kills every worker it runs on is scored with error_score and named."""
+    env = {**os.environ, "SKHPO_DETERMINISTIC": "1"}
+    done = subprocess.run([sys.executable, "-c", DASK_KILL, kind], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    scores = np.array(result["dask"]["folds"]).mean(axis=1)
+    if kind == "killer":
+        assert np.isnan(scores[result["units"].index(KILLER_UNITS)]) and np.isfinite(scores[result["units"].index(8)])
+        assert any(f"dense_units={KILLER_UNITS}" in m and "on every try" in m for m in result["warnings"])
+    else:
+        assert result["killed"], "the worker was never killed"
+        assert result["dask"]["params"] == result["local"]["params"]
+        assert np.array_equal(result["dask"]["folds"], result["local"]["folds"])
