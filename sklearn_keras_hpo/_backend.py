@@ -6,12 +6,11 @@ effect. We point fd 2 at a temporary file for that moment only and restore it,
 so the user's own stderr is untouched afterwards. Set ``SKHPO_TF_LOGS=1`` to see
 the lines anyway.
 
-``SKHPO_DETERMINISTIC=1`` makes results independent of the thread count: oneDNN's
-CPU kernels sum in an order that depends on the threads a process has, so a fit at
-``n_jobs=1`` (all cores) and the same fit in an ``n_jobs=2`` worker (half the cores)
-can differ in the last bits, and now and then one prediction flips. The variable
-switches oneDNN off (``TF_ENABLE_ONEDNN_OPTS=0``) before TensorFlow is imported;
-measured here, a 28x28 CNN epoch is then about 2x slower on CPU.
+``SKHPO_DETERMINISTIC=1`` makes results independent of where a fit runs: TensorFlow's
+CPU kernels split their sums by the size of the intra-op thread pool, so the same fit
+rounds differently at another thread count (a fit at ``n_jobs=1`` uses every core, the
+same fit in an ``n_jobs=2`` worker half of them). In deterministic mode ``parallel``
+gives every process the same pool size (see ``parallel.intra_op_threads``).
 """
 
 import contextlib
@@ -51,8 +50,6 @@ def keras_and_tf():
 @functools.cache
 def _import_keras_and_tf():
     quiet = os.environ.get("SKHPO_TF_LOGS", "0") in ("", "0")
-    if os.environ.get("SKHPO_DETERMINISTIC", "0") not in ("", "0"):
-        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # read by TensorFlow at import
     context = _silenced_stderr_fd() if quiet else contextlib.nullcontext()
     with context, warnings.catch_warnings():
         warnings.simplefilter("ignore")

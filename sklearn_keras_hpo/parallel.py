@@ -36,13 +36,30 @@ import functools
 import gc
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 CLAIMS = Path(tempfile.gettempdir()) / "skhpo-gpu-claims"
 
 
+DETERMINISTIC_THREADS = 1
+
+
+def deterministic(environ=os.environ):
+    """Whether ``SKHPO_DETERMINISTIC`` asks for results independent of where a fit runs."""
+    return environ.get("SKHPO_DETERMINISTIC", "0") not in ("", "0")
+
+
 def intra_op_threads(environ=os.environ):
-    """Threads for TensorFlow's intra-op pool in this process, or None for its default."""
+    """Threads for TensorFlow's intra-op pool in this process, or None for its default.
+
+    Deterministic mode: ``DETERMINISTIC_THREADS`` in every process, whatever the
+    environment says, because TensorFlow's CPU kernels (Eigen's and oneDNN's matmuls and
+    convolutions, their gradients) split their sums by the pool's size, so the same fit
+    rounds differently at another thread count.
+    """
+    if deterministic(environ):
+        return DETERMINISTIC_THREADS
     if environ.get("TF_NUM_INTRAOP_THREADS"):
         return None  # TensorFlow applies it
     value = environ.get("OMP_NUM_THREADS", "")
@@ -59,6 +76,14 @@ def configure_tensorflow(tf):
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
         except RuntimeError:  # something in this process started TensorFlow first
+            if deterministic():
+                warnings.warn(
+                    "SKHPO_DETERMINISTIC=1 could not fix TensorFlow's thread count: TensorFlow was "
+                    "started before sklearn_keras_hpo was imported, so results may depend on it. "
+                    "Import sklearn_keras_hpo first, or set TF_NUM_INTRAOP_THREADS=1.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             return
     gpus = tf.config.list_physical_devices("GPU")
     if len(gpus) > 1:

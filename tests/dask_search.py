@@ -1,6 +1,9 @@
-"""``python -m tests.dask_search OUT.json``: one search run locally and on a real Dask
-LocalCluster(n_workers=2) on loopback, in this process; writes both runs' scores."""
+"""``python -m tests.dask_search OUT.json [KIND [SCHEDULER]]``: one search run locally and
+on a real Dask cluster: a LocalCluster(n_workers=2) on loopback started here, or the
+cluster whose scheduler listens at SCHEDULER (started from the ``dask`` command line);
+writes both runs' scores. ``SKHPO_FILTERS`` sets the estimator's filters."""
 
+import contextlib
 import json
 import os
 import sys
@@ -15,9 +18,14 @@ if __name__ == "__main__":
     from dask import distributed
 
     search = resumable_searches.make_search(sys.argv[2] if len(sys.argv) > 2 else "grid")
+    search.estimator.set_params(filters=int(os.environ.get("SKHPO_FILTERS", 4)))
     local = resumable_searches.scores(clone(search).fit(*resumable_searches.data()))
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                                  processes=True) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+    if len(sys.argv) > 3:
+        cluster = contextlib.nullcontext(sys.argv[3])
+    else:
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                           dashboard_address=None, processes=True)  # fmt: skip
+    with cluster as address, distributed.Client(address) as client:
         with joblib.parallel_config(backend="dask"):
             on_dask = resumable_searches.scores(clone(search).fit(*resumable_searches.data()))
         worker_pids = list(client.run(os.getpid).values())

@@ -3,9 +3,12 @@ search: real loky workers and a real Dask ``LocalCluster``, killed mid-search.""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -154,3 +157,39 @@ def test_dask_search_survives_a_killed_worker(kind):
         assert result["killed"], "the worker was never killed"
         assert result["dask"]["params"] == result["local"]["params"]
         assert np.array_equal(result["dask"]["folds"], result["local"]["folds"])
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("searcher", ["grid", "random", "bayes", "halving", "hyperband", "asha"])
+def test_cli_search_finishes_when_a_worker_is_killed(searcher, tmp_path):
+    """``skhpo tune --n-jobs 2``: a loky worker SIGKILLed once both are training; the run
+    ends normally, names the fits it ran again, and writes every output."""
+    space = tmp_path / "space.yaml"
+    space.write_text("learning_rate: {log: [0.003, 0.03]}\nrotation: [10.0, 20.0]\n")
+    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", searcher, "--space", str(space),
+               "--n-iter", "3", "--max-epochs", "3", "--n-jobs", "2", "--set", "epochs=2", "--output",
+               str(tmp_path / "out"), "--max-samples", "400", "--cv", "2", "--no-progress", "--set", "filters=4",
+               "--set", "dense_units=16"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = None
+    deadline = time.monotonic() + 300
+    while killed is None and time.monotonic() < deadline and process.poll() is None:
+        workers = loky_workers(process.pid)
+        if len(workers) == 2 and all(cpu_seconds(pid) > 8 for pid in workers):  # TensorFlow up, fitting
+            os.kill(workers[0], signal.SIGKILL)
+            killed = workers[0]
+        time.sleep(0.05)
+    out, err = process.communicate(timeout=900)
+    assert killed, "no worker was killed"
+    assert process.returncode == 0, err[-3000:]
+    assert "run again on fresh workers" in err, err[-3000:]
+    assert (tmp_path / "out" / "cv_results.csv").exists() and (tmp_path / "out" / "report.html").exists()
