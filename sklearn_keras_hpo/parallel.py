@@ -53,13 +53,15 @@ def deterministic(environ=os.environ):
 def intra_op_threads(environ=os.environ):
     """Threads for TensorFlow's intra-op pool in this process, or None for its default.
 
-    Deterministic mode: ``DETERMINISTIC_THREADS`` in every process, whatever the
-    environment says, because TensorFlow's CPU kernels (Eigen's and oneDNN's matmuls and
-    convolutions, their gradients) split their sums by the pool's size, so the same fit
-    rounds differently at another thread count.
+    Deterministic mode: the same number in every process, whatever the environment says
+    (``SKHPO_DETERMINISTIC``'s value when it is a number, such as 4 for single fits on a
+    larger machine, else ``DETERMINISTIC_THREADS``), because TensorFlow's CPU kernels
+    (Eigen's and oneDNN's matmuls and convolutions, their gradients) split their sums by
+    the pool's size: the same fit rounds differently at another thread count.
     """
     if deterministic(environ):
-        return DETERMINISTIC_THREADS
+        value = environ["SKHPO_DETERMINISTIC"]
+        return int(value) if value.isdigit() else DETERMINISTIC_THREADS
     if environ.get("TF_NUM_INTRAOP_THREADS"):
         return None  # TensorFlow applies it
     value = environ.get("OMP_NUM_THREADS", "")

@@ -26,6 +26,8 @@ def test_intra_op_threads_rules():
     assert intra_op_threads({"OMP_NUM_THREADS": "junk"}) is None
     for environ in ({}, {"OMP_NUM_THREADS": "3"}, {"TF_NUM_INTRAOP_THREADS": "5"}):  # one size everywhere
         assert intra_op_threads({**environ, "SKHPO_DETERMINISTIC": "1"}) == 1
+        assert intra_op_threads({**environ, "SKHPO_DETERMINISTIC": "4"}) == 4
+        assert intra_op_threads({**environ, "SKHPO_DETERMINISTIC": "yes"}) == 1
 
 
 def _worker_threads():
