@@ -22,7 +22,7 @@ from ._validation import check_images
 SCIKERAS_ATTRIBUTES = ("n_classes_", "n_outputs_", "n_outputs_expected_", "target_type_")
 
 
-class _BaseCNN(BaseEstimator):
+class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
     """Shared parameters, validation, plan and predictions of the estimators."""
 
     _parameter_constraints = PARAMETER_CONSTRAINTS
@@ -178,7 +178,7 @@ class _BaseCNN(BaseEstimator):
         return {**super().get_params(deep=deep), **self._routed_params()}
 
     def set_params(self, **params):
-        named, extra = set(self._get_param_names()), self._routed_params()
+        named, extra = set(self._get_param_names()), {*self._routed_params(), *_scikeras.FIT_KEYWORDS}
         for name in [name for name in params if name not in named]:
             if not _routing.is_routed(name) and name not in extra:
                 raise ValueError(
@@ -261,6 +261,7 @@ class _BaseCNN(BaseEstimator):
         self._validate_params()
         raw = self.get_params(deep=False)
         params, extras = _scikeras.effective_params(raw), _routing.unrouted(self._routed_params())
+        extras = [name for name in extras if name not in _scikeras.FIT_KEYWORDS]
         params["model"] = self._builder()
         _routing.check_routed_names(type(self).__name__, extras, self._get_param_names(),
                                     builder=params["model"] is not None)  # fmt: skip
@@ -274,6 +275,7 @@ class _BaseCNN(BaseEstimator):
         weights = self._training_weights(targets, _check_sample_weight(sample_weight, _rows(len(targets))))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         train, validation = self._split_validation(len(targets), targets, seed, params)
+        params = _planning.resolved_batch_sizes(params, len(train))
         self._warn_about_settings(len(train), params["batch_size"])
         meta = self._meta(images, y)
         spec = _planning.model_spec(
@@ -285,6 +287,8 @@ class _BaseCNN(BaseEstimator):
         stop = {"fit": params["epochs"], "partial": start + 1, "initialize": 0}[mode]
         training = _planning.training_settings(params, lr0=_planning.initial_learning_rate(spec), epochs=stop,
                                                initial_epoch=start)  # fmt: skip
+        if mode == "fit":  # partial_fit's epochs follow the schedule one call at a time
+            _planning.warn_if_schedule_inert(training.schedule, stacklevel=4)
         fresh = mode == "fit" and previous is None  # only a fresh fit may resume from a checkpoint
         checkpoint = _planning.checkpointing(params, type(self).__name__) if fresh else None
         result = run_fit(FitPlan(images, targets, weights, train, validation, self._n_classes(), spec,

@@ -53,7 +53,8 @@ PARAMETER_CONSTRAINTS = {
     "loss": _KERAS_OBJECT,
     "metrics": _KERAS_OBJECT,
     "run_eagerly": ["boolean"],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    # scikeras: None is Keras' default (32), -1 all training samples in one batch
+    "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1}), None],
     "epochs": [Interval(Integral, 1, None, closed="left")],
     "shuffle": ["boolean"],
     "warm_start": ["boolean"],

@@ -5,11 +5,13 @@ precedence applied by ``_scikeras.effective_params``: routed ``model__*``,
 ``optimizer__*``, ``loss__*``, ... entries included); nothing here trains.
 """
 
+import warnings
+
 import numpy as np
 
 from . import _routing, _scikeras
 from .augmentation import LABEL_MIXERS, TRANSFORMS
-from .schedules import EPOCH_COUNT_FREE_SCHEDULES
+from .schedules import EPOCH_COUNT_FREE_SCHEDULES, inert_schedule_message
 from .training import Checkpointing, ModelSpec, Training, optimizer_kwargs
 
 KERAS_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
@@ -17,6 +19,9 @@ ARCHITECTURE_PARAMS = ("filters", "kernel_size", "dense_units", "n_blocks", "dro
 DEFAULT_VALIDATION_FRACTION = 0.1
 # optimizer hyperparameters that only act on optimizer names and classes
 FLAT_OPTIMIZER_DEFAULTS = {"learning_rate": 0.001, "momentum": 0.0, "nesterov": False, "weight_decay": None}
+KERAS_DEFAULT_BATCH_SIZE = 32  # what batch_size=None means, as in Keras and scikeras
+# inert-schedule messages already given in this process (see warn_if_schedule_inert)
+_INERT_SCHEDULES_WARNED = set()
 
 
 def augmentation_settings(params):
@@ -142,6 +147,38 @@ def training_settings(params, *, lr0, epochs, initial_epoch=0):
         callbacks=_scikeras.built_callbacks(params) or None, fit_kwargs=_scikeras.fit_kwargs(params),
         verbose=params["verbose"], shuffle=params["shuffle"], initial_epoch=initial_epoch,
     )  # fmt: skip
+
+
+def resolved_batch_sizes(params, n_train):
+    """``params`` with scikeras's batch sizes made concrete for ``n_train`` training
+    samples: ``batch_size=None`` is Keras' default (32); -1, for ``batch_size`` or
+    ``fit__validation_batch_size``, means all ``n_train`` samples in one batch.
+
+    >>> resolved_batch_sizes({"batch_size": -1}, 100)["batch_size"]
+    100
+    """
+    out = dict(params)
+    if out["batch_size"] is None:
+        out["batch_size"] = KERAS_DEFAULT_BATCH_SIZE
+    for name in ("batch_size", "fit__validation_batch_size"):
+        if out.get(name) == -1:
+            out[name] = n_train
+    return out
+
+
+def warn_if_schedule_inert(schedule, *, stacklevel):
+    """Warn (``UserWarning``) when ``schedule`` (``Training.schedule``) cannot change
+    the learning rate within its epochs, naming the parameter to change.
+
+    Each distinct message is given once per process: scikit-learn's searches reset
+    Python's warning registry for every fit, so its once-per-location rule would
+    repeat it for every candidate and fold. The message names the epochs but not the
+    rate, so a search warns once per rung length, not once per learning rate drawn.
+    """
+    message = inert_schedule_message(**schedule)
+    if message is not None and message not in _INERT_SCHEDULES_WARNED:
+        _INERT_SCHEDULES_WARNED.add(message)
+        warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
 
 
 def validation_fraction(params):

@@ -1,7 +1,8 @@
 """scikeras's conventions, as pure functions of the parameters.
 
 - Routed beats bare: ``fit__epochs`` overrides ``epochs``, ``compile__loss``
-  overrides ``loss`` (``effective_params``).
+  overrides ``loss`` (``effective_params``); scikeras's ``validation_batch_size``
+  keyword is ``fit__validation_batch_size`` here (``FIT_KEYWORDS``).
 - A class named by a parameter is built with its routed arguments:
   ``callbacks=[EarlyStopping]`` with ``callbacks__0__patience=2`` (``instantiate``).
 - A ``model=`` builder is called with its own arguments and, where its signature
@@ -16,11 +17,18 @@ from . import _routing
 FIT_OVERRIDES = ("epochs", "batch_size", "validation_split", "shuffle", "class_weight", "verbose")
 COMPILE_OVERRIDES = ("optimizer", "loss", "metrics", "run_eagerly")
 KERAS_RESOLVED_METRICS = ("acc", "accuracy", "ce", "crossentropy")  # Keras picks these by loss
+# scikeras constructor keywords that are Model.fit arguments here, not parameters of our own
+# (nor a builder's): a bare one is routed as fit__<name>
+FIT_KEYWORDS = ("validation_batch_size",)
 
 
 def effective_params(params):
-    """``params`` with ``fit__<name>``/``compile__<name>`` moved onto ``<name>`` (they win)."""
+    """``params`` with ``fit__<name>``/``compile__<name>`` moved onto ``<name>`` (they win),
+    and the bare ``FIT_KEYWORDS`` moved onto ``fit__<name>`` (unless that is given)."""
     out = dict(params)
+    for name in FIT_KEYWORDS:
+        if name in out:
+            out.setdefault(f"fit__{name}", out.pop(name))
     for prefix, names in (("fit", FIT_OVERRIDES), ("compile", COMPILE_OVERRIDES)):
         for name in names:
             if f"{prefix}__{name}" in out:
@@ -148,6 +156,37 @@ def meta(X_shape, X_dtype, y, *, n_outputs, classes=None, target_encoder=None):
         return {**found, "target_type_": type_of_target(y)}
     kind = "binary" if len(classes) <= 2 else "multiclass"
     return {**found, "classes_": classes, "n_classes_": len(classes), "target_type_": kind}
+
+
+class EncoderAttributes:
+    """scikeras's fitted ``target_encoder_`` and ``feature_encoder_``, as views of the
+    fitted estimator (properties: nothing more is stored, pickled or saved).
+
+    ``target_encoder_`` is the classifier's ``LabelEncoder`` of ``classes_`` (the same
+    object across ``partial_fit`` calls, as in scikeras), an identity transformer for the
+    regressor; ``feature_encoder_`` is an identity transformer (X reaches the model as given).
+    """
+
+    @property
+    def target_encoder_(self):
+        """The fitted transformer of y (scikeras's attribute)."""
+        from sklearn.preprocessing import FunctionTransformer, LabelEncoder
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        if not hasattr(self, "classes_"):
+            return FunctionTransformer()
+        encoder = getattr(self, "_label_encoder", None)  # None: an estimator loaded from disk
+        return encoder if encoder is not None else LabelEncoder().fit(self.classes_)
+
+    @property
+    def feature_encoder_(self):
+        """The transformer of X: the identity (scikeras's attribute)."""
+        from sklearn.preprocessing import FunctionTransformer
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        return FunctionTransformer()
 
 
 def is_keras_model(obj):

@@ -111,8 +111,9 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         ``["accuracy"]`` (classifier), ``["mae"]`` (regressor).
     run_eagerly : bool, default=False
         Compile the model to run eagerly (debugging).
-    batch_size : int, default=32
-        Mini-batch size.
+    batch_size : int, -1 or None, default=32
+        Mini-batch size; -1 puts all training samples in one batch and None means
+        Keras' default (32), as in scikeras.
     epochs : int, default=10
         Maximum number of passes over the training data.
     shuffle : bool, default=True
@@ -159,7 +160,9 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         scikeras-style ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*``,
         ``compile__*``, ``fit__*``, ``callbacks__*`` and ``predict__*`` parameters
         (``predict__*`` are accepted and unused: predictions run in fixed batches),
-        and with ``model=`` the builder's bare arguments.
+        and with ``model=`` the builder's bare arguments. scikeras's
+        ``validation_batch_size`` keyword is accepted as ``fit__validation_batch_size``
+        (unused: validation runs in batches of ``batch_size``).
 
     Attributes
     ----------
@@ -180,6 +183,9 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         With early stopping, the 1-based epoch whose weights were restored.
     n_classes_, target_type_, n_outputs_, n_outputs_expected_
         scikeras's names: number of classes, "binary" or "multiclass", 1, 1.
+    target_encoder_, feature_encoder_
+        scikeras's names: the ``LabelEncoder`` of ``classes_`` (kept by
+        ``partial_fit``), and an identity transformer (X reaches the model as given).
 
     Examples
     --------
@@ -315,6 +321,8 @@ validation_split, n_iter_no_change, tol, callbacks, random_state, verbose
         As for :class:`CNNClassifier` (``history_`` holds ``loss`` and ``mae``).
     target_type_, n_outputs_expected_
         scikeras's names: ``type_of_target(y)`` and 1.
+    target_encoder_, feature_encoder_
+        scikeras's names: identity transformers (y and X reach the model as given).
 
     Examples
     --------

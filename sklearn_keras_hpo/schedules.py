@@ -165,8 +165,11 @@ def inert_schedule_message(name, lr0, *, epochs, patience=3, **params):
     ----------
     name : str
         A name from ``SCHEDULE_NAMES``.
-    lr0 : float
-        The initial learning rate.
+    lr0 : float or None
+        The initial learning rate; None: unknown until training (a builder's own
+        optimizer). Every schedule scales with it, so whether one acts does not
+        depend on it, and the message does not name it (one message covers a
+        search over learning rates).
     epochs : int
         The epochs of the fit.
     patience : int, default=3
@@ -182,7 +185,7 @@ def inert_schedule_message(name, lr0, *, epochs, patience=3, **params):
     Examples
     --------
     >>> print(inert_schedule_message("step", 0.01, epochs=5, step_size=10))
-    lr_schedule='step' keeps the learning rate at 0.01 for all 5 epochs: lr_step_size=10 has
+    lr_schedule='step' keeps the learning rate constant for all 5 epochs: lr_step_size=10 has
     no effect; set it below the 5 epochs, or train longer.
     >>> inert_schedule_message("step", 0.01, epochs=5, step_size=2) is None
     True
@@ -194,12 +197,12 @@ def inert_schedule_message(name, lr0, *, epochs, patience=3, **params):
             return None
         parameter, advice = "patience", f"set it below {epochs - 1}, or train longer"
     else:
-        rates = learning_rates(name, lr0, epochs=epochs, **params)
+        rates = learning_rates(name, 1.0 if lr0 is None else lr0, epochs=epochs, **params)
         if not math.isclose(min(rates), max(rates), rel_tol=1e-6):
             return None
         parameter, advice = _INERT_BECAUSE[name](params, epochs)
     value = patience if parameter == "patience" else params.get(parameter, _default(parameter))
     return (
-        f"lr_schedule={name!r} keeps the learning rate at {lr0:g} for all {epochs} epochs: "
+        f"lr_schedule={name!r} keeps the learning rate constant for all {epochs} epochs: "
         f"{ESTIMATOR_PARAMS[parameter]}={value!r} has no effect; {advice}."
     )

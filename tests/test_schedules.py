@@ -2,11 +2,13 @@
 computed here independently of Keras."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.model_selection import GridSearchCV
 
-from sklearn_keras_hpo import CNNClassifier
+from sklearn_keras_hpo import CNNClassifier, _planning
 from sklearn_keras_hpo.schedules import SCHEDULE_NAMES, SCHEDULES, inert_schedule_message, learning_rates
 
 from .conftest import FAST
@@ -144,3 +146,38 @@ def test_constant_and_single_epoch_fits_never_warn():
     assert inert_schedule_message("constant", LR0, epochs=10) is None
     assert inert_schedule_message("exponential", LR0, epochs=1, decay=0.0) is None
     assert inert_schedule_message("step", LR0, epochs=5, step_size=10, warmup_epochs=2) is None  # warmup ramps
+
+
+INERT_STEP = r"lr_schedule='step' keeps the learning rate constant for all 3 epochs: lr_step_size=5 "
+
+
+def _inert_schedule_warnings(caught):
+    return [w for w in caught if issubclass(w.category, UserWarning) and "lr_schedule=" in str(w.message)]
+
+
+def test_fit_warns_once_when_its_step_is_longer_than_the_fit(digits, monkeypatch):
+    monkeypatch.setattr(_planning, "_INERT_SCHEDULES_WARNED", set())  # as in a fresh process
+    X, y = digits
+    clf = CNNClassifier(**{**FAST, "epochs": 3}, lr_schedule="step", lr_step_size=5)
+    search = GridSearchCV(clf, {"learning_rate": [0.01, 0.02]}, cv=2)
+    with pytest.warns(UserWarning, match=INERT_STEP) as caught:
+        search.fit(X[:96], y[:96])  # 4 fits and the refit: one message, whatever the rate
+    inert = _inert_schedule_warnings(caught)
+    assert len(inert) == 1 and "set it below the 3 epochs, or train longer" in str(inert[0].message)
+    best = search.best_estimator_
+    assert best.history_["learning_rate"] == pytest.approx([best.learning_rate] * 3)  # constant indeed
+    monkeypatch.setattr(_planning, "_INERT_SCHEDULES_WARNED", set())
+    with pytest.warns(UserWarning, match=INERT_STEP) as caught:
+        clf.fit(X[:96], y[:96])
+    assert [w.filename for w in _inert_schedule_warnings(caught)] == [__file__]  # points at the fit call
+
+
+def test_fit_is_quiet_when_its_schedule_acts(digits, monkeypatch):
+    monkeypatch.setattr(_planning, "_INERT_SCHEDULES_WARNED", set())
+    X, y = digits
+    clf = CNNClassifier(**{**FAST, "epochs": 3}, lr_schedule="step", lr_step_size=2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.fit(X[:96], y[:96])
+    assert not _inert_schedule_warnings(caught)
+    assert clf.history_["learning_rate"][-1] < clf.history_["learning_rate"][0]  # the step acted

@@ -198,3 +198,54 @@ def test_loss_that_differs_from_the_builders_compiled_loss(flat_digits):
     same = CNNClassifier(model=build, loss=keras.losses.CategoricalCrossentropy(), **{**QUICK, "epochs": 3})
     losses = same.fit(X, y).history_["loss"]  # accepted; one-hot targets (sparse ones would not fit the loss)
     assert len(losses) == 3 and losses[-1] < losses[0]
+
+
+class _StepCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps += 1
+
+
+def compiled_clf(meta):
+    """get_clf compiled by the builder (one step per execution: callbacks see every batch)."""
+    model = get_clf(meta)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("batch_size, steps", [(-1, 1), (None, 10)])  # 300 samples: 1 batch, or 32 a batch
+def test_batch_size_minus_one_is_all_samples_and_none_is_kerass_default(flat_digits, batch_size, steps):
+    X, y = flat_digits
+    counter = _StepCounter()
+    clf = CNNClassifier(model=compiled_clf, callbacks=[counter], **{**QUICK, "batch_size": batch_size})
+    assert counter.steps == 0 and clf.fit(X, y).batch_size == batch_size  # the parameter is kept as given
+    assert counter.steps == steps
+    routed = CNNClassifier(model=compiled_clf, callbacks=[counter], fit__batch_size=-1, **QUICK).fit(X, y)
+    assert counter.steps == steps + 1 and routed.batch_size == QUICK["batch_size"]
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
+        CNNClassifier(batch_size=-2).fit(X, y)
+
+
+def test_validation_batch_size_is_a_fit_keyword_not_a_builder_argument(flat_digits):
+    X, y = flat_digits  # get_clf does not take validation_batch_size: scikeras hands it to Model.fit
+    clf = CNNClassifier(model=get_clf, validation_batch_size=-1, validation_split=0.2, **QUICK).fit(X, y)
+    assert "val_loss" in clf.history_ and clf.get_params()["validation_batch_size"] == -1
+    assert clone(clf).set_params(validation_batch_size=16).get_params()["validation_batch_size"] == 16
+    plain = CNNClassifier(validation_batch_size=8).set_params(validation_batch_size=4)
+    assert plain.get_params()["validation_batch_size"] == 4
+
+
+def test_target_and_feature_encoders_as_in_scikeras(flat_digits):
+    X, y = flat_digits
+    clf = CNNClassifier(model=get_clf, **QUICK)
+    assert not hasattr(clf, "target_encoder_")  # not fitted
+    encoder = clf.partial_fit(X, y).target_encoder_
+    clf.partial_fit(X[:50], y[:50])
+    assert clf.target_encoder_ is encoder
+    assert np.array_equal(encoder.inverse_transform([0, 9]), clf.classes_[[0, 9]])
+    assert np.array_equal(clf.feature_encoder_.fit_transform(X[:3]), X[:3])  # X reaches the model as given
+    reg = CNNRegressor(**QUICK).fit(np.random.default_rng(0).random((40, 8, 8)), np.arange(40.0))
+    assert np.array_equal(reg.target_encoder_.fit_transform(np.c_[[1.0, 2.0]]), [[1.0], [2.0]])

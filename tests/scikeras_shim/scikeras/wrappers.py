@@ -10,7 +10,7 @@ from sklearn_keras_hpo import CNNClassifier, CNNRegressor
 from sklearn_keras_hpo._base import _BaseCNN
 
 # scikeras 0.13's constructor defaults that differ from ours (verbose=0 only keeps the log short)
-SCIKERAS_DEFAULTS = {"optimizer": "rmsprop", "epochs": 1, "verbose": 0}
+SCIKERAS_DEFAULTS = {"optimizer": "rmsprop", "epochs": 1, "batch_size": None, "verbose": 0}
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
