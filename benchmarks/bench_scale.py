@@ -136,7 +136,7 @@ def _load(args):
     if args.folder:
         paths = sorted(Path(args.folder).glob("*/*.png"))
         return np.array([str(p) for p in paths]), np.array([p.parent.name for p in paths])
-    return np.load(args.data), np.load(args.data + ".labels.npy")
+    return np.load(args.data, mmap_mode="r" if args.mmap else None), np.load(args.data + ".labels.npy")
 
 
 def worker(args):
@@ -147,22 +147,24 @@ def worker(args):
 
 
 # -- the driver -------------------------------------------------------------------------
-def measure(kind, data=None, folder=None, size=None):
-    """Run one worker process; its seconds, its own peak RSS and the peak RSS summed over
-    it and its children (loky workers), sampled every 0.2 s."""
+def measure(kind, data=None, folder=None, size=None, mmap=False):
+    """Run one worker process; its seconds, its own peak RSS, and the peaks of the RSS and
+    of the PSS (shared pages divided among the processes that map them, so pages shared
+    by the loky workers count once) summed over it and its children, sampled every 0.5 s."""
     import psutil
 
-    command = [sys.executable, __file__, "--worker", kind]
+    command = [sys.executable, __file__, "--worker", kind] + (["--mmap"] if mmap else [])
     command += ["--data", str(data)] if data else ["--folder", str(folder), "--size", *map(str, size)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    tree_peak, done = [0], threading.Event()
+    tree_peak, tree_pss, done = [0], [0], threading.Event()
 
     def sample():
         parent = psutil.Process(process.pid)
-        while not done.wait(0.2):
+        while not done.wait(0.5):
             try:
-                procs = [parent, *parent.children(recursive=True)]
-                tree_peak[0] = max(tree_peak[0], sum(p.memory_info().rss for p in procs if p.is_running()))
+                procs = [p for p in [parent, *parent.children(recursive=True)] if p.is_running()]
+                tree_peak[0] = max(tree_peak[0], sum(p.memory_info().rss for p in procs))
+                tree_pss[0] = max(tree_pss[0], sum(p.memory_full_info().pss for p in procs))
             except psutil.Error:
                 pass
 
@@ -173,7 +175,7 @@ def measure(kind, data=None, folder=None, size=None):
     if process.returncode != 0:
         raise RuntimeError(f"{kind} failed:\n{err[-3000:]}")
     result = json.loads(out.strip().splitlines()[-1])
-    return {**result, "tree_peak": max(tree_peak[0], result["peak_rss"])}
+    return {**result, "tree_peak": max(tree_peak[0], result["peak_rss"]), "tree_pss": tree_pss[0]}
 
 
 def mib(n_bytes):
@@ -198,6 +200,7 @@ def main():
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--files", type=int, default=None, help="PNG files in the folder (default 10,000)")
     parser.add_argument("--skip-cross-val", action="store_true")
+    parser.add_argument("--mmap", action="store_true", help=argparse.SUPPRESS)  # worker: memory-map the array
     args = parser.parse_args()
     if args.worker:
         return worker(args)
@@ -223,9 +226,18 @@ def main():
         row(f"PNG folder {n_files} files 96x96x3", ours, keras)
         print(f"  (folder: {source}; ours streams the paths, Keras uses image_dataset_from_directory)")
         if not args.skip_cross_val:
-            result = measure("cross_val", data=largest)
-            print(f"\ncross_val_score(cv=5, n_jobs=2) on {largest.stat().st_size / 2**30:.2f} GiB of uint8 images:"
-                  f" {result['seconds']:.0f} s, peak RSS of all processes {result['tree_peak'] / 2**30:.2f} GiB")
+            cross_val(largest)
+
+
+def cross_val(path):
+    """``cross_val_score(cv=5, n_jobs=2)`` on the array in memory and memory-mapped."""
+    print(f"\ncross_val_score(cv=5, n_jobs=2) on {path.stat().st_size / 2**30:.2f} GiB of uint8 images:")
+    for mmap in (False, True):
+        result = measure("cross_val", data=path, mmap=mmap)
+        label = 'np.load(mmap_mode="r")' if mmap else "in memory"
+        print(f"  {label:<24} {result['seconds']:6.0f} s, peak of all "
+              f"processes: RSS {result['tree_peak'] / 2**30:.2f} GiB, PSS {result['tree_pss'] / 2**30:.2f} GiB",
+              flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

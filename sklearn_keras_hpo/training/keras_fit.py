@@ -5,7 +5,7 @@ import numpy as np
 
 from .._backend import keras_and_tf
 from ..architectures import accepted_kwargs, build_model
-from .pipeline import PREDICT_BATCH, ordered_batches
+from .pipeline import ordered_batches, predict_rows
 from .sources import ArrayReader, to_float
 
 OPTIMIZERS = {
@@ -283,21 +283,22 @@ def history_to_dict(history):
 def predict_outputs(model, images):
     """Model outputs for every image of ``images`` (``plan.Images``), batch by batch.
 
-    Every batch the model sees has ``PREDICT_BATCH`` rows (the last one padded): a
-    matrix multiply rounds a partial last tile of rows differently, so without the
-    padding an image's probabilities moved by ~1e-8 with its position in X
+    Every batch the model sees has the same number of rows (``predict_rows``, the last
+    batch padded): a matrix multiply rounds a partial last tile of rows differently, so
+    without the padding an image's probabilities moved by ~1e-8 with its position in X
     (measured; sklearn's sample-order check caught it).
     """
     _, tf = keras_and_tf()
+    size = predict_rows(images.image_shape)
     if images.from_files:
-        batches = (x for (x,) in ordered_batches(images, np.arange(len(images)), PREDICT_BATCH))
+        batches = (x for (x,) in ordered_batches(images, np.arange(len(images)), size))
     else:  # eager chunks: no tf.data pipeline to set up for each predict of a search
         read, n = ArrayReader(images.source), len(images)
-        batches = (to_float(read(np.arange(i, min(i + PREDICT_BATCH, n))), images.scaled_from_uint8)
-                   for i in range(0, n, PREDICT_BATCH))  # fmt: skip
+        batches = (to_float(read(np.arange(i, min(i + size, n))), images.scaled_from_uint8)
+                   for i in range(0, n, size))  # fmt: skip
     chunks = []
     for x in batches:
         rows = int(x.shape[0])
-        padded = tf.pad(x, [[0, PREDICT_BATCH - rows]] + [[0, 0]] * (len(x.shape) - 1))
+        padded = tf.pad(x, [[0, size - rows]] + [[0, 0]] * (len(x.shape) - 1))
         chunks.append(np.asarray(model(padded, training=False))[:rows])
     return np.concatenate(chunks).astype(np.float64)
