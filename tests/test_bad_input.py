@@ -55,7 +55,7 @@ def test_predict_needs_the_fitted_image_shape():
         ("activation", "relux", "relu"),
         ("kernel_initializer", "glorot", "glorot_uniform"),
         ("epochs", 0, "range"),
-        ("batch_size", -1, "range"),
+        ("batch_size", -2, "range"),  # -1 is scikeras's "all samples in one batch"
         ("validation_fraction", 1.0, "range"),
         ("validation_fraction", 0.0, "range"),
     ],
