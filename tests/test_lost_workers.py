@@ -54,6 +54,7 @@ def lost_warnings(caught):
     return [str(w.message) for w in caught if issubclass(w.category, LostWorkerWarning)]
 
 
+@pytest.mark.slow
 def test_a_configuration_that_kills_its_worker_is_scored_with_error_score(digits):
     X, y = digits[0][:240], digits[1][:240]
     search = HyperbandSearchCV(KillingClassifier(**FAST), {"dense_units": [8, KILLER_UNITS]}, max_epochs=2,
