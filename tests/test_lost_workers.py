@@ -46,8 +46,12 @@ def test_search_finishes_with_undisturbed_scores_when_a_worker_is_killed(kind):
     assert disturbed["warnings"] and "run again on fresh workers" in disturbed["warnings"][0]
     assert "(fold " in disturbed["warnings"][0]  # names the lost fits
     assert undisturbed["warnings"] == []
-    assert disturbed["scores"]["params"] == undisturbed["scores"]["params"]
-    assert np.array_equal(disturbed["scores"]["folds"], undisturbed["scores"]["folds"])  # deterministic mode
+    after, before = (dict(zip(run["scores"]["params"], run["scores"]["folds"])) for run in (disturbed, undisturbed))
+    if kind == "asha":  # asynchronous: which candidates go on depends on when results arrive,
+        assert set(after) & set(before)  # so compare the (candidate, epochs) rows both runs have
+        after = {row: folds for row, folds in after.items() if row in before}
+        before = {row: before[row] for row in after}
+    assert after == before  # deterministic mode: the same scores, bit for bit
 
 
 def lost_warnings(caught):
