@@ -46,6 +46,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
+from peers_report import curve, report
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "fashion_mnist"
@@ -302,67 +303,6 @@ def _budget_spent(signum, frame):
     raise BudgetSpent
 
 
-def curve(rows, start):
-    """[(minutes, test accuracy of the best-so-far model by validation accuracy), ...]."""
-    points, best = [], -1.0
-    for row in sorted(rows, key=lambda row: row["t"]):
-        if row["val"] > best:
-            best = row["val"]
-            points.append([(row["t"] - start) / 60, row["test"]])
-    return points
-
-
-# -- the parent: one process per system, then the table, the ratio and the plot ------------
-def reached(points, accuracy_goal):
-    return next((minutes for minutes, test in points if test >= accuracy_goal), None)
-
-
-def report(results, budget, output, samples):
-    print(f"\n{'system':<36} {'models':>6} {'best val':>8} {'curve end':>9} {'final test':>10} {'refit s':>7}")
-    for name, result in results.items():
-        final = result.get("final") or {}
-        end = result["curve"][-1][1] if result["curve"] else float("nan")
-        print(f"{SYSTEMS[name][0]:<36} {result['n_models']:>6} {result.get('best_val', float('nan')):>8.4f} "
-              f"{end:>9.4f} {final.get('test_accuracy', float('nan')):>10.4f} {final.get('refit_s', 0):>7.0f}")
-    peers = {n: r["final"]["test_accuracy"] for n, r in results.items()
-             if n not in OURS and n != "baseline" and r.get("final")}  # fmt: skip
-    if peers:
-        best_peer = max(peers, key=peers.get)
-        goal = peers[best_peer]
-        print(f"\nbest peer: {SYSTEMS[best_peer][0]}, final test accuracy {goal:.4f}")
-        for name in [n for n in OURS if results.get(n, {}).get("final")]:
-            at = reached(results[name]["curve"], goal)
-            ratio = "not reached within the budget" if at is None else f"{at:.1f} min = {at / budget:.2f} of the budget"
-            diff = 100 * (results[name]["final"]["test_accuracy"] - goal)
-            print(f"  {SYSTEMS[name][0]}: reaches it at {ratio} (target <= 0.5); final {diff:+.2f} points "
-                  "(target >= -0.3)")
-    plot(results, budget, output / "bench_peers.png", samples)
-
-
-def plot(results, budget, path, samples):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(8, 5))
-    for name, result in results.items():
-        label = SYSTEMS[name][0]
-        if name == "baseline" and result.get("final"):
-            axes.axhline(result["final"]["test_accuracy"], color="grey", linestyle="--", label=label)
-        elif result["curve"]:
-            minutes, accuracy_ = zip(*result["curve"])
-            line, = axes.step([*minutes, budget], [*accuracy_, accuracy_[-1]], where="post", label=label)
-            if result.get("final"):
-                axes.plot([budget], [result["final"]["test_accuracy"]], "o", color=line.get_color())
-    axes.set(xlabel="minutes", ylabel="test accuracy of the best so far", xlim=(0, budget * 1.05),
-             title=f"Fashion-MNIST, {samples} training images; dots: final refit on all of them")  # fmt: skip
-    axes.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    print(f"plot: {path}")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=10.0, help="minutes of search per system")
@@ -405,7 +345,7 @@ def main():
         print(f"{name}: {results[name]['n_models']} models in {results[name]['search_wall_s']:.0f} s, "
               f"process {time.time() - started:.0f} s")
     if results:
-        report(results, args.budget, output, args.samples)
+        report(results, args.budget, output, args.samples, {name: label for name, (label, _) in SYSTEMS.items()})
 
 
 if __name__ == "__main__":
