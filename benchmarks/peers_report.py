@@ -2,7 +2,6 @@
 records each system's process wrote (pure functions of those results)."""
 
 
-
 def curve(rows, start):
     """[(minutes, test accuracy of the best-so-far model by validation accuracy), ...]."""
     points, best = [], -1.0

@@ -108,7 +108,6 @@ class RungSearchCV(BaseSearchCV):
         deadline = None if time_limit is None else time.monotonic() + time_limit
         task = _FuncWrapper(fit_and_score).with_config_and_warning_filters(get_config(), list(warnings.filters))
         with open_pool(self.n_jobs) as pool:
-            data = (pool.put(X), pool.put(y))
 
             def fold_kwargs(job, fold):
                 train, test = splits[fold]
@@ -117,7 +116,7 @@ class RungSearchCV(BaseSearchCV):
 
             finished = run_jobs(
                 self._schedule(check_random_state(self.random_state)), pool,
-                lambda job, fold: pool.submit(task, clone(estimator), *data, fold_kwargs(job, fold)), len(splits),
+                lambda job, fold: pool.submit(task, clone(estimator), X, y, fold_kwargs(job, fold)), len(splits),
                 score=lambda outs: float(np.mean([_ranking_score(out["test_scores"], metric) for out in outs])),
                 deadline=deadline, on_fits=progress.count_fits,
                 lost_fold=lambda job, fold: lost_fit(_fit_and_score, (X, y), fold_kwargs(job, fold)),

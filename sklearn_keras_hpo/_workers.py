@@ -85,9 +85,6 @@ class InlinePool:
 
     n_workers = 1
 
-    def put(self, value):
-        return value
-
     def submit(self, function, *args):
         future = concurrent.futures.Future()
         try:
@@ -163,9 +160,6 @@ class DaskPool:
     def __init__(self, client, n_workers):
         self.client, self.n_workers = client, max(1, n_workers)
         self.scattered = {}  # id(array) -> (array, its Dask future)
-
-    def put(self, value):
-        return value
 
     def submit(self, function, *args):
         return self.client.submit(function, *map(self._scattered, args), pure=False)

@@ -140,12 +140,9 @@ class _RetryingParallel:
         n_splits = tasks[0][2].get("split_progress", (0, 1))[1]
         config, filters = get_config(), list(warnings.filters)
         with open_pool(self.n_jobs) as pool:
-            shared = {}
-
             def submit(job, fold):
                 function, args, kwargs = tasks[job.order * n_splits + fold]
                 function = function.with_config_and_warning_filters(config, filters)
-                args = [shared.setdefault(id(a), pool.put(a)) if isinstance(a, np.ndarray) else a for a in args]
                 return pool.submit(functools.partial(function, **kwargs), *args)
 
             def lost(job, fold):
