@@ -6,6 +6,7 @@ from .persistence import load
 from .plotting import plot_augmentations, plot_history, plot_lr_schedule
 from .progress import progress_bar
 from .recovery import LostWorkerWarning, WorkerLostError, failures_as_scores, lost_workers_retried
+from .rows import ImageRows
 from .search import HyperbandSearchCV
 from .spaces import search_space
 from .training import InsufficientMemoryError, TrainingDivergedError
@@ -15,6 +16,7 @@ __all__ = [
     "CNNClassifier",
     "CNNRegressor",
     "HyperbandSearchCV",
+    "ImageRows",
     "InsufficientMemoryError",
     "LostWorkerWarning",
     "TrainingDivergedError",

@@ -16,6 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y, validate_data
 
 from .datasets import IMAGE_SUFFIXES
+from .rows import ImageRows
 from .training import Images
 
 CHUNK_BYTES = 64 * 2**20  # finiteness and pixel-range checks read this much at a time
@@ -31,7 +32,8 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False, keep_layout=Fa
     it sets ``n_features_in_`` (pixels x channels) and ``image_shape_``; otherwise
     it checks ``X`` against them. With ``keep_layout`` (a ``model=`` builder and no
     ``image_shape``) X keeps its own per-sample shape and values: 2-D stays 2-D,
-    uint8 is not scaled, any number of dimensions from 2 up.
+    uint8 is not scaled, any number of dimensions from 2 up. An ``ImageRows`` view is
+    checked on the array under it and read through its index, never copied.
     """
     name = type(estimator).__name__
     if sp.issparse(X):
@@ -42,6 +44,7 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False, keep_layout=Fa
     if _is_paths(X):
         images = _file_images(estimator, np.asarray(X, dtype=object), reset)
         return images if y is None else (images, _check_targets(name, len(images), y, y_numeric))
+    X, rows = (X.array, X.index) if isinstance(X, ImageRows) else (X, None)
     if not hasattr(X, "columns") and not isinstance(X, np.ndarray):
         X = np.asarray(X)
     _check_layout(name, X, keep_layout)
@@ -53,7 +56,7 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False, keep_layout=Fa
     nd_shape = X.shape[1:] if X.ndim > 2 else None
     if isinstance(X, np.ndarray) and X.dtype.kind in "uif":
         flat = _check_numeric_array(estimator, X.reshape(len(X), -1), reset)
-        y = y if y is None else _check_targets(name, len(flat), y, y_numeric)
+        y = y if y is None else _check_targets(name, len(flat) if rows is None else len(rows), y, y_numeric)
     else:  # DataFrames, lists, object or bool arrays: sklearn converts them (small data)
         flat = X.reshape(len(X), -1) if nd_shape is not None else X
         kwargs = dict(reset=reset, dtype="numeric", ensure_all_finite=True)
@@ -72,8 +75,9 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False, keep_layout=Fa
         _check_same_shape(name, nd_shape, estimator.image_shape_)
     elif nd_shape is not None:
         _check_same_layout(name, nd_shape, estimator.image_shape_)
-    shape = (len(flat), *estimator.image_shape_)
-    images = Images(flat.reshape(shape), tuple(estimator.image_shape_), scale_uint8=not keep_layout)
+    source = flat.reshape((len(flat), *estimator.image_shape_))
+    source = source if rows is None else ImageRows(source, rows)
+    images = Images(source, tuple(estimator.image_shape_), scale_uint8=not keep_layout)
     return images if y is None else (images, y)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._backend import keras_and_tf
+from ..rows import ImageRows
 
 # Pages of a file mapped into the process count in its RSS once touched, and the
 # kernel maps whole page-cache folios (up to 2 MiB) around each touched page: 256
@@ -41,15 +42,18 @@ def _mapped_file(array):
 
 class ArrayReader:
     """``reader(indices) -> images[indices]``; rows of a memory-mapped array are read
-    from its file with ``pread``, so they never become part of the process's RSS."""
+    from its file with ``pread``, so they never become part of the process's RSS.
+    ``images`` may be an ``ImageRows`` view: its rows are read from the array under it."""
 
     def __init__(self, images):
+        self.rows = images.index if isinstance(images, ImageRows) else None
+        images = images.array if isinstance(images, ImageRows) else images
         self.images = images
         self.mapped = _mapped_file(images)
         self.file = open(self.mapped[0], "rb", buffering=0) if self.mapped else None
 
     def __call__(self, indices):
-        indices = np.asarray(indices)
+        indices = np.asarray(indices) if self.rows is None else self.rows[np.asarray(indices)]
         if self.file is None:
             return self.images[indices]
         _, first, row_bytes = self.mapped
