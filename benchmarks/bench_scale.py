@@ -11,11 +11,20 @@ PNG files) and trains the same model (our "cnn" builder) for the same epochs:
 Printed side by side: fit seconds, their ratio (ours / Keras), peak RSS of each process
 and its ratio, at 28x28x1, 96x96x3 and 160x160x3 for data sizes from 50 MiB to 1 GiB,
 then ``cross_val_score(cv=5, n_jobs=2)`` on the largest array with the peak RSS summed
-over all processes. Images are random pixels (speed and memory do not depend on them);
-the PNG folder is CIFAR-10 subset images upsampled when ``../shared/data`` has them.
+over all processes: the array in memory, the same wrapped in ``ImageRows`` (sklearn's
+``X[train]`` then copies nothing) and memory-mapped. Images are random pixels (speed and
+memory do not depend on them); the PNG folder is CIFAR-10 subset images upsampled when
+``../shared/data`` has them.
 
-    python benchmarks/bench_scale.py                 # the whole table (about an hour on 2 cores)
+Whole epochs at 1 GiB take hours (a 28x28 epoch of 1.4 million images is about half an
+hour per process), so ``--steps N`` stops every fit (ours, Keras, the bound, each fold)
+after N batches: memory reaches its peak in the first batches (the copies are made
+before training starts, and TensorFlow's working memory was the same after 100 and 300
+steps; measured).
+
+    python benchmarks/bench_scale.py                 # whole epochs, 50 MiB to 1 GiB (hours)
     python benchmarks/bench_scale.py --quick         # 50 MiB only, and a small folder
+    python benchmarks/bench_scale.py --sizes 256 1024 --steps 160 --files 0
 """
 
 import argparse
@@ -66,12 +75,27 @@ def make_folder(directory, n, size):
     return "CIFAR-10 subset, upsampled" if SUBSET.exists() else "generated noise"
 
 
-# -- the two runners, each in its own process ---------------------------------------------
+# -- the runners, each in its own process -------------------------------------------------
+def stop_after(steps):
+    """Keras callbacks that end training after ``steps`` batches (none for whole epochs); a
+    multiple of 16 stops ours exactly there too (it runs 16 steps per execution)."""
+    if not steps:
+        return []
+    import keras
+
+    class StopAfter(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.model.stop_training = self.model.stop_training or batch + 1 >= steps
+
+    return [StopAfter()]
+
+
 def run_ours(args):
     from sklearn_keras_hpo import CNNClassifier
 
     X, y = _load(args)
-    clf = CNNClassifier(**MODEL, epochs=EPOCHS, batch_size=BATCH, random_state=0, image_size=args.size)
+    clf = CNNClassifier(**MODEL, epochs=EPOCHS, batch_size=BATCH, random_state=0, image_size=args.size,
+                        callbacks=stop_after(args.steps))  # fmt: skip
     start = time.perf_counter()
     clf.fit(X, y)
     return time.perf_counter() - start
@@ -95,7 +119,7 @@ def run_keras(args):
     model = build_model("cnn", shape, CLASSES, **MODEL)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(ds, epochs=EPOCHS, verbose=0)
+    model.fit(ds, epochs=EPOCHS, verbose=0, callbacks=stop_after(args.steps))
     return time.perf_counter() - start
 
 
@@ -107,7 +131,7 @@ def run_bound(args):
 
     keras, tf = keras_and_tf()
     X, y = _load(args)
-    steps = -(-len(X) // BATCH)
+    steps = min(-(-len(X) // BATCH), args.steps or len(X))
     batch = (tf.constant(X[:BATCH].astype(np.float32) / 255), tf.constant(y[:BATCH]))
     ds = tf.data.Dataset.from_tensors(batch).repeat(steps)
     keras.utils.set_random_seed(0)
@@ -122,12 +146,13 @@ def run_bound(args):
 def run_cross_val(args):
     from sklearn.model_selection import cross_val_score
 
-    from sklearn_keras_hpo import CNNClassifier
+    from sklearn_keras_hpo import CNNClassifier, ImageRows
 
     X, y = _load(args)
+    X = ImageRows(X) if args.rows else X
+    clf = CNNClassifier(**MODEL, epochs=EPOCHS, batch_size=BATCH, random_state=0, callbacks=stop_after(args.steps))
     start = time.perf_counter()
-    scores = cross_val_score(CNNClassifier(**MODEL, epochs=EPOCHS, batch_size=BATCH, random_state=0), X, y,
-                             cv=5, n_jobs=2)  # fmt: skip
+    scores = cross_val_score(clf, X, y, cv=5, n_jobs=2)
     assert np.all(np.isfinite(scores))
     return time.perf_counter() - start
 
@@ -147,13 +172,14 @@ def worker(args):
 
 
 # -- the driver -------------------------------------------------------------------------
-def measure(kind, data=None, folder=None, size=None, mmap=False):
+def measure(kind, data=None, folder=None, size=None, mmap=False, rows=False, steps=None):
     """Run one worker process; its seconds, its own peak RSS, and the peaks of the RSS and
     of the PSS (shared pages divided among the processes that map them, so pages shared
     by the loky workers count once) summed over it and its children, sampled every 0.5 s."""
     import psutil
 
-    command = [sys.executable, __file__, "--worker", kind] + (["--mmap"] if mmap else [])
+    command = [sys.executable, __file__, "--worker", kind] + (["--mmap"] if mmap else []) + (["--rows"] if rows else [])
+    command += ["--steps", str(steps)] if steps else []
     command += ["--data", str(data)] if data else ["--folder", str(folder), "--size", *map(str, size)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tree_peak, tree_pss, done = [0], [0], threading.Event()
@@ -200,12 +226,15 @@ def main():
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     parser.add_argument("--files", type=int, default=None, help="PNG files in the folder (default 10,000)")
     parser.add_argument("--skip-cross-val", action="store_true")
+    parser.add_argument("--steps", type=int, default=None, help="stop every fit after this many batches")
     parser.add_argument("--mmap", action="store_true", help=argparse.SUPPRESS)  # worker: memory-map the array
+    parser.add_argument("--rows", action="store_true", help=argparse.SUPPRESS)  # worker: X as ImageRows
     args = parser.parse_args()
     if args.worker:
         return worker(args)
     sizes = args.sizes or ([50] if args.quick else [50, 256, 1024])
-    print(f"{EPOCHS} epoch, batch {BATCH}, cnn {MODEL}; each figure a fresh process\n")
+    steps = f", stopped after {args.steps} batches" if args.steps else ""
+    print(f"{EPOCHS} epoch{steps}, batch {BATCH}, cnn {MODEL}; each figure a fresh process\n")
     print("bound: the same model and steps on one in-memory float32 batch repeated, / Keras (no pipeline can beat it)")
     print(f"{'data':<34} {'ours s':>8} {'keras s':>8} {'ratio':>6} {'bound':>6} {'ours MiB':>8} {'keras MiB':>8} {'ratio':>6}")
     with tempfile.TemporaryDirectory(prefix="skhpo-scale-") as scratch:
@@ -214,27 +243,31 @@ def main():
             for size in sizes:
                 path = Path(scratch) / f"{name}-{size:g}.npy"
                 n = make_array(path, SHAPES[name], size)
-                ours, keras, bound = measure("ours", data=path), measure("keras", data=path), measure("bound", data=path)
+                ours, keras, bound = (measure(kind, data=path, steps=args.steps) for kind in ("ours", "keras", "bound"))
                 row(f"{name} uint8 {size:g} MiB ({n} images)", ours, keras, bound)
                 largest = path if largest is None or path.stat().st_size > largest.stat().st_size else largest
                 if path != largest:
                     path.unlink()
-        n_files = args.files or (2000 if args.quick else 10000)
-        folder = Path(scratch) / "folder"
-        source = make_folder(folder, n_files, (96, 96))
-        ours, keras = measure("ours", folder=folder, size=(96, 96)), measure("keras", folder=folder, size=(96, 96))
-        row(f"PNG folder {n_files} files 96x96x3", ours, keras)
-        print(f"  (folder: {source}; ours streams the paths, Keras uses image_dataset_from_directory)")
+        n_files = (2000 if args.quick else 10000) if args.files is None else args.files
+        if n_files:
+            folder_row(Path(scratch) / "folder", n_files, args.steps)
         if not args.skip_cross_val:
-            cross_val(largest)
+            cross_val(largest, args.steps)
 
 
-def cross_val(path):
-    """``cross_val_score(cv=5, n_jobs=2)`` on the array in memory and memory-mapped."""
+def folder_row(folder, n_files, steps):
+    source = make_folder(folder, n_files, (96, 96))
+    ours, keras = (measure(kind, folder=folder, size=(96, 96), steps=steps) for kind in ("ours", "keras"))
+    row(f"PNG folder {n_files} files 96x96x3", ours, keras)
+    print(f"  (folder: {source}; ours streams the paths, Keras uses image_dataset_from_directory)")
+
+
+def cross_val(path, steps=None):
+    """``cross_val_score(cv=5, n_jobs=2)`` on the array in memory, in ``ImageRows``, memory-mapped."""
     print(f"\ncross_val_score(cv=5, n_jobs=2) on {path.stat().st_size / 2**30:.2f} GiB of uint8 images:")
-    for mmap in (False, True):
-        result = measure("cross_val", data=path, mmap=mmap)
-        label = 'np.load(mmap_mode="r")' if mmap else "in memory"
+    for label, mmap, rows in [("in memory", False, False), ("ImageRows(in memory)", False, True),
+                              ('np.load(mmap_mode="r")', True, False)]:  # fmt: skip
+        result = measure("cross_val", data=path, mmap=mmap, rows=rows, steps=steps)
         print(f"  {label:<24} {result['seconds']:6.0f} s, peak of all "
               f"processes: RSS {result['tree_peak'] / 2**30:.2f} GiB, PSS {result['tree_pss'] / 2**30:.2f} GiB",
               flush=True)  # fmt: skip

@@ -29,6 +29,8 @@ import warnings
 import joblib
 import numpy as np
 
+from .rows import ImageRows
+
 
 class LostWorkerWarning(UserWarning):
     """A worker process died (killed, out of memory, crashed) while fits were running on
@@ -151,10 +153,11 @@ class ProcessPool(ExecutorPool):
 class DaskPool:
     """Futures of the Dask client that ``joblib.parallel_config(backend="dask")`` uses.
 
-    Arrays are scattered to every worker once, when first submitted, and again if every
-    copy was lost with the workers holding it (Dask then cancels the fits that needed
-    them: those are run again). Dask itself runs a dead worker's fits again elsewhere;
-    a fit that still fails with ``KilledWorker`` killed every worker it ran on.
+    Arrays (and ``ImageRows``) are scattered to every worker once, when first submitted,
+    and again if every copy was lost with the workers holding it (Dask then cancels the
+    fits that needed them: those are run again). Dask itself runs a dead worker's fits
+    again elsewhere; a fit that still fails with ``KilledWorker`` killed every worker it
+    ran on.
     """
 
     def __init__(self, client, n_workers):
@@ -165,7 +168,7 @@ class DaskPool:
         return self.client.submit(function, *map(self._scattered, args), pure=False)
 
     def _scattered(self, value):
-        if not isinstance(value, np.ndarray):
+        if not isinstance(value, (np.ndarray, ImageRows)):
             return value
         _, future = self.scattered.get(id(value), (None, None))
         if future is None or future.status != "finished":

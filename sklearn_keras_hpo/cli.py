@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .rows import ImageRows
+
 SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband", "asha")
 STREAM_ABOVE_BYTES = 256 * 2**20  # decoded pixels of a folder above which tune streams its files
 
@@ -122,6 +124,8 @@ def run_tune(args):
     from sklearn.base import clone
 
     X, y, summary = _load_data(args)
+    if X.ndim > 1:  # the split and every fold of the search then copy no images
+        X = ImageRows(X)
     X_train, X_test, y_train, y_test = _split(X, y, args.test_size, args.random_state)
     summary.update({"training images": len(X_train), "held-out images": len(y_test)})
     output = Path(args.output)
@@ -333,7 +337,7 @@ def _write_outputs(output, results, best_params, best, summary, train, test, sea
 def _decoded(images, estimator):
     """Pixels for the report's previews: file paths decoded as the estimator reads them."""
     if images.ndim != 1 or images.dtype.kind not in "USO":
-        return images
+        return np.asarray(images)
     from .training.sources import decode_all
 
     shape = tuple(estimator.image_shape_)

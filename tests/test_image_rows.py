@@ -1,0 +1,134 @@
+"""ImageRows: scikit-learn's cross-validation and searches split it without copying images."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
+
+from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, ImageRows
+from tests.conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def pixels(digits):
+    X, y = digits
+    return np.round(X[:360] * 255).astype(np.uint8), y[:360]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [3, -1, slice(2, 9, 3), [5, 0, 5], np.array([7, 1]), np.arange(12) % 3 == 0, (np.array([2, 4]), Ellipsis), []],
+    ids=["int", "negative", "slice", "list", "array", "mask", "rows-ellipsis", "empty"],
+)
+def test_rows_index_like_the_array(key):
+    array = np.arange(12 * 4 * 3, dtype=np.float32).reshape(12, 4, 3)
+    rows = ImageRows(array)[::-1][::-1]  # views of views compose
+    expected = array[key]
+    got = rows[key]
+    if np.ndim(expected) == array.ndim:
+        assert isinstance(got, ImageRows) and got.shape == expected.shape and len(got) == len(expected)
+        assert got.dtype == array.dtype and got.nbytes == expected.nbytes
+        assert np.shares_memory(got.array, array)
+    np.testing.assert_array_equal(np.asarray(got), expected)
+
+
+def test_rows_refuse_what_they_cannot_be():
+    with pytest.raises(ValueError, match="ImageRows needs a numeric NumPy array"):
+        ImageRows([[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="ImageRows needs a numeric NumPy array"):
+        ImageRows(np.array(["a.png", "b.png"]))
+    with pytest.raises(IndexError, match="selects rows only"):
+        ImageRows(np.zeros((4, 2, 2)))[:, 0]
+
+
+def test_the_fit_reads_the_users_array_through_the_rows(pixels, monkeypatch):
+    """cross_validate hands each fit ImageRows over the user's own array, holding the
+    fold's training rows (nothing copied), and predictions equal those on the array."""
+    from sklearn_keras_hpo.training import run
+
+    X, y = pixels
+    seen = []
+    original = run._train
+    monkeypatch.setattr(run, "_train", lambda model, images, *rest: seen.append(images) or original(model, images, *rest))
+    result = cross_validate(CNNClassifier(**FAST), ImageRows(X), y, cv=3, return_estimator=True, return_indices=True)
+    for images, train in zip(seen, result["indices"]["train"]):
+        assert isinstance(images.source, ImageRows) and np.shares_memory(images.source.array, X)
+        np.testing.assert_array_equal(np.sort(images.source.index), np.sort(train))
+    fitted = result["estimator"][0]
+    np.testing.assert_array_equal(fitted.predict_proba(ImageRows(X)[10:50]), fitted.predict_proba(X[10:50]))
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_searches_on_rows_score_like_the_array(pixels, tmp_path, n_jobs):
+    """GridSearchCV, cross_validate and HyperbandSearchCV give the same scores on ImageRows
+    (in memory and over a memory-mapped array) as on the array itself."""
+    X, y = pixels
+    np.save(tmp_path / "X.npy", X)
+    mapped = ImageRows(np.load(tmp_path / "X.npy", mmap_mode="r"))
+    grid = {"learning_rate": [0.003, 0.03]}
+
+    def grid_scores(data):
+        return GridSearchCV(CNNClassifier(**FAST), grid, cv=3, n_jobs=n_jobs).fit(data, y).cv_results_["mean_test_score"]
+
+    reference = grid_scores(X)
+    np.testing.assert_array_equal(grid_scores(ImageRows(X)), reference)
+    np.testing.assert_array_equal(grid_scores(mapped), reference)
+    assert reference.max() > 0.3  # 10 classes: chance is 0.1
+    folds = cross_validate(CNNClassifier(**FAST), X, y, cv=3, n_jobs=n_jobs)["test_score"]
+    np.testing.assert_array_equal(cross_validate(CNNClassifier(**FAST), mapped, y, cv=3, n_jobs=n_jobs)["test_score"], folds)
+    X_train, X_test, y_train, _ = train_test_split(ImageRows(X), y, test_size=0.25, random_state=0)
+    assert isinstance(X_train, ImageRows) and isinstance(X_test, ImageRows)
+
+    def hyperband(data):
+        search = HyperbandSearchCV(CNNClassifier(**FAST), {"learning_rate": [0.003, 0.03]}, max_epochs=3, factor=3,
+                                   cv=2, n_jobs=n_jobs, random_state=0)  # fmt: skip
+        return search.fit(data, y_train).cv_results_["mean_test_score"]
+
+    np.testing.assert_array_equal(hyperband(X_train), hyperband(np.asarray(X_train)))
+
+
+ROWS_SCRIPT = """
+import sys, numpy as np
+from sklearn.model_selection import cross_val_score
+from sklearn_keras_hpo import CNNClassifier, ImageRows
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+mapped = np.load(sys.argv[1], mmap_mode="r")
+y = np.arange(len(mapped)) % 2
+clf = CNNClassifier(architecture="mlp", dense_units=4, epochs=1, batch_size=256, random_state=0)
+clf.fit(np.zeros((64, *mapped.shape[1:]), np.uint8), y[:64])   # TensorFlow's own memory first
+open("/proc/self/clear_refs", "w").write("5")                # reset the peak (VmHWM)
+before = rss("VmRSS:")
+X = {"rows": lambda: ImageRows(mapped), "array": lambda: mapped,
+     "reference": lambda: ImageRows(np.broadcast_to(mapped[0], mapped.shape))}[sys.argv[2]]()
+scores = cross_val_score(clf, X, y, cv=2)
+assert np.all(np.isfinite(scores))
+print((rss("VmHWM:") - before) / mapped.nbytes)
+"""
+
+
+def test_cross_validating_rows_copies_no_fold(tmp_path):
+    """Peak RSS growth of cross_val_score(cv=2) on ImageRows over a 192 MiB memory-mapped
+    array stays near that on a 12 KiB broadcast view of the same shape; the plain array
+    (the control, so the measurement can fail) makes sklearn copy both halves per fold and
+    reads them through the mapping."""
+    path = tmp_path / "images.npy"
+    images = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(16384, 64, 64, 3))
+    images[:] = np.random.default_rng(0).integers(0, 256, size=images.shape[1:], dtype=np.uint8)
+    images.flush()
+    del images
+    script = textwrap.dedent(ROWS_SCRIPT)
+
+    def growth(mode):
+        out = subprocess.run([sys.executable, "-c", script, str(path), mode], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return float(out.stdout.split()[-1])
+
+    reference, rows, array = growth("reference"), growth("rows"), growth("array")
+    assert rows - reference < 0.3, f"ImageRows held {rows - reference:.2f} x the array ({rows=:.2f}, {reference=:.2f})"
+    assert array - reference > 0.9, f"control: the plain array held only {array - reference:.2f} x ({array=:.2f}, {reference=:.2f})"
