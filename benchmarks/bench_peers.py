@@ -311,6 +311,7 @@ def main():
     parser.add_argument("--samples", type=int, default=N_TRAIN, help="training images (fewer for a quick check)")
     parser.add_argument("--n-jobs", type=int, default=2, help="workers of the scikit-learn-API systems")
     parser.add_argument("--output", default=str(ROOT / "runs" / "bench_peers"))
+    parser.add_argument("--reuse", action="store_true", help="keep the results already in --output, run the rest")
     parser.add_argument("--system", help=argparse.SUPPRESS)  # internal: run one system in this process
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -334,6 +335,10 @@ def main():
             print(f"skipped {name}: {', '.join(missing)} not installed (pip install -e '.[bench]')")
             continue
         result = output / f"{name}.json"
+        if args.reuse and result.exists():
+            results[name] = json.loads(result.read_text())
+            print(f"{name}: reused {result}")
+            continue
         command = [sys.executable, __file__, "--system", name, "--result", str(result), "--budget", str(args.budget),
                    "--max-epochs", str(args.max_epochs), "--n-jobs", str(args.n_jobs), "--samples", str(args.samples)]
         started = time.time()

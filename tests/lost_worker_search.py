@@ -79,8 +79,9 @@ def run(kind, disturbed):
             with lost_workers_retried():  # for scikit-learn's searchers; ours retry anyway
                 search.fit(*resumable_searches.data())
             seconds = time.perf_counter() - start
-    lost = [str(w.message) for w in caught if issubclass(w.category, LostWorkerWarning)]
-    return {"scores": resumable_searches.scores(search), "seconds": seconds, "killed": killed, "warnings": lost}
+    lost = [w for w in caught if issubclass(w.category, LostWorkerWarning)]
+    return {"scores": resumable_searches.scores(search), "seconds": seconds, "killed": killed,
+            "warnings": [str(w.message) for w in lost], "warned_at": [w.filename for w in lost]}  # fmt: skip
 
 
 if __name__ == "__main__":

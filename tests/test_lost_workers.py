@@ -45,6 +45,7 @@ def test_search_finishes_with_undisturbed_scores_when_a_worker_is_killed(kind):
     assert disturbed["killed"], "the worker was never killed"
     assert disturbed["warnings"] and "run again on fresh workers" in disturbed["warnings"][0]
     assert "(fold " in disturbed["warnings"][0]  # names the lost fits
+    assert {Path(path).name for path in disturbed["warned_at"]} == {"lost_worker_search.py"}  # at search.fit
     assert undisturbed["warnings"] == []
     after, before = (dict(zip(run["scores"]["params"], run["scores"]["folds"])) for run in (disturbed, undisturbed))
     if kind == "asha":  # asynchronous: which candidates go on depends on when results arrive,
