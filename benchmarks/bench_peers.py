@@ -8,7 +8,9 @@ same Keras model (``architectures.build_model("cnn")``, 64 dense units, Adam). E
 the resource, 1..``--max-epochs``, factor 3. Each system runs in a fresh process for
 ``--budget`` minutes of wall time (stopped by SIGALRM, or by its own time limit):
 
-- ours: ``HyperbandSearchCV`` and ``AsyncHalvingSearchCV``, ``n_jobs=2``, ``time_limit``;
+- ours: ``HyperbandSearchCV`` (``n_iterations=1000``, like keras-tuner's ``hyperband_iterations``:
+  brackets repeat with new candidates until the time limit) and ``AsyncHalvingSearchCV``,
+  ``n_jobs=2``, ``time_limit``;
 - keras-tuner 1.4 ``Hyperband`` on a ``build(hp)`` HyperModel;
 - scikeras 0.13 ``KerasClassifier`` in sklearn's ``HalvingRandomSearchCV(resource="epochs")``
   (3 x max-epochs candidates) and in ``RandomizedSearchCV`` (epochs drawn from 1..max), n_jobs=2;
@@ -46,7 +48,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
-from peers_report import curve, report
+from peers_report import OURS, curve, report
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "fashion_mnist"
@@ -64,7 +66,6 @@ SYSTEMS = {  # name: (label, modules it needs)
     "scikeras-random": ("scikeras + RandomizedSearchCV", ("scikeras",)),
     "optuna": ("Optuna TPE + HyperbandPruner", ("optuna", "optuna_integration")),
 }
-OURS = ("ours-hyperband", "ours-asha")
 
 
 class BudgetSpent(BaseException):
@@ -147,7 +148,7 @@ def run_ours(name, ctx):
                   refit=False, n_jobs=args.n_jobs, random_state=0, time_limit=ctx["budget"])  # fmt: skip
     estimator, space = CNNClassifier(**BASE), search_space(SPECS)
     if name == "ours-hyperband":
-        search = HyperbandSearchCV(estimator, space, **common)
+        search = HyperbandSearchCV(estimator, space, n_iterations=1000, **common)  # until time_limit, as keras-tuner
     else:
         search = AsyncHalvingSearchCV(estimator, space, **common)
     search.fit(X, y)

@@ -1,6 +1,8 @@
 """The table and the plot of ``bench_peers.py``: time to accuracy per system, from the
 records each system's process wrote (pure functions of those results)."""
 
+OURS = ("ours-hyperband", "ours-asha")
+
 
 def curve(rows, start):
     """[(minutes, test accuracy of the best-so-far model by validation accuracy), ...]."""
@@ -22,20 +24,24 @@ def report(results, budget, output, samples, labels):
     for name, result in results.items():
         final = result.get("final") or {}
         end = result["curve"][-1][1] if result["curve"] else float("nan")
-        print(f"{labels[name][0]:<36} {result['n_models']:>6} {result.get('best_val', float('nan')):>8.4f} "
+        print(f"{labels[name]:<36} {result['n_models']:>6} {result.get('best_val', float('nan')):>8.4f} "
               f"{end:>9.4f} {final.get('test_accuracy', float('nan')):>10.4f} {final.get('refit_s', 0):>7.0f}")
     peers = {n: r["final"]["test_accuracy"] for n, r in results.items()
              if n not in OURS and n != "baseline" and r.get("final")}  # fmt: skip
     if peers:
         best_peer = max(peers, key=peers.get)
         goal = peers[best_peer]
-        print(f"\nbest peer: {labels[best_peer][0]}, final test accuracy {goal:.4f}")
+        print(f"\nbest peer: {labels[best_peer]}, final test accuracy {goal:.4f}")
         for name in [n for n in OURS if results.get(n, {}).get("final")]:
             at = reached(results[name]["curve"], goal)
             ratio = "not reached within the budget" if at is None else f"{at:.1f} min = {at / budget:.2f} of the budget"
             diff = 100 * (results[name]["final"]["test_accuracy"] - goal)
-            print(f"  {labels[name][0]}: reaches it at {ratio} (target <= 0.5); final {diff:+.2f} points "
+            print(f"  {labels[name]}: reaches it at {ratio} (target <= 0.5); final {diff:+.2f} points "
                   "(target >= -0.3)")
+    default = (results.get("baseline") or {}).get("final")
+    for name in [n for n in results if n != "baseline" and default and results[n].get("final")]:
+        diff = 100 * (results[name]["final"]["test_accuracy"] - default["test_accuracy"])
+        print(f"  {labels[name]}: final {diff:+.2f} points against the untuned default")
     plot(results, budget, output / "bench_peers.png", samples, labels)
 
 
@@ -47,7 +53,7 @@ def plot(results, budget, path, samples, labels):
 
     figure, axes = plt.subplots(figsize=(8, 5))
     for name, result in results.items():
-        label = labels[name][0]
+        label = labels[name]
         if name == "baseline" and result.get("final"):
             axes.axhline(result["final"]["test_accuracy"], color="grey", linestyle="--", label=label)
         elif result["curve"]:

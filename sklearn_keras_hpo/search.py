@@ -59,6 +59,7 @@ class _Bracket:
     s: int
     rungs: list  # [(n_candidates, epochs), ...]
     candidates: list  # of the current rung, in the order of their rows
+    iteration: int = 0
     rung: int = 0
     started: int = 0
     scores: dict = dataclasses.field(default_factory=dict)  # position -> mean test score
@@ -83,11 +84,28 @@ class HyperbandSchedule:
     {'a': 1, 'epochs': 2}
     """
 
-    def __init__(self, brackets, candidates, resource="epochs"):
-        self.resource = resource
-        self.brackets = [_Bracket(s, rungs, list(drawn)) for (s, rungs), drawn in zip(brackets, candidates)]
+    def __init__(self, brackets, candidates, resource="epochs", more=None):
+        self.resource, self.shape, self.more, self.iteration = resource, brackets, more, 0
+        self.brackets = self._iteration(candidates)
+
+    def _iteration(self, candidates):
+        return [_Bracket(s, rungs, list(drawn), self.iteration) for (s, rungs), drawn in zip(self.shape, candidates)]
 
     def next_job(self):
+        """The next job, starting the next iteration's brackets (``more()``) once every
+        bracket so far has started all it can before more results come in."""
+        job = self._open_job()
+        while job is None and self.more is not None:
+            candidates = self.more()
+            if candidates is None:
+                self.more = None
+                break
+            self.iteration += 1
+            self.brackets += self._iteration(candidates)
+            job = self._open_job()
+        return job
+
+    def _open_job(self):
         for index, bracket in enumerate(self.brackets):
             if bracket.rung < len(bracket.rungs) and bracket.started < len(bracket.candidates):
                 position, epochs = bracket.started, bracket.rungs[bracket.rung][1]
@@ -95,7 +113,8 @@ class HyperbandSchedule:
                 return Job(
                     order=(index, bracket.rung, position),
                     params={**bracket.candidates[position], self.resource: epochs},
-                    columns={"bracket": bracket.s, "rung": bracket.rung, "n_resources": epochs},
+                    columns={"iteration": bracket.iteration, "bracket": bracket.s, "rung": bracket.rung,
+                             "n_resources": epochs},
                 )  # fmt: skip
         return None
 
@@ -127,6 +146,11 @@ class HyperbandSearchCV(RungSearchCV):
         Keep ``1/factor`` of the candidates at each rung (Hyperband's eta).
     min_epochs : int, default=1
         Epochs of the first rung of the most exploratory bracket.
+    n_iterations : int, default=1
+        Times every bracket runs, each time with new candidates drawn (keras-tuner's
+        ``hyperband_iterations``). With ``time_limit``, set it high and the search
+        uses the whole time: an iteration starts as soon as workers would otherwise
+        wait for the one before it to finish.
     resource : str, default="epochs"
         The estimator parameter that receives each rung's epochs.
     warm_start : bool, default=True
@@ -159,8 +183,8 @@ class HyperbandSearchCV(RungSearchCV):
     Attributes
     ----------
     cv_results_ : dict of numpy arrays
-        As in ``GridSearchCV``, one row per (candidate, rung), plus ``bracket``,
-        ``rung`` and ``n_resources`` (the epochs of that row).
+        As in ``GridSearchCV``, one row per (candidate, rung), plus ``iteration``,
+        ``bracket``, ``rung`` and ``n_resources`` (the epochs of that row).
     best_params_, best_score_, best_index_, best_estimator_, n_splits_, refit_time_
         As in ``GridSearchCV``; ``best_params_`` includes the rung's epochs.
 
@@ -185,6 +209,7 @@ class HyperbandSearchCV(RungSearchCV):
         "max_epochs": [Integral],
         "factor": [Integral],
         "min_epochs": [Integral],
+        "n_iterations": [Interval(Integral, 1, None, closed="left")],
         "resource": [str],
         "warm_start": ["boolean"],
         "checkpoint_dir": [None, str],
@@ -200,6 +225,7 @@ class HyperbandSearchCV(RungSearchCV):
         max_epochs=81,
         factor=3,
         min_epochs=1,
+        n_iterations=1,
         resource="epochs",
         warm_start=True,
         checkpoint_dir=None,
@@ -223,6 +249,7 @@ class HyperbandSearchCV(RungSearchCV):
         self.max_epochs = max_epochs
         self.factor = factor
         self.min_epochs = min_epochs
+        self.n_iterations = n_iterations
         self.resource = resource
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
@@ -234,6 +261,10 @@ class HyperbandSearchCV(RungSearchCV):
 
     def _schedule(self, rng):
         brackets = hyperband_brackets(self.max_epochs, self.factor, self.min_epochs)
-        candidates = [list(ParameterSampler(self.param_distributions, rungs[0][0], random_state=rng))
-                      for _, rungs in brackets]  # fmt: skip
-        return HyperbandSchedule(brackets, candidates, self.resource)
+
+        def draw():  # one iteration's candidates, bracket by bracket, from the one random state
+            return [list(ParameterSampler(self.param_distributions, rungs[0][0], random_state=rng))
+                    for _, rungs in brackets]  # fmt: skip
+
+        first, later = draw(), (draw() for _ in range(self.n_iterations - 1))  # drawn when started
+        return HyperbandSchedule(brackets, first, self.resource, more=lambda: next(later, None))

@@ -66,6 +66,42 @@ def test_hyperband_schedule_gives_idle_workers_other_brackets_rungs():
         ("21", 2, (0, 1, 0)), ("22", 2, (0, 1, 1))]  # fmt: skip
 
 
+def test_hyperband_schedule_starts_the_next_iteration_when_workers_would_wait():
+    brackets = hyperband_brackets(2, 2)  # s=1: [(2, 1), (1, 2)], s=0: [(2, 2)]
+    drawn = iter([[[{"c": "b0"}, {"c": "b1"}], [{"c": "b2"}, {"c": "b3"}]]])
+    schedule = HyperbandSchedule(brackets, [[{"c": "a0"}, {"c": "a1"}], [{"c": "a2"}, {"c": "a3"}]],
+                                 more=lambda: next(drawn, None))  # fmt: skip
+    jobs = [schedule.next_job() for _ in range(4)]  # iteration 0: every rung 0 started
+    assert [job.params["c"] for job in jobs] == ["a0", "a1", "a2", "a3"]
+    fifth = schedule.next_job()  # iteration 0 waits for results: iteration 1 begins
+    assert (fifth.params["c"], fifth.columns["iteration"], fifth.columns["bracket"]) == ("b0", 1, 1)
+    for job, score in zip(jobs[:2], [0.2, 0.7]):
+        schedule.report(job, score)
+    assert schedule.next_job().params == {"c": "a1", "epochs": 2}  # earlier iterations first
+    assert [schedule.next_job().params["c"] for _ in range(3)] == ["b1", "b2", "b3"]
+    assert schedule.next_job() is None and schedule.more is None  # no third iteration
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_hyperband_iterations_draw_new_candidates_and_keep_the_first(digits, n_jobs):
+    """n_iterations=2 runs every bracket twice with new candidates; the first iteration's
+    rows are those of n_iterations=1, at one and two workers."""
+    X, y = digits[0][:300], digits[1][:300]
+
+    def search(n_iterations):
+        return HyperbandSearchCV(CNNClassifier(**FAST), {"learning_rate": loguniform(1e-3, 1e-1)}, max_epochs=2,
+                                 factor=2, n_iterations=n_iterations, cv=2, n_jobs=n_jobs,
+                                 random_state=0).fit(X, y).cv_results_  # fmt: skip
+
+    one, two = search(1), search(2)
+    first = two["iteration"] == 0
+    assert set(two["iteration"]) == {0, 1} and first.sum() == len(one["params"]) == (~first).sum()
+    assert list(np.asarray(two["params"])[first]) == list(one["params"])
+    np.testing.assert_array_equal(two["mean_test_score"][first], one["mean_test_score"])
+    rates = {p["learning_rate"] for p in np.asarray(two["params"])[~first]}
+    assert not rates & {p["learning_rate"] for p in one["params"]}  # new candidates
+
+
 def test_top_k_ranks_failed_scores_last():
     assert top_k([0.5, np.nan, 0.9, 0.1], 2) == [2, 0]
 
