@@ -64,6 +64,8 @@ def plot(results, budget, path, samples, labels):
             line, = axes.step([*minutes, budget], [*accuracy_, accuracy_[-1]], where="post", label=label)
             if result.get("final"):
                 axes.plot([budget], [result["final"]["test_accuracy"]], "o", color=line.get_color())
+    ends = [r["curve"][-1][1] for r in results.values() if r["curve"]]  # zoom on where the systems end
+    axes.set_ylim(min(ends) - 0.05 if ends else 0.0, 1.0 if not ends else min(1.0, max(ends) + 0.02))
     axes.set(xlabel="minutes", ylabel="test accuracy of the best so far", xlim=(0, budget * 1.05),
              title=f"Fashion-MNIST, {samples} training images; dots: final refit on all of them")  # fmt: skip
     axes.legend(fontsize=8, loc="lower right")
