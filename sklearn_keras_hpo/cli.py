@@ -19,22 +19,17 @@ import csv
 import json
 import math
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ._stopping import StopSearch, stop_on_signals
 from .rows import ImageRows
 
 SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband", "asha")
 STREAM_ABOVE_BYTES = 256 * 2**20  # decoded pixels of a folder above which tune streams its files
-
-
-class StopSearch(BaseException):
-    """Raised in the main thread when ``--time-limit`` runs out; a BaseException, like
-    KeyboardInterrupt, so that a searcher's per-fit ``error_score`` handling lets it through."""
 
 
 def main(argv=None):
@@ -256,22 +251,14 @@ def _run_search(search, X, y, args):
     from .progress import progress_bar
     from .recovery import failures_as_scores, lost_workers_retried
 
-    def time_up(signum, frame):
-        raise StopSearch
-
-    if args.time_limit:
-        signal.signal(signal.SIGALRM, time_up)
-        signal.setitimer(signal.ITIMER_REAL, args.time_limit)
     bar = progress_bar(desc=f"{args.searcher} search", disable=args.no_progress)
     try:
-        with bar, failures_as_scores(), lost_workers_retried():  # a dead worker's fits run again
-            search.fit(X, y)
-    except KeyboardInterrupt:
+        with stop_on_signals(args.time_limit), bar, failures_as_scores(), lost_workers_retried():
+            search.fit(X, y)  # a dead worker's fits run again
+    except StopSearch as stop:
+        return stop.reason
+    except KeyboardInterrupt:  # raised in a worker process, before our handler was in place
         return "interrupted"
-    except StopSearch:
-        return f"time limit of {args.time_limit:g} s"
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
     return None
 
 

@@ -1,0 +1,53 @@
+"""Stop a running search on Ctrl-C or when a time limit runs out, so that the stop lands.
+
+A Python exception raised in a signal handler surfaces wherever the main thread next runs
+Python code. When that is a ``__del__`` method, a weakref or a garbage-collector callback
+(TensorFlow and hypothesis install them), Python prints "Exception ignored in ..." and
+carries on, and the search would run to its end. So once asked to stop, the handler raises
+again every ``RETRY_S`` seconds until the search has returned.
+"""
+
+import contextlib
+import signal
+
+RETRY_S = 0.5
+
+
+class StopSearch(BaseException):
+    """Raised in the main thread to stop a search; a BaseException, like KeyboardInterrupt,
+    so that a searcher's per-fit ``error_score`` handling lets it through.
+
+    ``reason`` says why: ``"interrupted"`` or ``"time limit of N s"``.
+    """
+
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def stop_on_signals(time_limit=None):
+    """Raise :class:`StopSearch` in the ``with`` block on Ctrl-C (SIGINT), or after
+    ``time_limit`` seconds, and again every ``RETRY_S`` seconds until it leaves the block.
+    Main thread only; the previous handlers are restored on exit."""
+    asked = []
+
+    def stop(reason):
+        def handler(signum, frame):
+            asked.append(reason)
+            signal.setitimer(signal.ITIMER_REAL, RETRY_S)  # again, in case this one is swallowed
+            raise StopSearch(asked[0])
+
+        return handler
+
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGALRM)}
+    signal.signal(signal.SIGINT, stop("interrupted"))
+    signal.signal(signal.SIGALRM, stop(f"time limit of {time_limit:g} s" if time_limit else "interrupted"))
+    if time_limit:
+        signal.setitimer(signal.ITIMER_REAL, time_limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
