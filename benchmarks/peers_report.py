@@ -31,8 +31,9 @@ def report(results, budget, output, samples, labels):
     if peers:
         final_peer = max(peers, key=lambda n: results[n]["final"]["test_accuracy"])
         final_goal = results[final_peer]["final"]["test_accuracy"]
-        curve_peer = max(peers, key=lambda n: max((test for _, test in results[n]["curve"]), default=0.0))
-        curve_goal = max(test for _, test in results[curve_peer]["curve"])
+        curve_best = {n: max((test for _, test in results[n]["curve"]), default=0.0) for n in peers}
+        curve_peer = max(curve_best, key=curve_best.get)
+        curve_goal = curve_best[curve_peer]
         print(f"\nbest peer by final refit: {labels[final_peer]}, {final_goal:.4f}; best peer on the curve "
               f"(2,000 test images, the same measure for every system): {labels[curve_peer]}, {curve_goal:.4f}")
         for name in [n for n in OURS if results.get(n, {}).get("final")]:
