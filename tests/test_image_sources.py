@@ -1,5 +1,6 @@
 """Image files as X, memory-mapped arrays, uint8 kept to the batch, the memory guard."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -146,7 +147,9 @@ def test_memory_mapped_array_is_never_held_whole(tmp_path):
     script = textwrap.dedent(MEMMAP_SCRIPT)
 
     def growth(mode):
-        out = subprocess.run([sys.executable, "-c", script, str(path), mode], capture_output=True, text=True, timeout=600)
+        env = {**os.environ, "MALLOC_ARENA_MAX": "1"}  # one arena: steadier peaks (see test_image_rows)
+        out = subprocess.run([sys.executable, "-c", script, str(path), mode], capture_output=True, text=True,
+                             timeout=600, env=env)  # fmt: skip
         assert out.returncode == 0, out.stderr[-2000:]
         return float(out.stdout.split()[-1])
 
