@@ -22,7 +22,7 @@ demo: $(VENV)/.installed
 	$(BIN)/skhpo tune --data digits --searcher random --space cnn --n-iter 40 --cv 3 --n-jobs 2 \
 		--random-state 0 --output runs/demo
 
-# two pytest workers, one test file each: 11.5 min on 2 cores against 17.5 for one
+# two pytest workers, one test file each: 12-14 min on 2 cores against 17.5 for one
 # (subprocesses, kernels and TensorFlow start-up leave the second core idle)
 PYTEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
