@@ -17,7 +17,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.installed
 
-# skhpo tune on scikit-learn's bundled digits: 2.5 minutes measured on 2 cores
+# skhpo tune on scikit-learn's bundled digits: 3.7 minutes measured on 2 cores
 demo: $(VENV)/.installed
 	$(BIN)/skhpo tune --data digits --searcher random --space cnn --n-iter 40 --cv 3 --n-jobs 2 \
 		--random-state 0 --output runs/demo
