@@ -1,16 +1,12 @@
 """ImageRows: scikit-learn's cross-validation and searches split it without copying images."""
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, cross_validate, train_test_split
 
 from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, ImageRows
 from tests.conftest import FAST
+from tests.memory_probe import peak_growth, write_repeated_images
 
 
 @pytest.fixture(scope="module")
@@ -92,25 +88,15 @@ def test_searches_on_rows_score_like_the_array(pixels, tmp_path, n_jobs):
 
 
 ROWS_SCRIPT = """
-import sys, tracemalloc, numpy as np
+import tracemalloc
 from sklearn.model_selection import cross_val_score
-from sklearn_keras_hpo import CNNClassifier, ImageRows
-def rss(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) * 1024
-mapped = np.load(sys.argv[1], mmap_mode="r")
-y = np.arange(len(mapped)) % 2
-clf = CNNClassifier(architecture="mlp", dense_units=4, epochs=1, batch_size=256, random_state=0)
-clf.fit(np.zeros((64, *mapped.shape[1:]), np.uint8), y[:64])   # TensorFlow's own memory first
-open("/proc/self/clear_refs", "w").write("5")                # reset the peak (VmHWM)
-before = rss("VmRSS:")
+from sklearn_keras_hpo import ImageRows
 X = {"rows": lambda: ImageRows(mapped), "array": lambda: mapped,
-     "reference": lambda: ImageRows(np.broadcast_to(mapped[0], mapped.shape))}[sys.argv[2]]()
+     "reference": lambda: ImageRows(np.broadcast_to(mapped[0], mapped.shape))}[mode]()
 tracemalloc.start(1)                                         # NumPy's buffers (a fold copy) are traced
 scores = cross_val_score(clf, X, y, cv=2)
 assert np.all(np.isfinite(scores))
-print((rss("VmHWM:") - before) / mapped.nbytes, tracemalloc.get_traced_memory()[1] / mapped.nbytes)
+report(tracemalloc.get_traced_memory()[1] / mapped.nbytes)
 """
 
 
@@ -119,25 +105,12 @@ def test_cross_validating_rows_copies_no_fold(tmp_path):
     NumPy copy of a fold (tracemalloc's peak, deterministic: a fold is half the array), and its
     peak RSS growth stays near that of the same search on a 12 KiB broadcast view of the same
     shape. The plain array is the control, so both measurements can fail: sklearn copies both
-    halves of each fold. One malloc arena in the subprocesses: with glibc's default per-thread
-    arenas, TensorFlow's freed batches made the peak vary by up to 170 MiB between identical runs
-    (measured), more than the 0.3 x 192 MiB this test allowed when it used a smaller array."""
+    halves of each fold. (The RSS bound needs the array this large and one malloc arena, see
+    ``memory_probe.peak_growth``: at 192 MiB it failed on allocator noise alone.)"""
     path = tmp_path / "images.npy"
-    images = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(32768, 64, 64, 3))
-    images[:] = np.random.default_rng(0).integers(0, 256, size=images.shape[1:], dtype=np.uint8)
-    images.flush()
-    del images
-    script = textwrap.dedent(ROWS_SCRIPT)
-
-    def growth(mode):
-        env = {**os.environ, "MALLOC_ARENA_MAX": "1"}
-        out = subprocess.run([sys.executable, "-c", script, str(path), mode], capture_output=True, text=True,
-                             timeout=600, env=env)  # fmt: skip
-        assert out.returncode == 0, out.stderr[-2000:]
-        rss, numpy_peak = map(float, out.stdout.split()[-2:])
-        return rss, numpy_peak
-
-    (reference, _), (rows, rows_numpy), (array, array_numpy) = map(growth, ("reference", "rows", "array"))
+    write_repeated_images(path, 32768)
+    modes = ("reference", "rows", "array")
+    (reference, _), (rows, rows_numpy), (array, array_numpy) = (peak_growth(ROWS_SCRIPT, path, m) for m in modes)
     assert rows_numpy < 0.1, f"ImageRows: NumPy allocated {rows_numpy:.2f} x the array at its peak"
     assert rows - reference < 0.3, f"ImageRows held {rows - reference:.2f} x the array ({rows=:.2f}, {reference=:.2f})"
     assert array_numpy > 0.45, f"control: the plain array's folds allocated only {array_numpy:.2f} x"

@@ -1,9 +1,5 @@
 """Image files as X, memory-mapped arrays, uint8 kept to the batch, the memory guard."""
 
-import os
-import subprocess
-import sys
-import textwrap
 import warnings
 
 import numpy as np
@@ -15,6 +11,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn_keras_hpo import CNNClassifier, InsufficientMemoryError
 from sklearn_keras_hpo.training import memory
 from tests.conftest import FAST
+from tests.memory_probe import peak_growth, write_repeated_images
 
 N_FILES = 300
 
@@ -113,24 +110,12 @@ def test_memory_guard_stops_before_building(digits, monkeypatch):
 
 
 MEMMAP_SCRIPT = """
-import sys, numpy as np
-from sklearn_keras_hpo import CNNClassifier
-def rss(field):
-    for line in open("/proc/self/status"):
-        if line.startswith(field):
-            return int(line.split()[1]) * 1024
-mapped = np.load(sys.argv[1], mmap_mode="r")
-y = np.arange(len(mapped)) % 2
-warm = CNNClassifier(architecture="mlp", dense_units=4, epochs=1, batch_size=256, random_state=0)
-warm.fit(np.zeros((64, *mapped.shape[1:]), np.uint8), y[:64])   # TensorFlow's own memory first
-open("/proc/self/clear_refs", "w").write("5")                # reset the peak (VmHWM)
-before = rss("VmRSS:")
+from sklearn.base import clone
 X = {"mapped": lambda: mapped,
      "loaded": lambda: np.load(sys.argv[1]),                     # read into memory, not mapped
-     "reference": lambda: np.broadcast_to(mapped[0], mapped.shape)}[sys.argv[2]]()
-clf = CNNClassifier(architecture="mlp", dense_units=4, epochs=1, batch_size=256, random_state=0).fit(X, y)
-clf.predict(X)
-print((rss("VmHWM:") - before) / mapped.nbytes)
+     "reference": lambda: np.broadcast_to(mapped[0], mapped.shape)}[mode]()
+clone(clf).fit(X, y).predict(X)
+report()
 """
 
 
@@ -140,20 +125,8 @@ def test_memory_mapped_array_is_never_held_whole(tmp_path):
     working memory, 0.5-0.6x the array and varying by ~0.1 between processes); loading the
     array into memory instead adds it whole (the control, so the measurement can fail)."""
     path = tmp_path / "images.npy"
-    images = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=(32768, 64, 64, 3))
-    images[:] = np.random.default_rng(0).integers(0, 256, size=images.shape[1:], dtype=np.uint8)
-    images.flush()
-    del images
-    script = textwrap.dedent(MEMMAP_SCRIPT)
-
-    def growth(mode):
-        env = {**os.environ, "MALLOC_ARENA_MAX": "1"}  # one arena: steadier peaks (see test_image_rows)
-        out = subprocess.run([sys.executable, "-c", script, str(path), mode], capture_output=True, text=True,
-                             timeout=600, env=env)  # fmt: skip
-        assert out.returncode == 0, out.stderr[-2000:]
-        return float(out.stdout.split()[-1])
-
-    reference, mapped, loaded = growth("reference"), growth("mapped"), growth("loaded")
+    write_repeated_images(path, 32768)
+    reference, mapped, loaded = (peak_growth(MEMMAP_SCRIPT, path, mode)[0] for mode in ("reference", "mapped", "loaded"))
     assert mapped - reference < 0.3, f"reading it memory-mapped held {mapped - reference:.2f} x the array ({mapped=:.2f}, {reference=:.2f})"
     assert loaded - reference > 0.7, f"control: loading it held only {loaded - reference:.2f} x ({loaded=:.2f}, {reference=:.2f})"
 

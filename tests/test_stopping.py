@@ -31,11 +31,10 @@ def test_a_stop_swallowed_where_it_landed_is_raised_again(time_limit, send_sigin
     ignored = []
     monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: ignored.append(unraisable.exc_type))
     started = time.monotonic()
-    with pytest.raises(StopSearch) as stopped:
-        with stop_on_signals(time_limit):
-            FinaliserHitByTheStop(send_sigint)  # deleted at once: the first stop is swallowed
-            while time.monotonic() - started < 30:  # a search that would go on running
-                sum(range(1000))
+    with pytest.raises(StopSearch) as stopped, stop_on_signals(time_limit):
+        FinaliserHitByTheStop(send_sigint)  # deleted at once: the first stop is swallowed
+        while time.monotonic() - started < 30:  # a search that would go on running
+            sum(range(1000))
     assert ignored == [StopSearch], "the first stop must land in __del__ and be ignored there"
     assert stopped.value.reason == reason
     assert time.monotonic() - started < (time_limit or 0) + 2 * RETRY_S + 1.0
