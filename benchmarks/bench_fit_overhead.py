@@ -23,7 +23,7 @@ from sklearn.model_selection import train_test_split
 
 from sklearn_keras_hpo import CNNClassifier
 from sklearn_keras_hpo._backend import keras_and_tf
-from sklearn_keras_hpo.architectures import build_model
+from sklearn_keras_hpo.model.architectures import build_model
 
 MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 PARAMS = dict(filters=32, dense_units=128, dropout=0.25, batch_size=32, learning_rate=1e-3)

@@ -26,8 +26,8 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_keras_hpo import CNNClassifier
 from sklearn_keras_hpo._backend import keras_and_tf
-from sklearn_keras_hpo.architectures import build_model
-from sklearn_keras_hpo.datasets import load_digits_images, load_mnist
+from sklearn_keras_hpo.model.architectures import build_model
+from sklearn_keras_hpo.data.datasets import load_digits_images, load_mnist
 
 MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 PARAMS = dict(filters=32, dense_units=128, dropout=0.25, batch_size=128, learning_rate=1e-3)

@@ -20,7 +20,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import RandomizedSearchCV
 
 from sklearn_keras_hpo import CNNClassifier, search_space
-from sklearn_keras_hpo.datasets import load_digits_images
+from sklearn_keras_hpo.data.datasets import load_digits_images
 
 RSS = []
 

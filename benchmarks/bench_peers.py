@@ -78,7 +78,7 @@ class BudgetSpent(BaseException):
 def load_data(samples):
     from sklearn.model_selection import StratifiedShuffleSplit
 
-    from sklearn_keras_hpo.datasets import load_mnist
+    from sklearn_keras_hpo.data.datasets import load_mnist
 
     X, y = load_mnist(DATA)
     X_test, y_test = load_mnist(DATA, "test")
@@ -119,7 +119,7 @@ class TimelineScorer:
 def keras_cnn(activation, filters, dropout, learning_rate):
     """The model every peer builds: our "cnn" builder, compiled with Adam."""
     from sklearn_keras_hpo._backend import keras_and_tf
-    from sklearn_keras_hpo.architectures import build_model
+    from sklearn_keras_hpo.model.architectures import build_model
 
     keras, _ = keras_and_tf()
     model = build_model("cnn", (28, 28, 1), 10, activation=activation, filters=filters, dropout=dropout,
@@ -130,7 +130,7 @@ def keras_cnn(activation, filters, dropout, learning_rate):
 
 
 def scikeras_model(activation, filters, dropout, meta):
-    from sklearn_keras_hpo.architectures import build_model
+    from sklearn_keras_hpo.model.architectures import build_model
 
     return build_model("cnn", meta["X_shape_"][1:], meta["n_classes_"], activation=activation, filters=filters,
                        dropout=dropout, dense_units=BASE["dense_units"])  # fmt: skip

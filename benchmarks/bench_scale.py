@@ -103,7 +103,7 @@ def run_ours(args):
 
 def run_keras(args):
     from sklearn_keras_hpo._backend import keras_and_tf
-    from sklearn_keras_hpo.architectures import build_model
+    from sklearn_keras_hpo.model.architectures import build_model
 
     keras, tf = keras_and_tf()
     if args.folder:
@@ -127,7 +127,7 @@ def run_bound(args):
     """The fastest any input pipeline can be: the same model and steps, trained on one
     float32 batch already in memory, repeated (no reading, casting or shuffling)."""
     from sklearn_keras_hpo._backend import keras_and_tf
-    from sklearn_keras_hpo.architectures import build_model
+    from sklearn_keras_hpo.model.architectures import build_model
 
     keras, tf = keras_and_tf()
     X, y = _load(args)

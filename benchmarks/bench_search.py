@@ -32,7 +32,7 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV
 from sklearn_keras_hpo._backend import keras_and_tf
-from sklearn_keras_hpo.datasets import load_digits_images, load_mnist
+from sklearn_keras_hpo.data.datasets import load_digits_images, load_mnist
 from sklearn_keras_hpo.search import hyperband_brackets
 
 MNIST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
@@ -91,7 +91,7 @@ def plain_scikeras_search(X, y, grid):
     issue's baseline): floats scaled by hand, TensorFlow's default threads per worker."""
     from scikeras.wrappers import KerasClassifier
 
-    from sklearn_keras_hpo.architectures import build_model
+    from sklearn_keras_hpo.model.architectures import build_model
 
     def builder(activation, meta):
         return build_model("cnn", meta["X_shape_"][1:], meta["n_classes_"], activation=activation,

@@ -34,9 +34,9 @@ from sklearn.utils import check_random_state
 
 from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier, HyperbandSearchCV, search_space
 from sklearn_keras_hpo._backend import keras_and_tf
-from sklearn_keras_hpo.datasets import load_digits_images, load_mnist
+from sklearn_keras_hpo.data.datasets import load_digits_images, load_mnist
 from sklearn_keras_hpo import failures_as_scores
-from sklearn_keras_hpo._rung_search import top_k
+from sklearn_keras_hpo.search._rung_search import top_k
 from sklearn_keras_hpo.search import hyperband_brackets
 
 FASHION = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fashion_mnist"

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from sklearn_keras_hpo import CNNClassifier
-from sklearn_keras_hpo.datasets import load_mnist
+from sklearn_keras_hpo.data.datasets import load_mnist
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SETTINGS = {

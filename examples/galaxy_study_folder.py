@@ -31,7 +31,7 @@ from scipy.stats import loguniform
 from sklearn.model_selection import RandomizedSearchCV, ShuffleSplit, train_test_split
 
 from sklearn_keras_hpo import CNNClassifier
-from sklearn_keras_hpo.datasets import load_image_folder
+from sklearn_keras_hpo.data import load_image_folder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_images" / "train"
 SPACE = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sklearn_keras_hpo.datasets import load_digits_images, load_mnist
+from sklearn_keras_hpo.data import load_digits_images, load_mnist
 
 SMALL = os.environ.get("SKHPO_SMALL") == "1"
 

@@ -1,15 +1,28 @@
-"""Keras image models as first-class scikit-learn estimators."""
+"""Keras image models as first-class scikit-learn estimators.
 
-from .asha import AsyncHalvingSearchCV
-from .estimators import CNNClassifier, CNNRegressor
-from .persistence import load
-from .plotting import plot_augmentations, plot_history, plot_lr_schedule
-from .progress import progress_bar
-from .recovery import LostWorkerWarning, WorkerLostError, failures_as_scores, lost_workers_retried
-from .rows import ImageRows
-from .search import HyperbandSearchCV
-from .spaces import search_space
+The package's folders are its layers, each importing only those below it:
+``estimators`` (the scikit-learn face), ``search`` (our searchers and their runner),
+``reporting``; then ``training`` (one fit from a plain plan), ``model`` (what a Keras
+model is built from) and ``data`` (loaders, ``ImageRows``).
+"""
+
+from . import _moved
+from .data import ImageRows
+from .estimators import CNNClassifier, CNNRegressor, load
+from .reporting import plot_augmentations, plot_history, plot_lr_schedule
+from .search import (
+    AsyncHalvingSearchCV,
+    HyperbandSearchCV,
+    LostWorkerWarning,
+    WorkerLostError,
+    failures_as_scores,
+    lost_workers_retried,
+    progress_bar,
+    search_space,
+)
 from .training import InsufficientMemoryError, TrainingDivergedError
+
+_moved.install()
 
 __all__ = [
     "AsyncHalvingSearchCV",

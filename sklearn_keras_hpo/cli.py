@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._stopping import StopSearch, stop_on_signals
-from .rows import ImageRows
+from .data.rows import ImageRows
+from .search._stopping import StopSearch, stop_on_signals
 
 SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband", "asha")
 STREAM_ABOVE_BYTES = 256 * 2**20  # decoded pixels of a folder above which tune streams its files
@@ -91,7 +91,7 @@ def _add_key_options(command):
 
 def _load(args, require_labels):
     """Images (uint8 stays uint8: the estimator scales it per batch) and labels."""
-    from .datasets import load_source
+    from .data.datasets import load_source
 
     return load_source(args.data, image_shape=args.image_shape, image_size=tuple(args.image_size),
                        x_key=args.x_key, y_key=args.y_key, require_labels=require_labels)  # fmt: skip
@@ -101,7 +101,7 @@ def _folder_data(args):
     """``(X, labels, estimator params)`` of a class-subfolder ``--data`` folder, or None for
     other sources: the file paths and the decoding settings when streaming (``--stream``),
     else the pixels decoded in the folder's colour mode."""
-    from .datasets import folder_channels, is_class_folder, load_image_folder
+    from .data.datasets import folder_channels, is_class_folder, load_image_folder
 
     if args.data == "digits" or not is_class_folder(args.data):
         return None
@@ -206,8 +206,8 @@ def _make_search(args, estimator, scorer):
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
 
-    from .search import HyperbandSearchCV
-    from .spaces import PRESETS, read_space_file, search_space
+    from .search.hyperband import HyperbandSearchCV
+    from .search.spaces import PRESETS, read_space_file, search_space
 
     specs = dict(PRESETS[args.space]) if args.space in PRESETS else read_space_file(args.space)
     if args.searcher in ("halving", "hyperband", "asha"):
@@ -237,7 +237,7 @@ def _make_search(args, estimator, scorer):
         search = HalvingRandomSearchCV(estimator, space, resource="epochs", min_resources=1,
                                        max_resources=args.max_epochs, factor=3, **seeded)  # fmt: skip
     elif args.searcher == "asha":
-        from .asha import AsyncHalvingSearchCV
+        from .search.asha import AsyncHalvingSearchCV
 
         search = AsyncHalvingSearchCV(estimator, space, n_candidates=args.n_iter, max_epochs=args.max_epochs,
                                       factor=3, **seeded)  # fmt: skip
@@ -248,8 +248,8 @@ def _make_search(args, estimator, scorer):
 
 def _run_search(search, X, y, args):
     """Fit the search; the reason it stopped early, or None when it finished."""
-    from .progress import progress_bar
-    from .recovery import failures_as_scores, lost_workers_retried
+    from .search.progress import progress_bar
+    from .search.recovery import failures_as_scores, lost_workers_retried
 
     bar = progress_bar(desc=f"{args.searcher} search", disable=args.no_progress)
     try:
@@ -303,7 +303,7 @@ def partial_results(records, n_folds):
 
 
 def _write_outputs(output, results, best_params, best, summary, train, test, searched):
-    from .report import build_report
+    from .reporting.report import build_report
 
     (X_train, y_train), (X_test, y_test) = train, test
 
@@ -353,7 +353,7 @@ def _csv_value(value):
 
 # -- predict ------------------------------------------------------------------------
 def run_predict(args):
-    from .persistence import load
+    from .estimators import load
 
     estimator = load(args.model_dir, trusted=args.trusted)
     X, y = _load(args, require_labels=False)

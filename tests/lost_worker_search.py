@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from sklearn_keras_hpo import CNNClassifier, progress_bar
-from sklearn_keras_hpo.recovery import LostWorkerWarning, lost_workers_retried
+from sklearn_keras_hpo.search.recovery import LostWorkerWarning, lost_workers_retried
 
 from . import resumable_searches
 

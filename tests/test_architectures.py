@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_keras_hpo.architectures import ARCHITECTURES, build_model
+from sklearn_keras_hpo.model.architectures import ARCHITECTURES, build_model
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))

@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import loguniform
 
 from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier, progress_bar
-from sklearn_keras_hpo.asha import AsyncHalvingSchedule, asha_promotion, halving_rungs
+from sklearn_keras_hpo.search.asha import AsyncHalvingSchedule, asha_promotion, halving_rungs
 from tests.conftest import FAST
 
 SPACE = {"learning_rate": loguniform(1e-3, 1e-1), "activation": ["relu", "tanh"]}

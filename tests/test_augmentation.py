@@ -6,7 +6,7 @@ from sklearn.model_selection import cross_validate
 
 from sklearn_keras_hpo import CNNClassifier, plot_augmentations
 from sklearn_keras_hpo._backend import keras_and_tf
-from sklearn_keras_hpo.augmentation import COLOUR_ONLY, LABEL_MIXERS, TRANSFORMS, make_batch_augmenter
+from sklearn_keras_hpo.model.augmentation import COLOUR_ONLY, LABEL_MIXERS, TRANSFORMS, make_batch_augmenter
 
 from .conftest import FAST
 

@@ -67,7 +67,7 @@ def test_report_is_self_contained_with_every_section(tuned):
 
 
 def test_predict_writes_one_row_per_image(tuned, tmp_path):
-    from sklearn_keras_hpo.datasets import load_digits_images
+    from sklearn_keras_hpo.data.datasets import load_digits_images
 
     X, y = load_digits_images()
     np.savez(tmp_path / "new.npz", X=X[:50], y=y[:50])
@@ -98,7 +98,7 @@ def _unlabelled(kind, directory, X):
 
 @pytest.mark.parametrize("kind", ["npz", "csv", "folder"])
 def test_predict_needs_no_labels(tuned, tmp_path, kind, capsys):
-    from sklearn_keras_hpo.datasets import load_digits_images
+    from sklearn_keras_hpo.data.datasets import load_digits_images
 
     X = load_digits_images()[0][:20]
     data, options = _unlabelled(kind, tmp_path, X)
@@ -114,7 +114,7 @@ def test_predict_needs_no_labels(tuned, tmp_path, kind, capsys):
 
 
 def test_tune_reads_named_npz_keys(tmp_path, capsys):
-    from sklearn_keras_hpo.datasets import load_digits_images
+    from sklearn_keras_hpo.data.datasets import load_digits_images
 
     X, y = load_digits_images()
     np.savez(tmp_path / "d.npz", pixels=X, target=y)
@@ -236,7 +236,7 @@ def named_run(tmp_path_factory):
     class name: the report has rungs to colour, enough rows for importance, names to show."""
     from PIL import Image
 
-    from sklearn_keras_hpo.datasets import load_digits_images
+    from sklearn_keras_hpo.data.datasets import load_digits_images
 
     root = tmp_path_factory.mktemp("named")
     X, y = load_digits_images()

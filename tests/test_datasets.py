@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_keras_hpo.datasets import (
+from sklearn_keras_hpo.data.datasets import (
     load_csv,
     load_digits_images,
     load_idx,

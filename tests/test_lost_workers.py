@@ -16,7 +16,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_keras_hpo import HyperbandSearchCV
-from sklearn_keras_hpo.recovery import LostWorkerWarning, WorkerLostError, lost_workers_retried
+from sklearn_keras_hpo.search.recovery import LostWorkerWarning, WorkerLostError, lost_workers_retried
 from tests.conftest import FAST
 from tests.lost_worker_search import KILLER_UNITS, KillingClassifier, loky_workers
 
@@ -112,7 +112,7 @@ import joblib, numpy as np
 from dask import config, distributed
 from sklearn.base import clone
 from sklearn_keras_hpo import progress_bar
-from sklearn_keras_hpo.recovery import LostWorkerWarning
+from sklearn_keras_hpo.search.recovery import LostWorkerWarning
 from tests import lost_worker_search, resumable_searches
 kind = sys.argv[1]
 search = resumable_searches.make_search("hyperband", None, n_jobs=-1)

@@ -7,13 +7,13 @@ import pytest
 from matplotlib.colors import to_hex
 
 from sklearn_keras_hpo import CNNClassifier, plot_history
-from sklearn_keras_hpo.plotting import (
+from sklearn_keras_hpo.reporting.plotting import (
     parameter_importance,
     plot_confusion_matrix,
     plot_optimisation_history,
     plot_search_scores,
 )
-from sklearn_keras_hpo.report import build_report, validation_loss_rise
+from sklearn_keras_hpo.reporting.report import build_report, validation_loss_rise
 
 from .conftest import FAST
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_keras_hpo import CNNClassifier, _planning
-from sklearn_keras_hpo.schedules import SCHEDULE_NAMES, SCHEDULES, inert_schedule_message, learning_rates
+from sklearn_keras_hpo import CNNClassifier
+from sklearn_keras_hpo.estimators import _planning
+from sklearn_keras_hpo.model.schedules import SCHEDULE_NAMES, SCHEDULES, inert_schedule_message, learning_rates
 
 from .conftest import FAST
 

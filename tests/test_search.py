@@ -15,9 +15,9 @@ from skopt.space import Categorical, Real
 
 from sklearn_keras_hpo.training import run as training_run
 from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, search_space
-from sklearn_keras_hpo._rung_search import top_k
-from sklearn_keras_hpo.search import HyperbandSchedule, hyperband_brackets
-from sklearn_keras_hpo.spaces import PRESETS
+from sklearn_keras_hpo.search._rung_search import top_k
+from sklearn_keras_hpo.search.hyperband import HyperbandSchedule, hyperband_brackets
+from sklearn_keras_hpo.search.spaces import PRESETS
 from tests.conftest import FAST
 
 # Li et al. (JMLR 2018), Table 1: R = 81, eta = 3, as (n_i, r_i) per rung of each bracket s.

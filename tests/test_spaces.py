@@ -5,8 +5,8 @@ import pytest
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from sklearn_keras_hpo import CNNClassifier
-from sklearn_keras_hpo.schedules import ESTIMATOR_PARAMS, inert_schedule_message
-from sklearn_keras_hpo.spaces import PRESETS, search_space
+from sklearn_keras_hpo.model.schedules import ESTIMATOR_PARAMS, inert_schedule_message
+from sklearn_keras_hpo.search.spaces import PRESETS, search_space
 
 RUNG_EPOCHS = (3, 9)  # the CLI's halving and Hyperband rungs above one epoch (--max-epochs 9)
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sklearn_keras_hpo._stopping import RETRY_S, StopSearch, stop_on_signals
+from sklearn_keras_hpo.search._stopping import RETRY_S, StopSearch, stop_on_signals
 
 
 class FinaliserHitByTheStop:

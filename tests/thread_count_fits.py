@@ -11,7 +11,7 @@ The environment (``SKHPO_DETERMINISTIC``, ``TF_NUM_INTRAOP_THREADS``) is the cal
 import json
 import sys
 
-from sklearn_keras_hpo.architectures import ARCHITECTURES
+from sklearn_keras_hpo.model.architectures import ARCHITECTURES
 
 SIZES = {
     "quick": {"filters": [32], "rotation": [15.0], "epochs": 2},

@@ -4,7 +4,7 @@
 import numpy as np
 
 from .._backend import keras_and_tf
-from ..architectures import accepted_kwargs, build_model
+from ..model.architectures import accepted_kwargs, build_model
 from .pipeline import ordered_batches, predict_rows
 from .sources import ArrayReader, to_float
 
@@ -229,7 +229,7 @@ def fit_callbacks(training, has_validation, optimizer):
     learning rate when that is None (an optimizer a ``model=`` builder chose). An
     optimizer driven by its own ``LearningRateSchedule`` gets no schedule callback.
     """
-    from ..schedules import schedule_callbacks
+    from ..model.schedules import schedule_callbacks
 
     keras, _ = keras_and_tf()
     kwargs = training.callback_kwargs or {}

@@ -53,7 +53,7 @@ def scaled_model_bytes(model_spec, image_shape, batch_size):
     ratio of pixels (activations and the first dense layer grow with it). 0 for
     small images (checked after the real build) and for scikeras-style builders.
     """
-    from .. import architectures
+    from ..model import architectures
     from .session import thread_random_state
 
     built_elsewhere = model_spec.scikeras_builder is not None or model_spec.continue_from is not None

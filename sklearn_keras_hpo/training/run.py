@@ -61,7 +61,7 @@ def _checkpoint_key(plan, images):
 
 def _train(model, images, plan, initial_epoch):
     """Train from ``initial_epoch``; the new epochs' history and the early-stopping epoch."""
-    from ..augmentation import LABEL_MIXERS, make_batch_augmenter
+    from ..model.augmentation import LABEL_MIXERS, make_batch_augmenter
 
     training = plan.training
     if initial_epoch >= training.epochs:

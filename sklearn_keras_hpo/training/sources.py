@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._backend import keras_and_tf
-from ..rows import ImageRows
+from ..data.rows import ImageRows
 
 # Pages of a file mapped into the process count in its RSS once touched, and the
 # kernel maps whole page-cache folios (up to 2 MiB) around each touched page: 256

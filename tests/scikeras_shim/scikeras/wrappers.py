@@ -7,7 +7,7 @@ here trains or validates: every behaviour under test is the library's.
 import inspect
 
 from sklearn_keras_hpo import CNNClassifier, CNNRegressor
-from sklearn_keras_hpo._base import _BaseCNN
+from sklearn_keras_hpo.estimators._base import _BaseCNN
 
 # scikeras 0.13's constructor defaults that differ from ours (verbose=0 only keeps the log short)
 SCIKERAS_DEFAULTS = {"optimizer": "rmsprop", "epochs": 1, "batch_size": None, "verbose": 0}

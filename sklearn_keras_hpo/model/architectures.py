@@ -7,7 +7,7 @@ hyperparameters its signature names (or all of them if it takes ``**kwargs``).
 
 Examples
 --------
->>> from sklearn_keras_hpo.architectures import ARCHITECTURES, build_model
+>>> from sklearn_keras_hpo.model.architectures import ARCHITECTURES, build_model
 >>> sorted(ARCHITECTURES)
 ['cnn', 'mlp', 'resnet', 'vgg']
 >>> model = build_model("cnn", (8, 8, 1), 10, filters=8, dense_units=16)
@@ -17,7 +17,7 @@ Examples
 
 import inspect
 
-from ._backend import keras_and_tf
+from .._backend import keras_and_tf
 
 ARCHITECTURES = {}
 

@@ -33,7 +33,7 @@ probability from [0, f]. The factories below translate.
 Examples
 --------
 >>> import numpy as np
->>> from sklearn_keras_hpo.augmentation import augmentation_layers
+>>> from sklearn_keras_hpo.model.augmentation import augmentation_layers
 >>> layers = augmentation_layers({"rotation": 15, "zoom": 0.1}, channels=1, seed=0)
 >>> [type(layer).__name__ for layer in layers]
 ['RandomRotation', 'RandomZoom']
@@ -41,7 +41,7 @@ Examples
 
 import math
 
-from ._backend import keras_and_tf
+from .._backend import keras_and_tf
 
 VALUE_RANGE = (0.0, 1.0)
 COLOUR_ONLY = ("hue", "saturation")

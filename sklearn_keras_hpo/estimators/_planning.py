@@ -9,10 +9,10 @@ import warnings
 
 import numpy as np
 
+from ..model.augmentation import LABEL_MIXERS, TRANSFORMS
+from ..model.schedules import EPOCH_COUNT_FREE_SCHEDULES, inert_schedule_message
+from ..training import Checkpointing, ModelSpec, Training, optimizer_kwargs
 from . import _routing, _scikeras
-from .augmentation import LABEL_MIXERS, TRANSFORMS
-from .schedules import EPOCH_COUNT_FREE_SCHEDULES, inert_schedule_message
-from .training import Checkpointing, ModelSpec, Training, optimizer_kwargs
 
 KERAS_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
 ARCHITECTURE_PARAMS = ("filters", "kernel_size", "dense_units", "n_blocks", "dropout", "batch_norm", "l1", "l2")
@@ -70,7 +70,7 @@ def optimizer_settings(params):
 
 def user_loss(params):
     """The ``loss`` parameter built with its ``loss__*`` arguments (None: the default)."""
-    from ._backend import keras_and_tf
+    from .._backend import keras_and_tf
 
     loss = params["loss"]
     if loss is None or (isinstance(loss, (list, tuple)) and all(item is None for item in loss)):
@@ -81,7 +81,7 @@ def user_loss(params):
 
 def user_metrics(params):
     """The ``metrics`` parameter as a list or dict, classes built with ``metrics__*``."""
-    from ._backend import keras_and_tf
+    from .._backend import keras_and_tf
 
     if params["metrics"] is None:
         return None

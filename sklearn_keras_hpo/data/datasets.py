@@ -7,7 +7,7 @@ Nothing is downloaded. Files that are missing, truncated or inconsistent raise a
 
 Examples
 --------
->>> from sklearn_keras_hpo.datasets import load_digits_images
+>>> from sklearn_keras_hpo.data.datasets import load_digits_images
 >>> X, y = load_digits_images()
 >>> X.shape, X.dtype, y[:3]
 ((1797, 8, 8), dtype('float32'), array([0, 1, 2]))

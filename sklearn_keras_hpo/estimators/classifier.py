@@ -1,22 +1,19 @@
-"""scikit-learn estimators wrapping Keras image models: the public classes.
+"""``CNNClassifier``: the scikit-learn classifier over the shared ``_BaseCNN``.
 
 The shared parameters, validation and fit plan live in ``_base``; the training
 in the ``training`` package.
 """
 
-from numbers import Real
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import ClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Options
 from sklearn.utils.class_weight import compute_class_weight
 
 from . import _planning
 from ._base import _BaseCNN
 from ._validation import check_class_labels
-from .augmentation import LABEL_MIXERS
 
 
 class CNNClassifier(ClassifierMixin, _BaseCNN):
@@ -295,102 +292,3 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-
-class CNNRegressor(RegressorMixin, _BaseCNN):
-    """Keras image regressor: the parameters of ``CNNClassifier`` with a linear output
-    and mean squared error.
-
-    Parameters
-    ----------
-    architecture, model, image_shape, filters, kernel_size, dense_units, n_blocks, \
-activation, kernel_initializer, dropout, batch_norm, l1, l2, optimizer, \
-learning_rate, momentum, nesterov, weight_decay, loss, metrics, run_eagerly, \
-batch_size, epochs, shuffle, warm_start, early_stopping, validation_fraction, \
-validation_split, n_iter_no_change, tol, callbacks, random_state, verbose
-        As for :class:`CNNClassifier`; the validation split is shuffled, not
-        stratified.
-    class_weight : None
-        Must stay None: a regressor has no classes.
-
-    Attributes
-    ----------
-    n_outputs_ : int
-        Number of regression targets.
-    n_features_in_, image_shape_, model_, history_, n_epochs_, best_epoch_
-        As for :class:`CNNClassifier` (``history_`` holds ``loss`` and ``mae``).
-    target_type_, n_outputs_expected_
-        scikeras's names: ``type_of_target(y)`` and 1.
-    target_encoder_, feature_encoder_
-        scikeras's names: identity transformers (y and X reach the model as given).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_keras_hpo import CNNRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.random((200, 8, 8))
-    >>> y = X.mean(axis=(1, 2))
-    >>> reg = CNNRegressor(filters=4, epochs=2, random_state=0).fit(X, y)
-    >>> reg.predict(X[:3]).shape
-    (3,)
-    """
-
-    _parameter_constraints = {
-        **_BaseCNN._parameter_constraints,
-        "class_weight": [None],
-        **{name: [None, Options(Real, {0.0})] for name in LABEL_MIXERS},  # no labels to mix
-    }
-    _metrics = ["mae"]
-    _output_activation = "linear"
-    _numeric_targets = True
-
-    def partial_fit(self, X, y, sample_weight=None):
-        """Train for one more epoch, from the fitted model (a new one on the first call).
-
-        Parameters
-        ----------
-        X, y, sample_weight
-            As for ``fit``.
-
-        Returns
-        -------
-        self : object
-        """
-        return self._noted(self._fit, X, y, sample_weight, mode="partial")
-
-    def _encode_targets(self, y, classes=None, reset=True):
-        y = np.asarray(y, dtype=np.float32)
-        n_outputs = 1 if y.ndim == 1 else y.shape[1]
-        if reset:
-            self._single_target, self.n_outputs_ = y.ndim == 1, n_outputs
-        elif n_outputs != self.n_outputs_:
-            raise ValueError(f"y has {n_outputs} target column(s), but {type(self).__name__} was fitted "
-                             f"on {self.n_outputs_}.")  # fmt: skip
-        return y.reshape(len(y), -1)
-
-    def _output_losses(self, params):
-        return {self.n_outputs_: "mse"}
-
-    def _target_metadata(self):
-        return {"n_outputs": self.n_outputs_}
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-    def predict(self, X):
-        """Predicted targets.
-
-        Parameters
-        ----------
-        X : array-like of images
-            As for ``fit``.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        outputs = self._outputs(X)
-        return outputs.ravel() if self._single_target else outputs

@@ -15,7 +15,7 @@ configuration it can draw).
 
 Examples
 --------
->>> from sklearn_keras_hpo.spaces import search_space
+>>> from sklearn_keras_hpo.search.spaces import search_space
 >>> space = search_space("hyperband", "random")
 >>> sorted(space)
 ['activation', 'batch_size', 'learning_rate']

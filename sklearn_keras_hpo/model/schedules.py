@@ -14,7 +14,7 @@ than the fit).
 
 Examples
 --------
->>> from sklearn_keras_hpo.schedules import learning_rates
+>>> from sklearn_keras_hpo.model.schedules import learning_rates
 >>> [round(r, 4) for r in learning_rates("time_based", 0.1, epochs=3, decay=1.0)]
 [0.1, 0.05, 0.0333]
 """
@@ -22,7 +22,7 @@ Examples
 import inspect
 import math
 
-from ._backend import keras_and_tf
+from .._backend import keras_and_tf
 
 
 def _schedules():

@@ -30,7 +30,7 @@ import warnings
 import joblib
 import numpy as np
 
-from .rows import ImageRows
+from ..data.rows import ImageRows
 
 LIBRARY_PACKAGES = ("sklearn_keras_hpo", "sklearn", "joblib", "skopt")
 

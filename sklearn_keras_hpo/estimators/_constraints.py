@@ -9,9 +9,9 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, Options, StrOptions
 
-from .architectures import ARCHITECTURES
-from .augmentation import LABEL_MIXERS, TRANSFORMS
-from .schedules import SCHEDULE_NAMES
+from ..model.architectures import ARCHITECTURES
+from ..model.augmentation import LABEL_MIXERS, TRANSFORMS
+from ..model.schedules import SCHEDULE_NAMES
 
 ACTIVATIONS = {"relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear"}
 INITIALIZERS = {

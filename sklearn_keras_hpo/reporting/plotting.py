@@ -6,8 +6,8 @@ itself, so it works in scripts, notebooks and the CLI's report alike.
 
 import numpy as np
 
-from .augmentation import make_batch_augmenter
-from .schedules import learning_rates
+from ..model.augmentation import make_batch_augmenter
+from ..model.schedules import learning_rates
 
 
 def _figure(n_rows, n_cols, size=1.6):

@@ -15,9 +15,9 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y, validate_data
 
-from .datasets import IMAGE_SUFFIXES
-from .rows import ImageRows
-from .training import Images
+from ..data.datasets import IMAGE_SUFFIXES
+from ..data.rows import ImageRows
+from ..training import Images
 
 CHUNK_BYTES = 64 * 2**20  # finiteness and pixel-range checks read this much at a time
 WARN_SAMPLE = 512  # images looked at to decide whether floats look like unscaled pixels

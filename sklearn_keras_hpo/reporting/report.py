@@ -10,7 +10,7 @@ hyperparameter (coloured by the epochs each configuration trained for).
 
 Examples
 --------
->>> from sklearn_keras_hpo.report import results_table
+>>> from sklearn_keras_hpo.reporting.report import results_table
 >>> results = {"params": [{"dropout": 0.0}, {"dropout": 0.2}], "mean_test_score": [0.8, 0.9],
 ...            "std_test_score": [0.01, 0.02], "mean_fit_time": [1.0, 1.1]}
 >>> print(results_table(results, top=1).count("<tr>"))

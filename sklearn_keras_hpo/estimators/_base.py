@@ -256,7 +256,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, mode, classes=None):
         """One fit: ``mode`` is "fit", "partial" (one more epoch) or "initialize" (none)."""
-        from .training import FitPlan, run_fit
+        from ..training import FitPlan, run_fit
 
         self._validate_params()
         raw = self.get_params(deep=False)
@@ -386,7 +386,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         return _planning.augmentation_settings(self.get_params(deep=False))
 
     def _outputs(self, X):
-        from .training import predict_outputs
+        from ..training import predict_outputs
 
         check_is_fitted(self)
         images = check_images(self, X, reset=False, keep_layout=self._keeps_layout())

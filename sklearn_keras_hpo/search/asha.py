@@ -20,9 +20,9 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils._param_validation import Interval
 
-from ._workers import Job
 from ._rung_search import RungSearchCV
-from .search import hyperband_brackets
+from ._workers import Job
+from .hyperband import hyperband_brackets
 
 
 def halving_rungs(max_epochs, factor=3, min_epochs=1):

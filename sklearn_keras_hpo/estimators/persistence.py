@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
 METADATA_FILE = "estimator.json"
+PUBLIC_PACKAGE = "sklearn_keras_hpo"  # the estimators are exported at the top of the package
 
 
 def save(estimator, path):
@@ -45,7 +46,7 @@ def save(estimator, path):
     fitted.update({k: v for k, v in vars(estimator).items() if k in ("_single_target",)})
     metadata = {
         "format": FORMAT_VERSION,
-        "class": f"{type(estimator).__module__}:{type(estimator).__qualname__}",
+        "class": f"{PUBLIC_PACKAGE}:{type(estimator).__qualname__}",  # no module path that can move
         "params": {k: _encode(v) for k, v in estimator.get_params(deep=False).items()},
         "fitted": {k: _encode(v) for k, v in fitted.items()},
     }
@@ -100,7 +101,7 @@ def _read_metadata(path):
 
 
 def _load_model(file, trusted):
-    from ._backend import keras_and_tf
+    from .._backend import keras_and_tf
 
     keras, _ = keras_and_tf()
     if not file.is_file():
@@ -154,7 +155,7 @@ def _decode(value, name, trusted):
 
 
 def _estimator_class(reference, path):
-    if not reference.startswith("sklearn_keras_hpo."):
+    if not reference.startswith((f"{PUBLIC_PACKAGE}:", f"{PUBLIC_PACKAGE}.")):
         raise ValueError(f"{path / METADATA_FILE} names {reference}, not a sklearn_keras_hpo estimator.")
     return _import(reference, "class", trusted=True)
 
