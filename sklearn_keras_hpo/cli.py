@@ -27,6 +27,7 @@ import numpy as np
 
 from .data.rows import ImageRows
 from .search._stopping import StopSearch, stop_on_signals
+from .search.budget import Budget, epoch_seconds, refit_within
 
 SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband", "asha")
 STREAM_ABOVE_BYTES = 256 * 2**20  # decoded pixels of a folder above which tune streams its files
@@ -49,8 +50,9 @@ def _parser():
     tune.add_argument("--data", default="digits",
                       help="'digits' (default), a folder of MNIST-style IDX files or class subfolders, .npz or .csv")
     tune.add_argument("--image-shape", type=int, nargs="+", help="image shape of a .csv's pixel columns")
-    tune.add_argument("--image-size", type=int, nargs=2, default=(28, 28), help="size images of a folder are read at")
-    tune.add_argument("--color-mode", choices=("auto", "grayscale", "rgb"), default="auto",
+    tune.add_argument("--image-size", type=int, nargs=2,
+                      help="size images of a folder are read at (default: the first file's own)")
+    tune.add_argument("--color-mode", choices=("auto", "grayscale", "rgb"),
                       help="channels of a folder's images (auto: those of the first file)")
     tune.add_argument("--stream", choices=("auto", "always", "never"), default="auto",
                       help="train on a class-subfolder folder's file paths, decoding per batch, instead of "
@@ -58,7 +60,8 @@ def _parser():
     _add_key_options(tune)
     tune.add_argument("--max-samples", type=int, help="use a stratified subset of this many images")
     tune.add_argument("--searcher", choices=SEARCHERS, default="random")
-    tune.add_argument("--space", default="cnn", help="a preset (cnn, mlp_lr, augmentation, hyperband, "
+    tune.add_argument("--space", default="auto", help="auto (default: built from the data's image size, "
+                      "channels and count), a tutorial preset (cnn, mlp_lr, augmentation, hyperband, "
                       "regularisation) or a YAML/JSON file")
     tune.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                       help="fix an estimator parameter (value read as JSON, else a string); repeatable")
@@ -66,7 +69,8 @@ def _parser():
     tune.add_argument("--n-jobs", type=int, default=1)
     tune.add_argument("--n-iter", type=int, default=10, help="candidates of random, bayes and asha searches")
     tune.add_argument("--max-epochs", type=int, default=9, help="epochs of the last rung (halving, hyperband, asha)")
-    tune.add_argument("--time-limit", type=float, help="seconds; then stop and keep what finished")
+    tune.add_argument("--time-limit", type=float, help="seconds for the whole run: the search (stopped, keeping "
+                      "what finished), the refit of the best and the report")
     tune.add_argument("--random-state", type=int, default=0)
     tune.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (0 for none)")
     tune.add_argument("--output", "-o", default="skhpo-run", help="output directory")
@@ -78,7 +82,8 @@ def _parser():
     predict.add_argument("data")
     predict.add_argument("-o", "--output", default="predictions.csv")
     predict.add_argument("--image-shape", type=int, nargs="+")
-    predict.add_argument("--image-size", type=int, nargs=2, default=(28, 28))
+    predict.add_argument("--image-size", type=int, nargs=2, help="default: the model's own")
+    predict.add_argument("--color-mode", choices=("grayscale", "rgb"), help="default: the model's own channels")
     _add_key_options(predict)
     predict.add_argument("--trusted", action="store_true", help="allow code (Lambda layers) in the model file")
     return parser
@@ -93,31 +98,36 @@ def _load(args, require_labels):
     """Images (uint8 stays uint8: the estimator scales it per batch) and labels."""
     from .data.datasets import load_source
 
-    return load_source(args.data, image_shape=args.image_shape, image_size=tuple(args.image_size),
+    size = tuple(args.image_size) if args.image_size else None
+    return load_source(args.data, image_shape=args.image_shape, image_size=size, color_mode=_color_mode(args),
                        x_key=args.x_key, y_key=args.y_key, require_labels=require_labels)  # fmt: skip
+
+
+def _color_mode(args):
+    return None if args.color_mode == "auto" else args.color_mode
 
 
 def _folder_data(args):
     """``(X, labels, estimator params)`` of a class-subfolder ``--data`` folder, or None for
     other sources: the file paths and the decoding settings when streaming (``--stream``),
     else the pixels decoded in the folder's colour mode."""
-    from .data.datasets import folder_channels, is_class_folder, load_image_folder
+    from .data.datasets import file_image_size, folder_channels, is_class_folder, load_image_folder
 
     if args.data == "digits" or not is_class_folder(args.data):
         return None
     paths, labels = load_image_folder(args.data, lazy=True)
     channels = {"grayscale": 1, "rgb": 3}.get(args.color_mode) or folder_channels(paths[0])
-    decoded = len(paths) * args.image_size[0] * args.image_size[1] * channels
+    size = tuple(args.image_size) if args.image_size else file_image_size(paths[0])
+    decoded = len(paths) * size[0] * size[1] * channels
     if args.stream == "always" or (args.stream == "auto" and decoded > STREAM_ABOVE_BYTES):
-        return paths, labels, {"image_size": tuple(args.image_size), "channels": channels}
-    X, y = load_image_folder(args.data, tuple(args.image_size), color_mode="rgb" if channels == 3 else "grayscale")
+        return paths, labels, {"image_size": size, "channels": channels}
+    X, y = load_image_folder(args.data, size, color_mode="rgb" if channels == 3 else "grayscale")
     return X, y, {}
 
 
 # -- tune ---------------------------------------------------------------------------
 def run_tune(args):
-    from sklearn.base import clone
-
+    budget = Budget(args.time_limit)  # the whole run: search, refit and report
     X, y, summary = _load_data(args)
     if X.ndim > 1:  # the split and every fold of the search then copy no images
         X = ImageRows(X)
@@ -132,11 +142,11 @@ def run_tune(args):
     if records.exists() and not args.resume:
         records.unlink()
     estimator = _base_estimator(args, fits)
-    search, searched = _make_search(args, estimator, RecordingScorer(records))
+    search, searched = _make_search(args, estimator, RecordingScorer(records), summary["image shape"], len(X_train))
     summary.update({"searcher": type(search).__name__, "search space": args.space, "cv folds": args.cv})
 
     started = time.monotonic()
-    stopped = _run_search(search, X_train, y_train, args)
+    stopped = _run_search(search, X_train, y_train, args, budget)
     summary["search time (s)"] = round(time.monotonic() - started, 1)
     if stopped:
         results = partial_results(records, args.cv)
@@ -144,12 +154,14 @@ def run_tune(args):
             print(f"Stopped ({stopped}) before any configuration finished all {args.cv} folds; "
                   f"the finished fits are kept in {fits} for --resume.")  # fmt: skip
             return 130
-        best_index = int(np.nanargmax(results["mean_test_score"]))
-        best_params = results["params"][best_index]
-        best = clone(estimator).set_params(**best_params).fit(X_train, y_train)
-        print(f"Stopped ({stopped}); refitted the best of {len(results['params'])} finished configurations.")
+        best_params = results["params"][int(np.nanargmax(results["mean_test_score"]))]
+        print(f"Stopped ({stopped}); the best of {len(results['params'])} finished configurations:")
     else:
-        results, best_params, best = search.cv_results_, search.best_params_, search.best_estimator_
+        results, best_params = search.cv_results_, search.best_params_
+    seconds = epoch_seconds(records, best_params)
+    best, summary["refit"] = refit_within(budget, estimator, best_params, (X_train, y_train), cv=args.cv,
+                                          epoch_seconds=seconds, n_held_out=len(y_test))  # fmt: skip
+    print(f"Refit: {summary['refit']}.")
     train, test = (X_train, y_train), (X_test, y_test)
     return _write_outputs(output, results, best_params, best, summary, train, test, searched)
 
@@ -163,7 +175,7 @@ def _load_data(args):
 
         X, _, y, _ = train_test_split(X, y, train_size=args.max_samples, stratify=y, random_state=args.random_state)
     classes, counts = np.unique(y, return_counts=True)
-    shape = (*args.image_size, args.stream_params["channels"]) if streamed else X.shape[1:]
+    shape = (*args.stream_params["image_size"], args.stream_params["channels"]) if streamed else X.shape[1:]
     summary = {"source": args.data, "images": len(X), "image shape": shape,
                "classes": dict(zip(classes.tolist(), counts.tolist()))}  # fmt: skip
     return X, y, summary
@@ -201,15 +213,19 @@ def _parse_value(text):
         return text
 
 
-def _make_search(args, estimator, scorer):
-    """The searcher and the names of the parameters it searches."""
+def _make_search(args, estimator, scorer, image_shape, n_train):
+    """The searcher and the names of the parameters it searches. It does not refit: the
+    tune command refits the best itself, within the time limit."""
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
 
     from .search.hyperband import HyperbandSearchCV
-    from .search.spaces import PRESETS, read_space_file, search_space
+    from .search.spaces import PRESETS, auto_space, read_space_file, search_space
 
-    specs = dict(PRESETS[args.space]) if args.space in PRESETS else read_space_file(args.space)
+    if args.space == "auto":
+        specs = auto_space(image_shape, n_train)
+    else:
+        specs = dict(PRESETS[args.space]) if args.space in PRESETS else read_space_file(args.space)
     if args.searcher in ("halving", "hyperband", "asha"):
         specs.pop("epochs", None)  # the resource, set per rung
     kind = {"grid": "grid", "bayes": "bayes"}.get(args.searcher, "random")
@@ -217,7 +233,7 @@ def _make_search(args, estimator, scorer):
     if unknown:
         raise ValueError(f"The search space names unknown parameter(s) {sorted(unknown)} of CNNClassifier.")
     space = search_space(specs, kind)
-    common = {"scoring": scorer, "cv": args.cv, "n_jobs": args.n_jobs, "error_score": np.nan}
+    common = {"scoring": scorer, "cv": args.cv, "n_jobs": args.n_jobs, "error_score": np.nan, "refit": False}
     seeded = {**common, "random_state": args.random_state}
     if args.searcher == "grid":
         from sklearn.model_selection import ParameterGrid
@@ -246,14 +262,17 @@ def _make_search(args, estimator, scorer):
     return search, list(specs)
 
 
-def _run_search(search, X, y, args):
-    """Fit the search; the reason it stopped early, or None when it finished."""
+def _run_search(search, X, y, args, budget):
+    """Fit the search in its share of the time limit; the reason it stopped early, or None
+    when it finished."""
     from .search.progress import progress_bar
     from .search.recovery import failures_as_scores, lost_workers_retried
 
     bar = progress_bar(desc=f"{args.searcher} search", disable=args.no_progress)
+    limit = budget.search_seconds()
+    reason = f"time limit of {args.time_limit:g} s, {limit:.0f} s of it for the search" if limit else None
     try:
-        with stop_on_signals(args.time_limit), bar, failures_as_scores(), lost_workers_retried():
+        with stop_on_signals(limit, reason), bar, failures_as_scores(), lost_workers_retried():
             search.fit(X, y)  # a dead worker's fits run again
     except StopSearch as stop:
         return stop.reason
@@ -274,7 +293,8 @@ class RecordingScorer:
 
         score = float(accuracy_score(y, estimator.predict(X)))
         params = {k: v for k, v in estimator.get_params(deep=False).items() if _jsonable(v)}
-        line = json.dumps({"params": params, "score": score, "n_test": len(y)}, default=float) + "\n"
+        record = {"params": params, "score": score, "n_test": len(y), "epoch_seconds": estimator.epoch_seconds_}
+        line = json.dumps(record, default=float) + "\n"
         with open(self.path, "a") as file:  # one short append: atomic on local filesystems
             file.write(line)
         return score
@@ -356,6 +376,9 @@ def run_predict(args):
     from .estimators import load
 
     estimator = load(args.model_dir, trusted=args.trusted)
+    height, width, *channels = estimator.image_shape_  # files are read at the model's own shape
+    args.image_size = args.image_size or (height, width)
+    args.color_mode = args.color_mode or ("rgb" if channels == [3] else "grayscale")
     X, y = _load(args, require_labels=False)
     proba = estimator.predict_proba(X)
     predicted = estimator.classes_[np.argmax(proba, axis=1)]

@@ -21,3 +21,41 @@ def test_every_architecture_builds_for_every_image_size(name, input_shape):
 def test_builder_must_return_a_keras_model():
     with pytest.raises(TypeError, match="expected a keras.Model"):
         build_model(lambda input_shape, n_outputs: "not a model", (8, 8, 1), 2)
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_convnet_weights_do_not_grow_with_the_image(residual):
+    """The same parameter count at 32, 64, 96 and 160 px (the stem's strided conv aside,
+    which 32 px skips): global average pooling, not a flatten of the map."""
+    counts = {size: build_model("convnet", (size, size, 3), 10, filters=8, residual=residual).count_params()
+              for size in (32, 64, 96, 160)}  # fmt: skip
+    # the stem's conv kernel and batch norm (4 vectors of 8), and the first stage then reading
+    # 8 channels instead of the image's 3
+    # 8 channels instead of the image's 3 (so no 1x1 projection of its residual shortcut)
+    stem = 3 * 3 * 3 * 8 + 4 * 8 + 3 * 3 * (8 - 3) * 8 - (3 * 8 if residual else 0)
+    assert counts[64] == counts[96] == counts[160] == counts[32] + stem, counts
+    tutorial = {size: build_model("cnn", (size, size, 3), 10, filters=8).count_params() for size in (32, 96)}
+    assert tutorial[96] > 8 * tutorial[32]  # the tutorials' flatten grows with the area
+
+
+def test_convnet_stem_brings_large_images_to_32_px_or_less():
+    from sklearn_keras_hpo.model.architectures import stem_halvings
+
+    assert [stem_halvings((s, s, 3)) for s in (8, 28, 32, 48, 64, 96, 160, 224)] == [0, 0, 0, 1, 1, 2, 3, 3]
+    model = build_model("convnet", (96, 96, 3), 10, filters=8)
+    pooled = next(layer for layer in model.layers if "global_average" in layer.name)
+    assert pooled.input.shape[1:3] == (3, 3)  # 96 -> 24 by the stem, then three 2x2 pools
+
+
+@pytest.mark.parametrize("shape, expected", [((8, 8, 1), "cnn"), ((28, 28, 1), "cnn"), ((32, 32, 3), "convnet"),
+                                             ((96, 96, 3), "convnet"), ((31, 200, 3), "cnn")])
+def test_auto_is_the_convnet_from_32_px(shape, expected):
+    from sklearn_keras_hpo import CNNClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, (8, *shape), dtype=np.uint8)
+    clf = CNNClassifier(filters=4, dense_units=8, epochs=1, random_state=0).fit(X, np.arange(8) % 2)
+    assert clf.architecture_ == expected
+    explicit = CNNClassifier(architecture="cnn", filters=4, dense_units=8, epochs=1, random_state=0).fit(
+        X, np.arange(8) % 2)
+    assert explicit.architecture_ == "cnn"

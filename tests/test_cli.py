@@ -153,7 +153,7 @@ def test_time_limit_keeps_what_finished(tmp_path, capsys):
     assert main(args) == 0
     assert time.monotonic() - started < 60
     out = capsys.readouterr().out
-    assert "Stopped (time limit of 20 s)" in out
+    assert "Stopped (time limit of 20 s, 15 s of it for the search)" in out and "Refit: " in out
     with open(tmp_path / "cv_results.csv") as file:
         finished = len(list(csv.DictReader(file)))
     assert 1 <= finished < 50
@@ -297,3 +297,94 @@ def test_tune_streams_a_folder_of_rgb_files(stream, tmp_path, capsys):
     saved = load(tmp_path / "out" / "model")
     assert tuple(saved.image_shape_) == (12, 12, 3)
     assert (saved.channels == 3) is (stream == "always")
+
+
+def _startup_seconds():
+    """What a fresh ``python -m sklearn_keras_hpo`` pays before ``main`` runs, measured."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import sklearn_keras_hpo.cli"], cwd=ROOT, check=True)
+    return time.monotonic() - started
+
+
+def test_time_limit_bounds_the_whole_run_refit_and_report_included(tmp_path):
+    """--time-limit 20 ends within 1.1 x 20 s plus the measured start-up, with a report and
+    a refitted model, and says how the refit fitted in the limit."""
+    startup = _startup_seconds()
+    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", "random", "--space", "cnn",
+               "--n-iter", "50", "--time-limit", "20", "--output", str(tmp_path), *TINY]  # fmt: skip
+    started = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert elapsed <= 1.1 * 20 + startup, (elapsed, startup, done.stdout)
+    assert "Refit: " in done.stdout and (tmp_path / "report.html").exists()
+    assert load(tmp_path / "model").predict(np.zeros((1, 8, 8))).shape == (1,)
+
+
+def test_refit_plans_its_epochs_in_the_time_left(tmp_path):
+    """Room for every epoch: the whole training set for all of them; room for some: that many;
+    room for none: the first fold's own fit, restored from the search's checkpoint (no epoch
+    trained), equal to the search's fit of that fold."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from sklearn_keras_hpo import CNNClassifier
+    from sklearn_keras_hpo.data import load_digits_images
+    from sklearn_keras_hpo.search.budget import Budget, refit_within
+
+    X, y = load_digits_images()
+    X, y = X[:300], y[:300]
+    estimator = CNNClassifier(filters=4, dense_units=16, epochs=3, random_state=0, checkpoint_dir=str(tmp_path))
+    cross_val_score(estimator, X, y, cv=2)  # the search's fits: checkpoints of both folds
+    kwargs = {"cv": 2, "epoch_seconds": 1.0, "n_held_out": 0}
+    roomy, said = refit_within(Budget(1000), estimator, {"epochs": 3}, (X, y), **kwargs)
+    assert roomy.n_epochs_ == 3 and said == "on the whole training set for 3 epochs"
+    some, said = refit_within(Budget(6.0 + 4.0 + 2.0 * 2 + 0.5), estimator, {"epochs": 3}, (X, y), **kwargs)
+    assert some.n_epochs_ == 2 and "for 2 of its 3" in said
+    none, said = refit_within(Budget(1.0), estimator, {"epochs": 3}, (X, y), **kwargs)
+    assert none.epoch_seconds_ is None and none.n_epochs_ == 3 and "restored from its checkpoint" in said
+    first, _ = next(StratifiedKFold(2).split(X, y))  # what cross_val_score's cv=2 trained first
+    fold = CNNClassifier(**{**estimator.get_params(), "checkpoint_dir": None}).fit(X[first], y[first])
+    np.testing.assert_allclose(none.predict_proba(X[:20]), fold.predict_proba(X[:20]), atol=1e-5)
+
+
+def test_predict_reads_rgb_files_at_the_models_shape(tmp_path, capsys):
+    """A model trained on 12x12 RGB images predicts a folder of larger RGB files: they are read
+    at the model's own size and channels, not as 28x28 grayscale."""
+    from PIL import Image
+
+    from sklearn_keras_hpo import CNNClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 255, (40, 12, 12, 3), dtype=np.uint8)
+    model = CNNClassifier(filters=4, dense_units=8, epochs=1, random_state=0).fit(X, np.arange(40) % 2)
+    model.save(tmp_path / "model")
+    (tmp_path / "new").mkdir()
+    for i in range(5):
+        Image.fromarray(rng.integers(0, 255, (30, 30, 3), dtype=np.uint8)).save(tmp_path / "new" / f"{i}.png")
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(tmp_path / "model"), str(tmp_path / "new"), "-o", str(out)]) == 0
+    assert "Wrote 5 predictions" in capsys.readouterr().out
+
+
+def test_progress_total_is_known_from_the_start(tmp_path):
+    """A random search's bar shows n_iter x cv as its total from the first fit on (it grew
+    from 0/3 to 120/120 while it ran when each candidate's folds were added as it started)."""
+    from sklearn.model_selection import RandomizedSearchCV
+
+    from sklearn_keras_hpo import CNNClassifier, lost_workers_retried, progress_bar
+    from sklearn_keras_hpo.data import load_digits_images
+
+    X, y = load_digits_images()
+    seen = []
+
+    class Watching(CNNClassifier):
+        def fit(self, X, y, **kwargs):
+            seen.append(progress_total())
+            return super().fit(X, y, **kwargs)
+
+    search = RandomizedSearchCV(Watching(filters=4, dense_units=8, epochs=1), {"dropout": [0.0, 0.1, 0.2]},
+                                n_iter=3, cv=2, refit=False, random_state=0)  # fmt: skip
+    with progress_bar(disable=True) as bar, lost_workers_retried():
+        progress_total = lambda: bar.total  # noqa: E731
+        search.fit(X[:200], y[:200])
+    assert seen == [6] * 6 and bar.n == 6

@@ -56,7 +56,7 @@ NON_DEFAULTS = dict(
     architecture="vgg", model=None, image_shape=(8, 8, 1), image_size=(8, 8), channels=1,
     image_cache="memory", filters=5, kernel_size=2,
     dense_units=7, n_blocks=1, activation="tanh", kernel_initializer="he_uniform",
-    dropout=0.1, batch_norm=True, l1=1e-5, l2=1e-4, optimizer="sgd", learning_rate=0.05,
+    dropout=0.1, batch_norm=True, residual=True, l1=1e-5, l2=1e-4, optimizer="sgd", learning_rate=0.05,
     momentum=0.9, nesterov=True, weight_decay=1e-4, batch_size=16, epochs=3,
     early_stopping=True, validation_fraction=0.2, n_iter_no_change=2, tol=1e-3,
     class_weight="balanced", callbacks=[], checkpoint_dir="ckpt", random_state=7, verbose=0,

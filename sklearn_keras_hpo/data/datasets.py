@@ -181,15 +181,17 @@ def _is_number(text):
     return True
 
 
-def load_image_folder(directory, image_size=(28, 28), color_mode="grayscale", lazy=False):
+def load_image_folder(directory, image_size=None, color_mode=None, lazy=False):
     """Images from ``directory/<class name>/*.png|jpg|...``, resized to ``image_size``.
 
     Parameters
     ----------
     directory : str or Path
         One subfolder per class; files sorted by class name, then file name.
-    image_size : (height, width), default=(28, 28)
-    color_mode : {"grayscale", "rgb"}, default="grayscale"
+    image_size : (height, width) or None, default=None
+        None: the first file's own size (CIFAR-10's JPEGs stay 32x32).
+    color_mode : {"grayscale", "rgb"} or None, default=None
+        None: the first file's own (grayscale for a grayscale file, else RGB).
     lazy : bool, default=False
         Return the file paths instead of decoding any image.
 
@@ -205,6 +207,14 @@ def load_image_folder(directory, image_size=(28, 28), color_mode="grayscale", la
     if lazy:
         return np.asarray([str(file) for file in files]), np.asarray(labels)
     return _decode_images(files, image_size, color_mode), np.asarray(labels)
+
+
+def file_image_size(path):
+    """``(height, width)`` of an image file."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.height, image.width
 
 
 def is_class_folder(source):
@@ -238,8 +248,11 @@ def _class_files(directory):
 
 
 def _decode_images(files, image_size, color_mode):
+    """uint8 pixels of ``files``; ``image_size``/``color_mode`` None: the first file's own."""
     from PIL import Image, UnidentifiedImageError
 
+    image_size = image_size or file_image_size(files[0])
+    color_mode = color_mode or ("grayscale" if folder_channels(files[0]) == 1 else "rgb")
     mode = {"grayscale": "L", "rgb": "RGB"}[color_mode]
     images = []
     for file in files:
@@ -252,7 +265,7 @@ def _decode_images(files, image_size, color_mode):
     return np.stack(images)
 
 
-def load_source(source, *, image_shape=None, image_size=(28, 28), x_key=None, y_key=None,
+def load_source(source, *, image_shape=None, image_size=None, color_mode=None, x_key=None, y_key=None,
                 require_labels=True):  # fmt: skip
     """Images and labels from a named source: ``"digits"``, a folder of MNIST-style IDX
     files, a folder of class subfolders, an ``.npz`` or a ``.csv`` file.
@@ -272,8 +285,8 @@ def load_source(source, *, image_shape=None, image_size=(28, 28), x_key=None, y_
         if any(path.glob("train-images-idx3-ubyte*")):
             return load_mnist(path, "train")
         if not require_labels and _image_files(path) and not any(p.is_dir() for p in path.iterdir()):
-            return _decode_images(_image_files(path), image_size, "grayscale"), None
-        return load_image_folder(path, image_size)
+            return _decode_images(_image_files(path), image_size, color_mode), None
+        return load_image_folder(path, image_size, color_mode)
     loaders = {
         ".npz": lambda p: load_npz(p, x_key, y_key, require_labels=require_labels),
         ".csv": lambda p: load_csv(p, image_shape=image_shape,

@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _planning, _routing, _scikeras
 from ._constraints import PARAMETER_CONSTRAINTS
+from ..model.architectures import resolve_architecture
 from ._validation import check_images
 
 # the scikeras names set on the estimator after fit (the rest of meta is the builder's)
@@ -29,7 +30,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
 
     def __init__(
         self,
-        architecture="cnn",
+        architecture="auto",
         *,
         model=None,
         image_shape=None,
@@ -43,7 +44,8 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         activation="relu",
         kernel_initializer="glorot_uniform",
         dropout=0.25,
-        batch_norm=False,
+        batch_norm=None,
+        residual=False,
         l1=0.0,
         l2=0.0,
         optimizer="adam",
@@ -110,6 +112,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         self.kernel_initializer = kernel_initializer
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.residual = residual
         self.l1 = l1
         self.l2 = l2
         self.optimizer = optimizer
@@ -271,6 +274,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         images, y = check_images(self, X, y, reset=previous is None, y_numeric=self._numeric_targets,
                                  keep_layout=self._keeps_layout())  # fmt: skip
         targets = self._encode_targets(y, classes, reset=previous is None)
+        params["architecture"] = resolve_architecture(params["architecture"], images.image_shape)
         self._check_augmentation(params, images)
         weights = self._training_weights(targets, _check_sample_weight(sample_weight, _rows(len(targets))))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -294,6 +298,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         result = run_fit(FitPlan(images, targets, weights, train, validation, self._n_classes(), spec,
                                  training, seed, checkpoint))  # fmt: skip
         self._record(result, meta, continued=start > 0)
+        self.architecture_ = params["architecture"] if params["model"] is None else None
         return self
 
     def _builder(self):
@@ -333,6 +338,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
             )  # fmt: skip
         self.model_, self.history_ = result.model, result.history
         self.n_epochs_, self.best_epoch_ = result.n_epochs, result.best_epoch
+        self.epoch_seconds_ = result.epoch_seconds
         vars(self).update({k: meta[k] for k in SCIKERAS_ATTRIBUTES if k in meta})
 
     def _check_augmentation(self, params, images):

@@ -28,7 +28,7 @@ KERAS_OPTIMIZER_NAMES = {
 _KERAS_OBJECT = [None, str, callable, list, dict]  # losses and metrics: names, classes, instances
 
 PARAMETER_CONSTRAINTS = {
-    "architecture": [StrOptions(ARCHITECTURES.keys()), callable],
+    "architecture": [StrOptions({"auto", *ARCHITECTURES}), callable],
     "model": [None, callable],  # a builder function, or a keras.Model (callable too)
     "image_shape": [None, tuple, list],
     "image_size": [None, tuple, list],
@@ -41,7 +41,8 @@ PARAMETER_CONSTRAINTS = {
     "activation": [StrOptions(ACTIVATIONS), None],
     "kernel_initializer": [StrOptions(INITIALIZERS)],
     "dropout": [Interval(Real, 0, 1, closed="left")],
-    "batch_norm": ["boolean"],
+    "batch_norm": ["boolean", None],
+    "residual": ["boolean"],
     "l1": [Interval(Real, 0, None, closed="left")],
     "l2": [Interval(Real, 0, None, closed="left")],
     "optimizer": [StrOptions(OPTIMIZER_NAMES), Hidden(StrOptions(KERAS_OPTIMIZER_NAMES)), type,

@@ -15,7 +15,8 @@ from ..training import Checkpointing, ModelSpec, Training, optimizer_kwargs
 from . import _routing, _scikeras
 
 KERAS_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
-ARCHITECTURE_PARAMS = ("filters", "kernel_size", "dense_units", "n_blocks", "dropout", "batch_norm", "l1", "l2")
+ARCHITECTURE_PARAMS = ("filters", "kernel_size", "dense_units", "n_blocks", "residual", "dropout", "batch_norm",
+                       "l1", "l2")
 DEFAULT_VALIDATION_FRACTION = 0.1
 # optimizer hyperparameters that only act on optimizer names and classes
 FLAT_OPTIMIZER_DEFAULTS = {"learning_rate": 0.001, "momentum": 0.0, "nesterov": False, "weight_decay": None}
@@ -42,7 +43,7 @@ def architecture_hyperparameters(params, output_activation):
     initializer = params["kernel_initializer"]
     return {
         "output_activation": output_activation,
-        **{name: params[name] for name in ARCHITECTURE_PARAMS},
+        **{name: params[name] for name in ARCHITECTURE_PARAMS if params[name] is not None},  # None: the builder's
         "activation": params["activation"] or "linear",
         "kernel_initializer": KERAS_INITIALIZER_ALIASES.get(initializer, initializer),
         **_routing.routed(params, "model"),

@@ -31,9 +31,14 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
 
     Parameters
     ----------
-    architecture : {"cnn", "mlp", "vgg", "resnet"} or callable, default="cnn"
-        A registered builder (see ``architectures.ARCHITECTURES``) or a callable
-        ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``.
+    architecture : {"auto", "convnet", "cnn", "mlp", "vgg", "resnet"} or callable, \
+default="auto"
+        A registered builder (see ``model.ARCHITECTURES``) or a callable
+        ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``. "auto" is
+        "convnet" (a batch-normalised convnet with global average pooling, whose
+        weights do not grow with the image) for images of 32 px a side and more, and
+        the tutorials' "cnn" below (8x8 digits, 28x28 MNIST); ``architecture_`` says
+        which was built.
     model : callable or keras.Model, default=None
         scikeras builder, called with its ``model__*`` (or bare extra) arguments
         and, where its signature takes them, ``meta``, ``compile_kwargs`` and
@@ -67,7 +72,10 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     dense_units : int, default=128
         Neurons of each hidden dense layer.
     n_blocks : int, default=2
-        Blocks of the "vgg" and "resnet" stacks; hidden layers of "mlp".
+        Blocks of the "vgg" and "resnet" stacks; conv layers per stage of
+        "convnet"; hidden layers of "mlp".
+    residual : bool, default=False
+        Residual connections around each stage of "convnet".
     activation : {"relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", \
 "linear"} or None, default="relu"
         Hidden-layer activation; None means linear.
@@ -77,8 +85,10 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         orthogonal.
     dropout : float in [0, 1), default=0.25
         Dropout rate after the pooling and dense layers.
-    batch_norm : bool, default=False
-        Batch normalisation after every convolution and hidden dense layer.
+    batch_norm : bool or None, default=None
+        Batch normalisation after every convolution and hidden dense layer; None:
+        the architecture's own default (on for "convnet" and "resnet", off for the
+        tutorials' "cnn", "mlp" and "vgg").
     l1, l2 : float, default=0.0
         L1 / L2 penalties on convolution and dense kernels.
     optimizer : {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", \
@@ -176,6 +186,11 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         ``val_loss`` and ``val_accuracy``.
     n_epochs_ : int
         Epochs trained.
+    architecture_ : str or None
+        The registered architecture built ("auto" resolved); None for ``model=``.
+    epoch_seconds_ : float or None
+        Wall seconds per epoch trained in the last fit (None when it trained none,
+        as when a checkpoint held the finished fit).
     best_epoch_ : int or None
         With early stopping, the 1-based epoch whose weights were restored.
     n_classes_, target_type_, n_outputs_, n_outputs_expected_

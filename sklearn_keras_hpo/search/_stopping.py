@@ -26,10 +26,11 @@ class StopSearch(BaseException):
 
 
 @contextlib.contextmanager
-def stop_on_signals(time_limit=None):
+def stop_on_signals(time_limit=None, reason=None):
     """Raise :class:`StopSearch` in the ``with`` block on Ctrl-C (SIGINT), or after
-    ``time_limit`` seconds, and again every ``RETRY_S`` seconds until it leaves the block.
-    Main thread only; the previous handlers are restored on exit."""
+    ``time_limit`` seconds (``reason`` then, default "time limit of N s"), and again every
+    ``RETRY_S`` seconds until it leaves the block. Main thread only; the previous handlers
+    are restored on exit."""
     asked = []
 
     def stop(reason):
@@ -42,7 +43,7 @@ def stop_on_signals(time_limit=None):
 
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGALRM)}
     signal.signal(signal.SIGINT, stop("interrupted"))
-    signal.signal(signal.SIGALRM, stop(f"time limit of {time_limit:g} s" if time_limit else "interrupted"))
+    signal.signal(signal.SIGALRM, stop(reason or (f"time limit of {time_limit:g} s" if time_limit else "interrupted")))
     if time_limit:
         signal.setitimer(signal.ITIMER_REAL, time_limit)
     try:

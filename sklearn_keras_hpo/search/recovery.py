@@ -138,6 +138,7 @@ class _RetryingParallel:
         if not tasks:
             return []
         n_splits = tasks[0][2].get("split_progress", (0, 1))[1]
+        progress.count_fits(started=len(tasks))  # the whole call's fits: the bar's total from the start
         config, filters = get_config(), list(warnings.filters)
         with open_pool(self.n_jobs) as pool:
             def submit(job, fold):
@@ -151,8 +152,14 @@ class _RetryingParallel:
 
             jobs = _Candidates(tasks, n_splits)
             finished = run_jobs(jobs, pool, submit, n_splits, score=lambda outs: 0.0,
-                                on_fits=progress.count_fits, lost_fold=lost)  # fmt: skip
+                                on_fits=_finished_only, lost_fold=lost)  # fmt: skip
         return [out for _, outs in sorted(finished, key=lambda item: item[0].order) for out in outs]
+
+
+def _finished_only(started, finished):
+    """Progress of fits counted in the total already: a fit that is run again after its
+    worker died, or dropped, changes nothing; a finished one counts once."""
+    progress.count_fits(finished=finished)
 
 
 class _Candidates:

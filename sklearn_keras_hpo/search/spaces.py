@@ -75,19 +75,79 @@ PRESETS = {
 }
 
 
-def search_space(name, kind="random"):
+def search_space(name, kind="random", *, X=None, image_shape=None):
     """The preset ``name`` (or a dict of specs) in the form ``kind`` ("random", "bayes"
-    or "grid") takes."""
-    if isinstance(name, dict):
+    or "grid") takes.
+
+    ``name="auto"`` builds the default space from the data (see :func:`auto_space`): pass
+    the training images as ``X`` (an array or ``ImageRows`` of shape (n, h, w[, c])), or,
+    for file paths, ``X`` and the ``image_shape`` (h, w, c) they are read at.
+
+    >>> import numpy as np
+    >>> space = search_space("auto", X=np.zeros((5000, 32, 32, 3), np.uint8))
+    >>> space["architecture"], space["flip"]
+    (['convnet'], [None, 'horizontal'])
+    """
+    if isinstance(name, str) and name == "auto":
+        if X is None:
+            raise ValueError('search_space("auto") builds the space from the data: pass X=the training '
+                             "images (and image_shape=(h, w, c) when X holds file paths).")
+        specs = auto_space(image_shape or np.shape(X)[1:], len(X))
+    elif isinstance(name, dict):
         specs = name
     elif name in PRESETS:
         specs = PRESETS[name]
     else:
-        raise ValueError(f"Unknown search space {name!r}; choose one of {sorted(PRESETS)} or give a file.")
+        raise ValueError(f"Unknown search space {name!r}; choose 'auto', one of {sorted(PRESETS)} or give a file.")
     convert = {"random": _random, "bayes": _bayes, "grid": _grid}.get(kind)
     if convert is None:
         raise ValueError(f"kind must be 'random', 'bayes' or 'grid', got {kind!r}.")
     return {param: convert(*spec) for param, spec in specs.items()}
+
+
+def auto_space(image_shape, n_samples):
+    """Specs of the default search space for images of ``image_shape`` (h, w, channels)
+    and a training set of ``n_samples`` images.
+
+    Every configuration it draws can learn: the batch-normalised ``convnet`` (plain or
+    residual; the tutorials' ``cnn`` is also drawn for images under 32 px), Adam at a
+    log-uniform rate around 1e-3 with decoupled weight decay, a cosine or one-cycle
+    schedule (the cosine with a one-epoch warm-up), no sigmoid hidden layers and no plain
+    SGD. Width and batch size follow the data: narrower nets and smaller batches for a
+    few hundred images; for colour images the augmentations that help photos (horizontal
+    flips, small shifts and zooms), for grayscale only small shifts (a flipped digit is
+    another digit).
+
+    >>> specs = auto_space((32, 32, 3), 10_000)
+    >>> specs["architecture"], specs["flip"]
+    (('cat', ['convnet']), ('cat', [None, 'horizontal']))
+    >>> auto_space((8, 8, 1), 1_000)["architecture"]
+    ('cat', ['cnn', 'convnet'])
+    """
+    height, width, channels = (tuple(image_shape) + (1,))[:3]
+    small_images = min(height, width) < 32
+    few = n_samples < 2_000
+    specs = {
+        "architecture": ("cat", ["cnn", "convnet"] if small_images else ["convnet"]),
+        "filters": ("cat", [16, 24, 32] if few or small_images else [24, 32, 48]),
+        "n_blocks": ("cat", [1, 2]),
+        "residual": ("cat", [False, True]),
+        "batch_norm": ("cat", [True]),
+        "activation": ("cat", ["relu", "swish"]),
+        "kernel_initializer": ("cat", ["he_normal"]),
+        "dropout": ("real", 0.0, 0.4),
+        "optimizer": ("cat", ["adam"]),
+        "learning_rate": ("log", 3e-4, 3e-3),
+        "weight_decay": ("log", 1e-5, 1e-2),
+        "lr_schedule": ("cat", ["cosine", "one_cycle"]),
+        "warmup_epochs": ("cat", [0, 1]),
+        "batch_size": ("cat", [16, 32, 64] if few else [32, 64, 128]),
+        "epochs": ("int", 5, 20 if few else 15),
+        "translation": ("real", 0.0, 0.1),
+    }
+    if channels == 3:
+        specs.update(flip=("cat", [None, "horizontal"]), zoom=("real", 0.0, 0.1))
+    return specs
 
 
 def read_space_file(path):

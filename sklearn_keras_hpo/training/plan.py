@@ -124,3 +124,4 @@ class FitResult(NamedTuple):
     history: dict
     n_epochs: int
     best_epoch: int | None
+    epoch_seconds: float | None = None  # wall seconds per epoch trained in this fit

@@ -5,6 +5,8 @@ Keras ``fit``, checkpoint save; in that order, each a call into one module of
 this package, none back into the estimator.
 """
 
+import time
+
 import numpy as np
 
 from . import checkpoints, memory, reuse, session
@@ -32,7 +34,10 @@ def run_fit(plan):
         trainer = reuse.trainer_for(model, reuse.structure_key(parts), compile_args)
         key = _checkpoint_key(plan, images)
         past = checkpoints.restore(trainer, plan.checkpoint, key, training.epochs) if key else _nothing(training)
+        started = time.perf_counter()
         history, best_epoch = _train(trainer, images, plan, past.epochs)
+        trained = len(history.get("loss", []))
+        epoch_seconds = (time.perf_counter() - started) / trained if trained else None
         check_finite_loss(history)
         if trainer is not model:
             reuse.copy_state(trainer, model)
@@ -43,7 +48,7 @@ def run_fit(plan):
     if key is not None and past.epochs < training.epochs:  # a restored fit is on disk already
         checkpoints.save(plan.checkpoint.directory, key, n_epochs, trainer.variables,
                          trainer.optimizer.variables, history, best_epoch)  # fmt: skip
-    return FitResult(model, history, n_epochs, best_epoch)
+    return FitResult(model, history, n_epochs, best_epoch, epoch_seconds)
 
 
 def _nothing(training):

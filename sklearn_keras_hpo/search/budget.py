@@ -1,0 +1,114 @@
+"""A time limit that bounds the whole run: the search, the refit of the best
+configuration and the report.
+
+The search gets ``SEARCH_SHARE`` of the limit. The refit is then planned in what is
+left from the best configuration's measured seconds per epoch (scaled from a fold's
+training rows to the whole training set): its own epochs when they fit, fewer when
+only those fit, and when not one epoch fits, no training at all: the best
+configuration's first fold, restored from its checkpoint.
+
+A fold's epoch took 2 s on 2/3 of the training set, so an epoch of the refit takes 3 s;
+20 s left, less 6 s to build the model, leave room for 4 epochs:
+
+>>> refit_epochs(epochs=10, epoch_seconds=2.0, train_fraction=2 / 3, seconds_left=20.0)
+4
+>>> refit_epochs(epochs=10, epoch_seconds=2.0, train_fraction=2 / 3, seconds_left=100.0)
+10
+>>> refit_epochs(epochs=10, epoch_seconds=30.0, train_fraction=2 / 3, seconds_left=20.0)
+0
+"""
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+SEARCH_SHARE = 0.75  # of the time limit; the rest is for the refit and the report
+FIXED_SECONDS = 6.0  # a refit's cost besides its epochs: building and tracing the model
+REPORT_SECONDS = 4.0  # the report's plots and tables, besides predicting the held-out images
+
+
+class Budget:
+    """The deadline of one run, from the moment it started (``time.monotonic``)."""
+
+    def __init__(self, time_limit, started=None):
+        self.time_limit = time_limit
+        self.started = time.monotonic() if started is None else started
+
+    def search_seconds(self):
+        """What the search may run, or None without a limit."""
+        if self.time_limit is None:
+            return None
+        return max(1.0, SEARCH_SHARE * self.time_limit - (time.monotonic() - self.started))
+
+    def seconds_left(self):
+        return math.inf if self.time_limit is None else self.time_limit - (time.monotonic() - self.started)
+
+
+def refit_epochs(*, epochs, epoch_seconds, train_fraction, seconds_left, reserve=FIXED_SECONDS):
+    """Epochs of the best configuration that a refit on the whole training set can afford:
+    ``epochs`` when they fit in ``seconds_left`` (less ``reserve``), fewer when only those
+    do, 0 when not one does. ``epoch_seconds`` was measured on a fold's training rows,
+    ``train_fraction`` of the whole set."""
+    if epoch_seconds is None or not math.isfinite(seconds_left):
+        return epochs
+    per_epoch = epoch_seconds / train_fraction
+    return int(max(0, min(epochs, (seconds_left - reserve) // per_epoch)))
+
+
+def report_reserve(n_held_out, epoch_seconds, n_fold_train):
+    """Seconds to keep for predicting ``n_held_out`` images and writing the report: a
+    prediction pass costs about a third of a training epoch per image."""
+    if not epoch_seconds or not n_fold_train:
+        return REPORT_SECONDS
+    return REPORT_SECONDS + epoch_seconds * n_held_out / n_fold_train / 3
+
+
+def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_out):
+    """``(fitted, what was done)``: ``estimator`` with the best ``params`` fitted in what
+    ``budget`` leaves (less the report's share): on the whole training set for its own
+    epochs, or for the epochs that fit, or, with no time for one, its fit on the first of
+    the search's ``cv`` folds restored from the checkpoint (no training)."""
+    from sklearn.base import clone
+    from sklearn.model_selection import check_cv
+
+    X, y = train
+    epochs = params.get("epochs", estimator.get_params()["epochs"])
+    fraction = (cv - 1) / cv
+    reserve = report_reserve(n_held_out, epoch_seconds, fraction * len(y))
+    affordable = refit_epochs(epochs=epochs, epoch_seconds=epoch_seconds, train_fraction=fraction,
+                              seconds_left=budget.seconds_left() - reserve)  # fmt: skip
+    best = clone(estimator).set_params(**params)
+    if affordable >= 1:
+        best.set_params(epochs=affordable).fit(X, y)
+        cut = f" of its {epochs} (what the time limit left room for)" if affordable < epochs else ""
+        return best, f"on the whole training set for {affordable}{cut} epochs"
+    first_fold, _ = next(check_cv(cv, y, classifier=True).split(X, y))
+    best.fit(X[first_fold], y[first_fold])  # the search's own fit: its checkpoint holds it
+    return best, (f"no time left to train: the best configuration's fit on fold 1 ({len(first_fold)} "
+                  "images), restored from its checkpoint")
+
+
+def epoch_seconds(records, params):
+    """Median seconds per epoch that the finished fits of ``params`` measured, from the
+    search's JSON-lines ``records`` (those of every fit when none of its own says; None
+    when none does)."""
+    wanted = {name: value for name, value in params.items() if _plain(value)}
+    own, every = [], []
+    if Path(records).exists():
+        for line in Path(records).read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by a kill
+                continue
+            if record.get("epoch_seconds"):
+                every.append(record["epoch_seconds"])
+                if all(record["params"].get(name) == value for name, value in wanted.items()):
+                    own.append(record["epoch_seconds"])
+    return float(np.median(own or every)) if (own or every) else None
+
+
+def _plain(value):
+    return value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating))
