@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.rows import ImageRows
-from .search._stopping import StopSearch, stop_on_signals
+from .search._stopping import StopSearch, stop_on_signals, stop_worker_processes
 from .search.budget import Budget, epoch_seconds, refit_within
 
 SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband", "asha")
@@ -275,8 +275,10 @@ def _run_search(search, X, y, args, budget):
         with stop_on_signals(limit, reason), bar, failures_as_scores(), lost_workers_retried():
             search.fit(X, y)  # a dead worker's fits run again
     except StopSearch as stop:
+        stop_worker_processes()
         return stop.reason
     except KeyboardInterrupt:  # raised in a worker process, before our handler was in place
+        stop_worker_processes()
         return "interrupted"
     return None
 

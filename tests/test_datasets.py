@@ -186,3 +186,18 @@ def test_shared_mnist_files(name):
     X, y = load_mnist(directory, "test")
     assert X.shape == (10000, 28, 28) and X.dtype == np.uint8
     assert np.bincount(y).min() > 800  # ten balanced classes
+
+
+def test_image_folder_reads_the_files_own_size_and_colour_by_default(tmp_path):
+    """A CIFAR-10-like folder of 32x32 RGB JPEGs reads as (n, 32, 32, 3), not 28x28 grayscale;
+    image_size= and color_mode= still change it."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("cat", "ship"):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / label / f"{i}.jpg")
+    X, y = load_image_folder(tmp_path)
+    assert X.shape == (6, 32, 32, 3) and X.dtype == np.uint8 and list(y) == ["cat"] * 3 + ["ship"] * 3
+    assert load_image_folder(tmp_path, image_size=(16, 8), color_mode="grayscale")[0].shape == (6, 16, 8)

@@ -61,7 +61,8 @@ def _regularizer(l1, l2):
     return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
 
-def _conv(x, filters, kernel_size, activation, initializer, batch_norm, regularizer, strides=1):
+def _conv(x, filters, kernel_size, activation, initializer, batch_norm, regularizer, strides=1,
+          bn_momentum=0.99):
     """Conv2D -> [BatchNorm] -> activation, 'same' padding so tiny images work."""
     keras, _ = keras_and_tf()
     layers = keras.layers
@@ -75,7 +76,7 @@ def _conv(x, filters, kernel_size, activation, initializer, batch_norm, regulari
         use_bias=not batch_norm,
     )(x)
     if batch_norm:
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
     return layers.Activation(activation)(x)
 
 
@@ -230,6 +231,10 @@ def resnet(
 # the image size below which "auto" keeps the tutorials' net, and the side the stem reduces to
 CONVNET_FROM_PX = 32
 STEM_TARGET_PX = 32
+# the convnet's batch-norm statistics follow the batches 10x faster than Keras' default
+# (0.99): after a few hundred steps (a few epochs of a small set) they are the data's, so
+# a short fit does not predict with the initial statistics
+BN_MOMENTUM = 0.9
 
 
 def resolve_architecture(architecture, image_shape):
@@ -279,8 +284,8 @@ def convnet(
     keras, _ = keras_and_tf()
     layers = keras.layers
     reg = _regularizer(l1, l2)
-    conv = functools.partial(_conv, kernel_size=kernel_size, initializer=kernel_initializer,
-                             batch_norm=batch_norm, regularizer=reg)
+    conv = functools.partial(_conv, kernel_size=kernel_size, initializer=kernel_initializer, batch_norm=batch_norm,
+                             regularizer=reg, bn_momentum=BN_MOMENTUM)  # fmt: skip
     inputs = keras.Input(input_shape)
     x = inputs
     halvings = stem_halvings(input_shape)

@@ -52,3 +52,14 @@ def stop_on_signals(time_limit=None, reason=None):
         signal.setitimer(signal.ITIMER_REAL, 0)
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def stop_worker_processes():
+    """End the fits still running in joblib's reusable worker processes after a stop: they
+    would take the cores from what comes next (the refit), and hold up the process's exit
+    until they finished. Starts no executor where none runs."""
+    from joblib.externals.loky import reusable_executor
+
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=False, kill_workers=True)

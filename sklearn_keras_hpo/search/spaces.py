@@ -92,7 +92,11 @@ def search_space(name, kind="random", *, X=None, image_shape=None):
         if X is None:
             raise ValueError('search_space("auto") builds the space from the data: pass X=the training '
                              "images (and image_shape=(h, w, c) when X holds file paths).")
-        specs = auto_space(image_shape or np.shape(X)[1:], len(X))
+        shape = image_shape or np.shape(X)[1:]
+        if len(shape) < 2:
+            raise ValueError("X holds no image shape (file paths?): pass image_shape=(h, w, c), the shape the "
+                             "files are read at.")
+        specs = auto_space(shape, len(X))
     elif isinstance(name, dict):
         specs = name
     elif name in PRESETS:
