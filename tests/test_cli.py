@@ -153,7 +153,7 @@ def test_time_limit_keeps_what_finished(tmp_path, capsys):
     assert main(args) == 0
     assert time.monotonic() - started < 60
     out = capsys.readouterr().out
-    assert "Stopped (time limit of 20 s, 15 s of it for the search)" in out and "Refit: " in out
+    assert "Stopped (time limit of 20 s, 10 s of it for the search)" in out and "Refit: " in out
     with open(tmp_path / "cv_results.csv") as file:
         finished = len(list(csv.DictReader(file)))
     assert 1 <= finished < 50

@@ -301,6 +301,13 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         self.architecture_ = params["architecture"] if params["model"] is None else None
         return self
 
+    def __setstate__(self, state):
+        """Unpickle; a parameter added since the pickle was made takes its default."""
+        super().__setstate__(state)
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not parameter.empty and name not in vars(self):
+                setattr(self, name, parameter.default)
+
     def _builder(self):
         """The scikeras-style builder: ``model``, or a subclass's ``_keras_build_fn``."""
         own = getattr(self, "_keras_build_fn", None)

@@ -1,7 +1,7 @@
 """A time limit that bounds the whole run: the search, the refit of the best
 configuration and the report.
 
-The search gets ``SEARCH_SHARE`` of the limit. The refit is then planned in what is
+The search gets ``SEARCH_SHARE`` of the limit, leaving at least ``MIN_RESERVE`` seconds. The refit is then planned in what is
 left from the best configuration's measured seconds per epoch (scaled from a fold's
 training rows to the whole training set): its own epochs when they fit, fewer when
 only those fit, and when not one epoch fits, no training at all: the best
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 SEARCH_SHARE = 0.75  # of the time limit; the rest is for the refit and the report
+MIN_RESERVE = 10.0  # seconds kept from the search at least: a refit and a report cost that much at any size
 FIXED_SECONDS = 6.0  # a refit's cost besides its epochs: building and tracing the model
 REPORT_SECONDS = 4.0  # the report's plots and tables, besides predicting the held-out images
 
@@ -41,7 +42,8 @@ class Budget:
         """What the search may run, or None without a limit."""
         if self.time_limit is None:
             return None
-        return max(1.0, SEARCH_SHARE * self.time_limit - (time.monotonic() - self.started))
+        reserve = max((1 - SEARCH_SHARE) * self.time_limit, MIN_RESERVE)
+        return max(1.0, self.time_limit - reserve - (time.monotonic() - self.started))
 
     def seconds_left(self):
         return math.inf if self.time_limit is None else self.time_limit - (time.monotonic() - self.started)
