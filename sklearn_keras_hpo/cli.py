@@ -14,10 +14,8 @@ folder of image files), and ``--x-key``/``--y-key`` name an .npz's arrays.
 """
 
 import argparse
-import contextlib
 import csv
 import json
-import math
 import shutil
 import sys
 import time
@@ -27,7 +25,8 @@ import numpy as np
 
 from .data.rows import ImageRows
 from .search._stopping import StopSearch, stop_on_signals, stop_worker_processes
-from .search.budget import Budget, epoch_seconds, refit_within
+from .search.budget import Budget, refit_within
+from .search.records import RecordingScorer, epoch_seconds, partial_results
 
 SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband", "asha")
 STREAM_ABOVE_BYTES = 256 * 2**20  # decoded pixels of a folder above which tune streams its files
@@ -281,47 +280,6 @@ def _run_search(search, X, y, args, budget):
         stop_worker_processes()
         return "interrupted"
     return None
-
-
-class RecordingScorer:
-    """Accuracy that also appends (parameters, score) of each finished fit to a JSON-lines
-    file, so a stopped search still knows what finished. Picklable for joblib workers."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __call__(self, estimator, X, y):
-        from sklearn.metrics import accuracy_score
-
-        score = float(accuracy_score(y, estimator.predict(X)))
-        params = {k: v for k, v in estimator.get_params(deep=False).items() if _jsonable(v)}
-        record = {"params": params, "score": score, "n_test": len(y), "epoch_seconds": estimator.epoch_seconds_}
-        line = json.dumps(record, default=float) + "\n"
-        with open(self.path, "a") as file:  # one short append: atomic on local filesystems
-            file.write(line)
-        return score
-
-
-def _jsonable(value):
-    return value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating))
-
-
-def partial_results(records, n_folds):
-    """cv_results_-like columns of the configurations whose every fold finished."""
-    by_config = {}
-    if Path(records).exists():
-        for line in Path(records).read_text().splitlines():
-            with contextlib.suppress(json.JSONDecodeError):  # a line cut by a kill
-                record = json.loads(line)
-                by_config.setdefault(json.dumps(record["params"], sort_keys=True), []).append(record["score"])
-    done = {key: scores[:n_folds] for key, scores in by_config.items() if len(scores) >= n_folds}
-    params = [json.loads(key) for key in done]
-    return {
-        "params": params,
-        "mean_test_score": [float(np.mean(s)) for s in done.values()],
-        "std_test_score": [float(np.std(s)) for s in done.values()],
-        "mean_fit_time": [math.nan] * len(params),
-    }
 
 
 def _write_outputs(output, results, best_params, best, summary, train, test, searched):

@@ -14,10 +14,11 @@ from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from ..model.architectures import resolve_architecture
 from . import _planning, _routing, _scikeras
 from ._constraints import PARAMETER_CONSTRAINTS
-from ..model.architectures import resolve_architecture
-from ._validation import check_images
+from ._validation import changed_parameters, check_images, split_validation
+from .persistence import fill_new_parameters
 
 # the scikeras names set on the estimator after fit (the rest of meta is the builder's)
 SCIKERAS_ATTRIBUTES = ("n_classes_", "n_outputs_", "n_outputs_expected_", "target_type_")
@@ -247,15 +248,8 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
             return step(*args, **kwargs)
         except Exception as error:  # name the configuration in a search's FitFailedWarning
             if hasattr(error, "add_note"):
-                error.add_note(f"{type(self).__name__} configuration: {self._configuration()}")
+                error.add_note(f"{type(self).__name__} configuration: {changed_parameters(self)}")
             raise
-
-    def _configuration(self):
-        """The parameters that differ from the defaults, as ``name=value, ...``."""
-        defaults = type(self)().get_params(deep=False)
-        changed = {k: v for k, v in self.get_params(deep=False).items()
-                   if k not in ("checkpoint_dir", "verbose") and (k not in defaults or repr(v) != repr(defaults[k]))}
-        return ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items())) or "all defaults"
 
     def _fit(self, X, y, sample_weight, *, mode, classes=None):
         """One fit: ``mode`` is "fit", "partial" (one more epoch) or "initialize" (none)."""
@@ -304,9 +298,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
     def __setstate__(self, state):
         """Unpickle; a parameter added since the pickle was made takes its default."""
         super().__setstate__(state)
-        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
-            if parameter.default is not parameter.empty and name not in vars(self):
-                setattr(self, name, parameter.default)
+        fill_new_parameters(self)
 
     def _builder(self):
         """The scikeras-style builder: ``model``, or a subclass's ``_keras_build_fn``."""
@@ -382,15 +374,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         fraction = _planning.validation_fraction(params)
         if fraction is None:
             return np.arange(n_samples), None
-        splitter = self._validation_splitter(fraction, seed)
-        try:
-            return next(splitter.split(np.zeros((n_samples, 1)), targets))
-        except ValueError as error:
-            raise ValueError(
-                f"validation_fraction={fraction} cannot hold out a validation split from "
-                f"{n_samples} samples ({error}). Pass more data or a larger "
-                "validation_fraction, or set early_stopping=False."
-            ) from error
+        return split_validation(self._validation_splitter(fraction, seed), fraction, n_samples, targets)
 
     def _validation_splitter(self, fraction, seed):
         return ShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)

@@ -226,3 +226,25 @@ def check_class_labels(estimator, y):
             f"but y holds only one class ({classes[0].item()!r}): give it data of two or more classes."
         )
     return classes
+
+
+def split_validation(splitter, fraction, n_samples, targets):
+    """``(train, validation)`` indices from ``splitter``'s one split, or a clear error
+    naming ``validation_fraction`` when the samples cannot hold it out."""
+    try:
+        return next(splitter.split(np.zeros((n_samples, 1)), targets))
+    except ValueError as error:
+        raise ValueError(
+            f"validation_fraction={fraction} cannot hold out a validation split from "
+            f"{n_samples} samples ({error}). Pass more data or a larger "
+            "validation_fraction, or set early_stopping=False."
+        ) from error
+
+
+def changed_parameters(estimator):
+    """The parameters of ``estimator`` that differ from its class's defaults, as
+    ``name=value, ...`` (for the note on a failed fit's error)."""
+    defaults = type(estimator)().get_params(deep=False)
+    changed = {k: v for k, v in estimator.get_params(deep=False).items()
+               if k not in ("checkpoint_dir", "verbose") and (k not in defaults or repr(v) != repr(defaults[k]))}
+    return ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items())) or "all defaults"

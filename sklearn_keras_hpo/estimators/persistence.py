@@ -22,6 +22,7 @@ True
 """
 
 import importlib
+import inspect
 import json
 import os
 import tempfile
@@ -171,3 +172,11 @@ def _import(reference, name, trusted):
     for part in qualname.split("."):
         target = getattr(target, part)
     return target
+
+
+def fill_new_parameters(estimator):
+    """Give ``estimator`` (unpickled from an older version) the default of every parameter
+    that was added after it was pickled."""
+    for name, parameter in inspect.signature(type(estimator).__init__).parameters.items():
+        if parameter.default is not parameter.empty and name not in vars(estimator):
+            setattr(estimator, name, parameter.default)

@@ -18,12 +18,8 @@ A fold's epoch took 2 s on 2/3 of the training set, so an epoch of the refit tak
 0
 """
 
-import json
 import math
 import time
-from pathlib import Path
-
-import numpy as np
 
 SEARCH_SHARE = 0.75  # of the time limit; the rest is for the refit and the report
 MIN_RESERVE = 10.0  # seconds kept from the search at least: a refit and a report cost that much at any size
@@ -91,26 +87,3 @@ def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_
     best.fit(X[first_fold], y[first_fold])  # the search's own fit: its checkpoint holds it
     return best, (f"no time left to train: the best configuration's fit on fold 1 ({len(first_fold)} "
                   "images), restored from its checkpoint")
-
-
-def epoch_seconds(records, params):
-    """Median seconds per epoch that the finished fits of ``params`` measured, from the
-    search's JSON-lines ``records`` (those of every fit when none of its own says; None
-    when none does)."""
-    wanted = {name: value for name, value in params.items() if _plain(value)}
-    own, every = [], []
-    if Path(records).exists():
-        for line in Path(records).read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:  # a line cut by a kill
-                continue
-            if record.get("epoch_seconds"):
-                every.append(record["epoch_seconds"])
-                if all(record["params"].get(name) == value for name, value in wanted.items()):
-                    own.append(record["epoch_seconds"])
-    return float(np.median(own or every)) if (own or every) else None
-
-
-def _plain(value):
-    return value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating))
