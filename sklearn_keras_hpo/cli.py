@@ -61,9 +61,11 @@ def _parser():
     tune.add_argument("--searcher", choices=SEARCHERS, default="random")
     tune.add_argument("--space", default="auto", help="auto (default: built from the data's image size, "
                       "channels and count), a tutorial preset (cnn, mlp_lr, augmentation, hyperband, "
-                      "regularisation) or a YAML/JSON file")
+                      "regularisation, transfer) or a YAML/JSON file")
     tune.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
-                      help="fix an estimator parameter (value read as JSON, else a string); repeatable")
+                      help="fix an estimator parameter (value read as JSON, else a string; not searched "
+                      "even if the space names it), e.g. --set architecture=mobilenet_v3_small --set "
+                      "weights=backbone.weights.h5; repeatable")
     tune.add_argument("--cv", type=int, default=3)
     tune.add_argument("--n-jobs", type=int, default=1)
     tune.add_argument("--n-iter", type=int, default=10, help="candidates of random, bayes and asha searches")
@@ -161,6 +163,8 @@ def run_tune(args):
     best, summary["refit"] = refit_within(budget, estimator, best_params, (X_train, y_train), cv=args.cv,
                                           epoch_seconds=seconds, n_held_out=len(y_test))  # fmt: skip
     print(f"Refit: {summary['refit']}.")
+    if getattr(args, "label_names", None):  # a .csv's label names name the columns (classes_) of the model
+        best.classes_ = np.asarray(args.label_names)
     train, test = (X_train, y_train), (X_test, y_test)
     return _write_outputs(output, results, best_params, best, summary, train, test, searched)
 
@@ -172,12 +176,29 @@ def _load_data(args):
     if args.max_samples and args.max_samples < len(X):
         from sklearn.model_selection import train_test_split
 
-        X, _, y, _ = train_test_split(X, y, train_size=args.max_samples, stratify=y, random_state=args.random_state)
-    classes, counts = np.unique(y, return_counts=True)
+        X, _, y, _ = train_test_split(X, y, train_size=args.max_samples, stratify=_strata(y),
+                                      random_state=args.random_state)  # fmt: skip
     shape = (*args.stream_params["image_size"], args.stream_params["channels"]) if streamed else X.shape[1:]
-    summary = {"source": args.data, "images": len(X), "image shape": shape,
-               "classes": dict(zip(classes.tolist(), counts.tolist()))}  # fmt: skip
+    summary = {"source": args.data, "images": len(X), "image shape": shape, **_label_counts(y, args)}
     return X, y, summary
+
+
+def _strata(y):
+    """Stratify on the class; a multi-label y (2-D) is split shuffled, not by label combination."""
+    return None if np.ndim(y) == 2 else y
+
+
+def _label_counts(y, args):
+    """The classes and their images; for a multi-label y (an .npz's 2-D y, a .csv's
+    ``label_<name>`` columns) the labels and the images that have each."""
+    if np.ndim(y) == 2:
+        from .data.datasets import csv_label_names
+
+        args.label_names = csv_label_names(args.data) if str(args.data).lower().endswith(".csv") else None
+        names = args.label_names or range(y.shape[1])
+        return {"labels (multi-label: images with each)": dict(zip(names, y.sum(axis=0).tolist()))}
+    classes, counts = np.unique(y, return_counts=True)
+    return {"classes": dict(zip(classes.tolist(), counts.tolist()))}
 
 
 def _split(X, y, test_size, random_state):
@@ -185,7 +206,7 @@ def _split(X, y, test_size, random_state):
         return X, X[:0], y, y[:0]
     from sklearn.model_selection import train_test_split
 
-    return train_test_split(X, y, test_size=test_size, stratify=y, random_state=random_state)
+    return train_test_split(X, y, test_size=test_size, stratify=_strata(y), random_state=random_state)
 
 
 def _base_estimator(args, fits):
@@ -227,6 +248,8 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
         specs = dict(PRESETS[args.space]) if args.space in PRESETS else read_space_file(args.space)
     if args.searcher in ("halving", "hyperband", "asha"):
         specs.pop("epochs", None)  # the resource, set per rung
+    for item in args.set:  # a parameter fixed with --set is not searched (--set architecture=... with weights=)
+        specs.pop(item.partition("=")[0].strip(), None)
     kind = {"grid": "grid", "bayes": "bayes"}.get(args.searcher, "random")
     unknown = set(specs) - set(estimator.get_params())
     if unknown:
@@ -295,7 +318,8 @@ def _write_outputs(output, results, best_params, best, summary, train, test, sea
                         searched=searched)  # fmt: skip
     (output / "report.html").write_text(page)
     if len(y_test):
-        print(f"Held-out accuracy: {best.score(X_test, y_test):.4f} ({len(y_test)} images)")
+        multi = f"; multi-label: subset accuracy at threshold {best.threshold:g}" if np.ndim(y_test) == 2 else ""
+        print(f"Held-out accuracy: {best.score(X_test, y_test):.4f} ({len(y_test)} images{multi})")
     print(f"Best parameters: {json.dumps(best_params, default=_json_default)}")
     print(f"Report: {(output / 'report.html').resolve()}")
     return 0
@@ -341,6 +365,8 @@ def run_predict(args):
     args.color_mode = args.color_mode or ("rgb" if channels == [3] else "grayscale")
     X, y = _load(args, require_labels=False)
     proba = estimator.predict_proba(X)
+    if getattr(estimator, "target_type_", None) == "multilabel-indicator":
+        return _write_label_predictions(args.output, estimator, proba, y)
     predicted = estimator.classes_[np.argmax(proba, axis=1)]
     labelled = y is not None
     with open(args.output, "w", newline="") as file:
@@ -352,6 +378,25 @@ def run_predict(args):
             writer.writerow([i, _csv_value(p), *label, *(f"{v:.6g}" for v in row)])
     accuracy = f"; accuracy against the file's labels: {float(np.mean(predicted == y)):.4f}" if labelled else ""
     print(f"Wrote {len(X)} predictions to {args.output}{accuracy}")
+    return 0
+
+
+def _write_label_predictions(path, estimator, proba, y):
+    """Multi-label: per label a 0/1 ``prediction_<label>`` column (probability above the
+    model's threshold), the file's ``label_<label>`` column when it has labels, and
+    ``proba_<label>``."""
+    predicted = (proba > estimator.threshold).astype(int)
+    names, labelled = [str(c) for c in estimator.classes_], y is not None
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["index", *(f"prediction_{c}" for c in names), *(f"label_{c}" for c in names if labelled),
+                         *(f"proba_{c}" for c in names)])  # fmt: skip
+        for i, row in enumerate(proba):
+            labels = np.asarray(y[i]).astype(int).tolist() if labelled else []
+            writer.writerow([i, *predicted[i].tolist(), *labels, *(f"{v:.6g}" for v in row)])
+    accuracy = (f"; subset accuracy against the file's labels: {float(np.mean((predicted == y).all(axis=1))):.4f}"
+                if labelled else "")  # fmt: skip
+    print(f"Wrote {len(proba)} predictions ({len(names)} labels each) to {path}{accuracy}")
     return 0
 
 

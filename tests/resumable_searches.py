@@ -16,7 +16,7 @@ from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, Randomi
 
 from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier, HyperbandSearchCV
 
-KINDS = ("grid", "random", "halving", "hyperband", "asha", "bayes")
+KINDS = ("grid", "random", "halving", "hyperband", "asha", "bayes", "asha_tpe")
 
 
 def data():
@@ -41,6 +41,10 @@ def make_search(kind, checkpoint_dir=None, n_jobs=1):
     if kind == "asha":
         return AsyncHalvingSearchCV(estimator, space, n_candidates=5, max_epochs=4, factor=2, random_state=0,
                                     **common)  # fmt: skip
+    if kind in ("asha_tpe", "hyperband_tpe"):  # model-guided: TPE, as soon as it has d + 1 = 3 results
+        search = AsyncHalvingSearchCV if kind == "asha_tpe" else HyperbandSearchCV
+        budget = dict(n_candidates=7) if kind == "asha_tpe" else {}
+        return search(estimator, space, max_epochs=4, factor=2, sampler="tpe", random_state=0, **budget, **common)
     if kind == "bayes":
         from skopt import BayesSearchCV
         from skopt.space import Categorical, Real

@@ -11,6 +11,7 @@ from scipy.stats import loguniform
 
 from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier, progress_bar
 from sklearn_keras_hpo.search.asha import AsyncHalvingSchedule, asha_promotion, halving_rungs
+from sklearn_keras_hpo.search.samplers import RandomSampler
 from tests.conftest import FAST
 
 SPACE = {"learning_rate": loguniform(1e-3, 1e-1), "activation": ["relu", "tanh"]}
@@ -49,7 +50,8 @@ def test_promotion_rule():
 
 
 def test_schedule_promotes_without_waiting_for_the_rung_to_fill():
-    schedule = AsyncHalvingSchedule(iter([{"a": i} for i in range(10)]), epochs=halving_rungs(9, 3), factor=3)
+    sampler = RandomSampler({"a": list(range(10))}, np.random.RandomState(0), points=[{"a": i} for i in range(10)])
+    schedule = AsyncHalvingSchedule(sampler, epochs=halving_rungs(9, 3), factor=3)
     jobs = [schedule.next_job() for _ in range(4)]  # four workers, four new candidates
     assert [job.params for job in jobs] == [{"a": i, "epochs": 1} for i in range(4)]
     for job, score in zip(jobs[:3], [0.2, 0.9, 0.5]):

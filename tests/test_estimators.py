@@ -67,7 +67,7 @@ NON_DEFAULTS = dict(
     cutmix=0.0, augment_mode="precomputed", augment_copies=2,
     optimizer__clipnorm=1.0, fit__validation_freq=1,
     loss="CategoricalCrossentropy", loss__label_smoothing=0.1, metrics=["accuracy", "mse"],
-    run_eagerly=True, shuffle=False, warm_start=True, validation_split=0.2,
+    run_eagerly=True, shuffle=False, warm_start=True, validation_split=0.2, threshold=0.3,
 )  # fmt: skip
 # Colour transforms need RGB and two label mixers at once are pointless: left at defaults.
 LEFT_AT_DEFAULT = ("model", "verbose", "hue", "saturation", "cutmix")

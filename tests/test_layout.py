@@ -23,9 +23,12 @@ ALLOWED = {
     "cli": {"*"},
     "_moved": set(),
     "estimators": {"training", "model", "data", "_backend", "parallel"},
-    "search": {"data", "_backend", "parallel"},
+    "search": {"data", "_backend", "parallel", "tracking"},
     "reporting": {"model", "_backend"},
     "training": {"model", "data", "_backend", "parallel"},
+    # below search (which hands it records and search events), beside training: it knows a
+    # search only by scikit-learn's BaseSearchCV and its public attributes
+    "tracking": {"_backend"},
     "model": {"_backend"},
     "data": set(),
     "_backend": {"parallel"},

@@ -82,7 +82,7 @@ def test_finished_fit_with_early_stopping_is_restored_not_retrained(digits, tmp_
     assert calls == [1]
 
 
-@pytest.mark.parametrize("kind", ["random"])
+@pytest.mark.parametrize("kind", ["random", "hyperband_tpe"])
 def test_same_scores_in_two_processes_at_one_and_two_jobs(kind, tmp_path):
     """Reproducibility across processes and n_jobs. oneDNN sums in a thread-count dependent
     order, so an n_jobs=1 fit (2 threads) and an n_jobs=2 worker's fit (1 thread) may differ

@@ -49,9 +49,23 @@ def test_hyperband_rejects_bad_settings(bad):
         hyperband_brackets(**{"max_epochs": 9, "factor": 3, "min_epochs": 1, **bad})
 
 
+class Listed:
+    """A sampler giving the listed candidates in order."""
+
+    def __init__(self, candidates):
+        self.candidates = list(candidates)
+
+    def ask(self, n):
+        asked, self.candidates = self.candidates[:n], self.candidates[n:]
+        return asked
+
+    def tell(self, params, epochs, score):
+        pass
+
+
 def test_hyperband_schedule_gives_idle_workers_other_brackets_rungs():
     brackets = hyperband_brackets(4, 2)  # s=2: [(4, 1), (2, 2), (1, 4)], s=1: [(3, 2), (1, 4)], s=0: [(3, 4)]
-    schedule = HyperbandSchedule(brackets, [[{"c": f"{s}{i}"} for i in range(rungs[0][0])] for s, rungs in brackets])
+    schedule = HyperbandSchedule(brackets, Listed([{"c": f"{s}{i}"} for s, rungs in brackets for i in range(rungs[0][0])]))
     first = [schedule.next_job() for _ in range(4)]
     assert [job.columns["bracket"] for job in first] == [2, 2, 2, 2]
     # bracket 2's rung 0 is all running: the next workers take bracket 1's and bracket 0's rung 0
@@ -68,9 +82,8 @@ def test_hyperband_schedule_gives_idle_workers_other_brackets_rungs():
 
 def test_hyperband_schedule_starts_the_next_iteration_when_workers_would_wait():
     brackets = hyperband_brackets(2, 2)  # s=1: [(2, 1), (1, 2)], s=0: [(2, 2)]
-    drawn = iter([[[{"c": "b0"}, {"c": "b1"}], [{"c": "b2"}, {"c": "b3"}]]])
-    schedule = HyperbandSchedule(brackets, [[{"c": "a0"}, {"c": "a1"}], [{"c": "a2"}, {"c": "a3"}]],
-                                 more=lambda: next(drawn, None))  # fmt: skip
+    schedule = HyperbandSchedule(brackets, Listed([{"c": c} for c in ("a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3")]),
+                                 n_iterations=2)  # fmt: skip
     jobs = [schedule.next_job() for _ in range(4)]  # iteration 0: every rung 0 started
     assert [job.params["c"] for job in jobs] == ["a0", "a1", "a2", "a3"]
     fifth = schedule.next_job()  # iteration 0 waits for results: iteration 1 begins
@@ -79,7 +92,7 @@ def test_hyperband_schedule_starts_the_next_iteration_when_workers_would_wait():
         schedule.report(job, score)
     assert schedule.next_job().params == {"c": "a1", "epochs": 2}  # earlier iterations first
     assert [schedule.next_job().params["c"] for _ in range(3)] == ["b1", "b2", "b3"]
-    assert schedule.next_job() is None and schedule.more is None  # no third iteration
+    assert schedule.next_job() is None and schedule.iterations_left == 0  # no third iteration
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
@@ -90,7 +103,7 @@ def test_hyperband_iterations_draw_new_candidates_and_keep_the_first(digits, n_j
 
     def search(n_iterations):
         return HyperbandSearchCV(CNNClassifier(**FAST), {"learning_rate": loguniform(1e-3, 1e-1)}, max_epochs=2,
-                                 factor=2, n_iterations=n_iterations, cv=2, n_jobs=n_jobs,
+                                 factor=2, n_iterations=n_iterations, cv=2, n_jobs=n_jobs, points_to_evaluate=[],
                                  random_state=0).fit(X, y).cv_results_  # fmt: skip
 
     one, two = search(1), search(2)

@@ -109,7 +109,8 @@ def load_npz(path, x_key=None, y_key=None, *, require_labels=True):
     """Images and labels from an ``.npz`` archive (keys ``x``/``y``, ``X``/``y``,
     ``images``/``labels`` or ``x_train``/``y_train`` are found automatically).
 
-    With ``require_labels=False`` an archive without labels gives ``y=None``.
+    With ``require_labels=False`` an archive without labels gives ``y=None``. A 2-D
+    label array of two or more columns (a multi-label 0/1 matrix) is kept 2-D.
     """
     path = _existing(path)
     try:
@@ -122,7 +123,9 @@ def load_npz(path, x_key=None, y_key=None, *, require_labels=True):
         X, y = archive[x_key], (archive[y_key] if y_key else None)
     if y is not None and len(X) != len(y):
         raise ValueError(f"{path}: {x_key!r} has {len(X)} images but {y_key!r} has {len(y)} labels.")
-    return X, (None if y is None else y.ravel())
+    if y is not None and not (y.ndim == 2 and y.shape[1] > 1):
+        y = y.ravel()
+    return X, y
 
 
 def _npz_key(archive, key, candidates, path, name, required=True):
@@ -138,7 +141,8 @@ def _npz_key(archive, key, candidates, path, name, required=True):
 def load_csv(path, image_shape=None, label_column=0, skip_header="auto"):
     """Images from a CSV file with one label column and one column per pixel
     (the Kaggle MNIST layout). ``image_shape`` defaults to a square grayscale image;
-    ``label_column=None`` reads a file of pixels only (``y`` is None)."""
+    ``label_column=None`` reads a file of pixels only (``y`` is None); a list of
+    columns reads a multi-label 0/1 matrix ``y`` of shape (n, len(label_column))."""
     path = _existing(path)
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
@@ -290,7 +294,7 @@ def load_source(source, *, image_shape=None, image_size=None, color_mode=None, x
     loaders = {
         ".npz": lambda p: load_npz(p, x_key, y_key, require_labels=require_labels),
         ".csv": lambda p: load_csv(p, image_shape=image_shape,
-                                   label_column=0 if require_labels else _csv_label_column(p, image_shape)),
+                                   label_column=_csv_labels(p, image_shape, require_labels)),
     }  # fmt: skip
     if path.suffix.lower() not in loaders:
         raise ValueError(
@@ -298,6 +302,39 @@ def load_source(source, *, image_shape=None, image_size=None, color_mode=None, x
             "subfolders, an .npz or a .csv file."
         )
     return loaders[path.suffix.lower()](path)
+
+
+def csv_label_names(path):
+    """The label names of a multi-label CSV file, or None: a header with two or more
+    columns named ``label_<name>`` holds one 0/1 column per label (``<name>``).
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tags.csv"
+    >>> _ = path.write_text("label_odd,label_loop,p0,p1,p2,p3\\n1,0,0,1,1,0\\n")
+    >>> csv_label_names(path)
+    ['odd', 'loop']
+    """
+    columns = _multilabel_columns(path)
+    return [name for _, name in columns] if columns else None
+
+
+def _multilabel_columns(path):
+    with open(path, newline="") as handle:
+        first = next(csv.reader(handle), [])
+    if not first or _is_number(first[0]):
+        return None
+    found = [(i, name.strip()[len("label_"):]) for i, name in enumerate(first)
+             if name.strip().lower().startswith("label_")]  # fmt: skip
+    return found if len(found) >= 2 else None
+
+
+def _csv_labels(path, image_shape, require_labels):
+    """``load_csv``'s ``label_column``: the ``label_<name>`` columns of a multi-label file,
+    else 0 (labels required) or what the header and the column count tell."""
+    columns = _multilabel_columns(path)
+    if columns:
+        return [i for i, _ in columns]
+    return 0 if require_labels else _csv_label_column(path, image_shape)
 
 
 def _csv_label_column(path, image_shape):

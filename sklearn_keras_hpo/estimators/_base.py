@@ -17,6 +17,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ..model.architectures import resolve_architecture
 from . import _planning, _routing, _scikeras
 from ._constraints import PARAMETER_CONSTRAINTS
+from ._params import RoutedParameters
 from ._validation import changed_parameters, check_images, split_validation
 from .persistence import fill_new_parameters
 
@@ -24,7 +25,7 @@ from .persistence import fill_new_parameters
 SCIKERAS_ATTRIBUTES = ("n_classes_", "n_outputs_", "n_outputs_expected_", "target_type_")
 
 
-class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
+class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
     """Shared parameters, validation, plan and predictions of the estimators."""
 
     _parameter_constraints = PARAMETER_CONSTRAINTS
@@ -49,6 +50,10 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         residual=False,
         l1=0.0,
         l2=0.0,
+        weights=None,
+        freeze_epochs=0,
+        fine_tune_layers="all",
+        fine_tune_learning_rate=None,
         optimizer="adam",
         learning_rate=0.001,
         momentum=0.0,
@@ -116,6 +121,10 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         self.residual = residual
         self.l1 = l1
         self.l2 = l2
+        self.weights = weights
+        self.freeze_epochs = freeze_epochs
+        self.fine_tune_layers = fine_tune_layers
+        self.fine_tune_learning_rate = fine_tune_learning_rate
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.momentum = momentum
@@ -165,32 +174,6 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         vars(self).update(routed_params)
-
-    # -- scikeras-style routed parameters are real parameters -------------------------
-    def _routed_params(self):
-        """Parameters beyond the signature: scikeras-style ``model__*`` & co., and a
-        ``model=`` builder's bare arguments.
-
-        Like ``__init__``, ``set_params`` only stores them; ``fit`` rejects any whose
-        name starts with no routing prefix unless a builder takes them.
-        """
-        named = set(self._get_param_names())
-        return {k: v for k, v in vars(self).items() if k not in named and not k.endswith("_")
-                and not k.startswith("_")}  # fmt: skip
-
-    def get_params(self, deep=True):
-        return {**super().get_params(deep=deep), **self._routed_params()}
-
-    def set_params(self, **params):
-        named, extra = set(self._get_param_names()), {*self._routed_params(), *_scikeras.FIT_KEYWORDS}
-        for name in [name for name in params if name not in named]:
-            if not _routing.is_routed(name) and name not in extra:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for estimator {type(self).__name__}: set a new "
-                    f"builder argument in the constructor, or route it (model__{name}=...)."
-                )
-            setattr(self, name, params.pop(name))
-        return super().set_params(**params)
 
     # -- fit, as a list of steps ------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -338,6 +321,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, BaseEstimator):
         self.model_, self.history_ = result.model, result.history
         self.n_epochs_, self.best_epoch_ = result.n_epochs, result.best_epoch
         self.epoch_seconds_ = result.epoch_seconds
+        self.initial_epoch_ = min(result.initial_epoch, self.n_epochs_)  # epochs restored or trained before
         vars(self).update({k: meta[k] for k in SCIKERAS_ATTRIBUTES if k in meta})
 
     def _check_augmentation(self, params, images):

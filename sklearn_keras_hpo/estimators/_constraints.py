@@ -45,6 +45,10 @@ PARAMETER_CONSTRAINTS = {
     "residual": ["boolean"],
     "l1": [Interval(Real, 0, None, closed="left")],
     "l2": [Interval(Real, 0, None, closed="left")],
+    "weights": [None, StrOptions({"imagenet"}), str, os.PathLike],  # a path: a backbone's weights file
+    "freeze_epochs": [Interval(Integral, 0, None, closed="left")],
+    "fine_tune_layers": [StrOptions({"all"}), Interval(Integral, 0, None, closed="left")],
+    "fine_tune_learning_rate": [None, Interval(Real, 0, None, closed="neither")],
     "optimizer": [StrOptions(OPTIMIZER_NAMES), Hidden(StrOptions(KERAS_OPTIMIZER_NAMES)), type,
                   HasMethods(["apply_gradients"])],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],

@@ -10,13 +10,14 @@ import warnings
 import numpy as np
 
 from ..model.augmentation import LABEL_MIXERS, TRANSFORMS
+from ..model.backbones import BACKBONES, weights_digest
 from ..model.schedules import EPOCH_COUNT_FREE_SCHEDULES, inert_schedule_message
 from ..training import Checkpointing, ModelSpec, Training, optimizer_kwargs
 from . import _routing, _scikeras
 
 KERAS_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
 ARCHITECTURE_PARAMS = ("filters", "kernel_size", "dense_units", "n_blocks", "residual", "dropout", "batch_norm",
-                       "l1", "l2")
+                       "l1", "l2", "weights")
 DEFAULT_VALIDATION_FRACTION = 0.1
 # optimizer hyperparameters that only act on optimizer names and classes
 FLAT_OPTIMIZER_DEFAULTS = {"learning_rate": 0.001, "momentum": 0.0, "nesterov": False, "weight_decay": None}
@@ -147,7 +148,28 @@ def training_settings(params, *, lr0, epochs, initial_epoch=0):
         augment_copies=params["augment_copies"], early_stopping=stopping,
         callbacks=_scikeras.built_callbacks(params) or None, fit_kwargs=_scikeras.fit_kwargs(params),
         verbose=params["verbose"], shuffle=params["shuffle"], initial_epoch=initial_epoch,
+        fine_tuning=fine_tuning_settings(params, lr0),
     )  # fmt: skip
+
+
+def fine_tuning_settings(params, lr0):
+    """A backbone's phases (``model.fine_tuning``): ``freeze_epochs``, ``fine_tune_layers``,
+    the fine-tuning epochs' rate as a factor of the schedule's, batch norm frozen with
+    weights. None for the built-in nets (they have no backbone: the phase parameters do
+    not act on them); ``weights`` with one of them, or with ``model=``, is an error."""
+    backbone = params["model"] is None and params["architecture"] in BACKBONES
+    if not backbone:
+        if params["weights"] is not None:
+            raise ValueError(
+                f"weights={params['weights']!r} loads a keras.applications backbone: set architecture to one of "
+                f"{sorted(BACKBONES)}, or weights=None (architecture={params['architecture']!r}"
+                f"{', model=' if params['model'] is not None else ''} has no backbone)."
+            )
+        return None
+    rate = params["fine_tune_learning_rate"]
+    factor = 1.0 if rate is None or not lr0 else rate / lr0
+    return dict(freeze_epochs=params["freeze_epochs"], fine_tune_layers=params["fine_tune_layers"],
+                lr_factor=factor, frozen_batch_norm=params["weights"] is not None)  # fmt: skip
 
 
 def resolved_batch_sizes(params, n_train):
@@ -200,7 +222,7 @@ def can_continue(params):
     """Whether a longer fit may continue a shorter one's checkpoint and match a straight run:
     schedules of the absolute epoch only, no early stopping, no stateful user callbacks."""
     return (
-        params["model"] is None
+        (params["model"] is None or _scikeras.is_keras_model(params["model"]))  # a builder may do anything
         and params["callbacks"] is None
         and not params["early_stopping"]
         and params["lr_schedule"] in EPOCH_COUNT_FREE_SCHEDULES
@@ -214,4 +236,23 @@ def checkpointing(params, class_name):
     ``checkpoint_dir``, or user callbacks whose state a checkpoint cannot hold)."""
     if params["checkpoint_dir"] is None or params["callbacks"] is not None:
         return None
-    return Checkpointing(params["checkpoint_dir"], {"class": class_name, **params}, can_continue(params))
+    named = {"class": class_name, **params, "weights": weights_digest(params["weights"]),
+             "model": model_fingerprint(params["model"])}  # fmt: skip
+    return Checkpointing(params["checkpoint_dir"], named, can_continue(params))
+
+
+def model_fingerprint(model):
+    """What names ``model=`` in a checkpoint key: a ``keras.Model`` by its configuration,
+    compile settings and weights (its repr names neither), anything else as it is."""
+    if not _scikeras.is_keras_model(model):
+        return model
+    import hashlib
+    import json
+
+    digest = hashlib.blake2b(digest_size=16)
+    compiled = model.get_compile_config() if model.compiled else None
+    digest.update(json.dumps([model.get_config(), compiled], sort_keys=True, default=repr).encode())
+    for array in model.get_weights():
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return f"keras.Model:{digest.hexdigest()}"

@@ -131,7 +131,7 @@ def builder_arguments(builder, model_args, *, meta, compile_kwargs, params):
     return kwargs
 
 
-def meta(X_shape, X_dtype, y, *, n_outputs, classes=None, target_encoder=None):
+def meta(X_shape, X_dtype, y, *, n_outputs, classes=None, target_encoder=None, target_type=None):
     """What a scikeras builder reads from ``meta``, with scikeras's meanings.
 
     ``X_shape`` is the shape of X as the model receives it, samples first
@@ -154,7 +154,7 @@ def meta(X_shape, X_dtype, y, *, n_outputs, classes=None, target_encoder=None):
     }
     if classes is None:
         return {**found, "target_type_": type_of_target(y)}
-    kind = "binary" if len(classes) <= 2 else "multiclass"
+    kind = target_type or ("binary" if len(classes) <= 2 else "multiclass")
     return {**found, "classes_": classes, "n_classes_": len(classes), "target_type_": kind}
 
 
@@ -174,8 +174,8 @@ class EncoderAttributes:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
-        if not hasattr(self, "classes_"):
-            return FunctionTransformer()
+        if not hasattr(self, "classes_") or getattr(self, "target_type_", None) == "multilabel-indicator":
+            return FunctionTransformer()  # y (a label matrix for a multi-label fit) reaches the model as given
         encoder = getattr(self, "_label_encoder", None)  # None: an estimator loaded from disk
         return encoder if encoder is not None else LabelEncoder().fit(self.classes_)
 

@@ -63,7 +63,9 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False, keep_layout=Fa
         if y is None:
             flat = validate_data(estimator, flat, **kwargs)
         else:
-            flat, y = validate_data(estimator, flat, y, multi_output=y_numeric, y_numeric=y_numeric, **kwargs)
+            multi_output = y_numeric or _has_columns(y)
+            flat, y = validate_data(estimator, flat, y, multi_output=multi_output, y_numeric=y_numeric, **kwargs)
+            y = _dense(y)
     if keep_layout:
         nd_shape = nd_shape if nd_shape is not None else flat.shape[1:]
     if reset and keep_layout:  # a model= builder's model owns its layout and preprocessing
@@ -97,9 +99,28 @@ def _chunks(flat, limit=None):
 
 
 def _check_targets(name, n_samples, y, y_numeric):
-    """sklearn's checks of ``y`` against ``n_samples``, without touching the images."""
+    """sklearn's checks of ``y`` against ``n_samples``, without touching the images.
+
+    Numeric targets (the regressor) may have several columns; class labels are 1-D
+    (a column vector is raveled with sklearn's ``DataConversionWarning``) or a 2-D
+    label matrix of two or more columns (dense, also when given sparse), which the
+    classifier checks further.
+    """
     stub = np.broadcast_to(np.float32(0), (n_samples, 1))  # no memory: a zero-stride view
-    return check_X_y(stub, y, multi_output=y_numeric, y_numeric=y_numeric, estimator=name)[1]
+    multi_output = y_numeric or _has_columns(y)
+    return _dense(check_X_y(stub, y, multi_output=multi_output, y_numeric=y_numeric, estimator=name)[1])
+
+
+def _has_columns(y):
+    """Whether ``y`` is 2-D with more than one column (a label matrix, not a column vector)."""
+    shape = getattr(y, "shape", None)
+    if shape is None and y is not None:  # lists (of lists) as they are; other array-likes through NumPy
+        shape = np.shape(np.asarray(y, dtype=object) if isinstance(y, (list, tuple)) else np.asarray(y))
+    return shape is not None and len(shape) == 2 and shape[1] > 1
+
+
+def _dense(y):
+    return y.toarray() if sp.issparse(y) else y
 
 
 def _check_layout(name, X, keep_layout=False):

@@ -1,17 +1,20 @@
 """``CNNClassifier``: the scikit-learn classifier over the shared ``_BaseCNN``.
 
 The shared parameters, validation and fit plan live in ``_base``; the training
-in the ``training`` package.
+in the ``training`` package; multi-label targets in ``_multilabel``.
 """
 
+import inspect
+from numbers import Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.preprocessing import LabelEncoder
+from sklearn.preprocessing import FunctionTransformer, LabelEncoder
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.class_weight import compute_class_weight
 
-from . import _planning
+from . import _multilabel, _planning
 from ._base import _BaseCNN
 from ._validation import check_class_labels
 
@@ -29,16 +32,31 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     ``compile__*``, ``fit__*`` and ``callbacks__*`` parameters are routed as in
     scikeras (a routed name wins over the bare one: ``fit__epochs`` over ``epochs``).
 
+    Multi-label: ``y`` may be an ``(n_samples, n_labels)`` 0/1 indicator matrix
+    (``type_of_target(y) == "multilabel-indicator"``, as ``MultiLabelBinarizer``
+    makes): the model then has one sigmoid unit per label and binary
+    cross-entropy, ``predict_proba`` gives each label's probability (rows do not
+    sum to 1), ``predict`` the 0/1 matrix at ``threshold`` and ``score`` the
+    subset accuracy. ``classes_`` names the columns: ``arange(n_labels)``, or the
+    column labels of a pandas DataFrame ``y`` (``pd.DataFrame(Y,
+    columns=mlb.classes_)``). Other 2-D ``y`` (several multiclass columns) is a
+    ``ValueError``.
+
     Parameters
     ----------
-    architecture : {"auto", "convnet", "cnn", "mlp", "vgg", "resnet"} or callable, \
-default="auto"
+    architecture : {"auto", "convnet", "cnn", "mlp", "vgg", "resnet", \
+"mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_v2_b0", "resnet50_v2", \
+"convnext_tiny"} or callable, default="auto"
         A registered builder (see ``model.ARCHITECTURES``) or a callable
         ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``. "auto" is
         "convnet" (a batch-normalised convnet with global average pooling, whose
         weights do not grow with the image) for images of 32 px a side and more, and
         the tutorials' "cnn" below (8x8 digits, 28x28 MNIST); ``architecture_`` says
-        which was built.
+        which was built. The last five are ``keras.applications`` backbones
+        (``include_top=False``, global average pooling, then ``dropout`` and the
+        output layer; see ``weights``): grayscale is repeated to 3 channels, images
+        under 32 px a side are resized up to 32, and the backbone's own preprocessing
+        is applied (it sees 0-255 pixels: X as uint8, or floats in [0, 1]).
     model : callable or keras.Model, default=None
         scikeras builder, called with its ``model__*`` (or bare extra) arguments
         and, where its signature takes them, ``meta``, ``compile_kwargs`` and
@@ -91,6 +109,28 @@ default="auto"
         tutorials' "cnn", "mlp" and "vgg").
     l1, l2 : float, default=0.0
         L1 / L2 penalties on convolution and dense kernels.
+    weights : None, "imagenet" or str, default=None
+        A backbone's initial weights: None (random), "imagenet" (downloaded by
+        Keras, which needs a network) or the path of a weights file (the backbone
+        built with ``include_top=False`` and saved with ``save_weights``, as Keras'
+        ``*_notop`` files; ``model.backbones.save_backbone_weights`` writes one from
+        a fitted ``model_``). A file that does not fit the backbone is a
+        ``ValueError`` at ``fit``. With weights, the backbone runs in inference mode
+        and its batch-norm layers stay frozen (Keras' transfer-learning guide).
+        Checkpoints name a file by its content, not its path.
+    freeze_epochs : int, default=0
+        Epochs, from the first, that train the head only (the backbone frozen).
+        The phases depend on the absolute epoch, so warm-started rungs, checkpoints
+        and resume continue them exactly. Ignored by the built-in nets.
+    fine_tune_layers : "all" or int, default="all"
+        From epoch ``freeze_epochs`` on, how many of the backbone's top layers
+        (``backbone.layers``, as in Keras' guide) train with the head; 0 keeps the
+        backbone frozen throughout (feature extraction).
+    fine_tune_learning_rate : float, default=None
+        The learning rate of the epochs from ``freeze_epochs`` on: the schedule's
+        rate times ``fine_tune_learning_rate / learning_rate``; None keeps
+        ``learning_rate``. Fine-tuning pretrained weights usually wants 10 to 100
+        times less than training the head.
     optimizer : {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", \
 "nadam", "adamw"}, a Keras name, class or instance, default="adam"
         Optimizer; ``optimizer__*`` parameters reach its constructor. An instance
@@ -110,12 +150,13 @@ default="auto"
         Decoupled weight decay, for every optimizer.
     loss : str, keras Loss (class or instance) or callable, default=None
         Training loss (classes built with ``loss__*``). None: sparse categorical
-        cross-entropy (binary cross-entropy for a 1-unit ``model=``); mean
-        squared error for the regressor. A ``model=`` builder gets it in
+        cross-entropy (binary cross-entropy for a 1-unit ``model=`` and for
+        multi-label y); mean squared error for the regressor. A ``model=`` builder gets it in
         ``compile_kwargs["loss"]`` (None when not given, as in scikeras).
     metrics : list, dict, str or keras Metric, default=None
         Metrics logged in ``history_`` (classes built with ``metrics__*``). None:
-        ``["accuracy"]`` (classifier), ``["mae"]`` (regressor).
+        ``["accuracy"]`` (classifier; ``["binary_accuracy"]``, per label, for
+        multi-label y), ``["mae"]`` (regressor).
     run_eagerly : bool, default=False
         Compile the model to run eagerly (debugging).
     batch_size : int, -1 or None, default=32
@@ -134,7 +175,8 @@ default="auto"
         ``n_iter_no_change`` epochs, and restore the best epoch's weights.
     validation_fraction : float in (0, 1), default=None
         Share of the data given to ``fit`` held out, shuffled and stratified, for
-        validation. None means ``validation_split`` if set, else 0.1 with early
+        validation (multi-label y: shuffled, and stratified per label when the
+        optional ``iterative-stratification`` package is installed). None means ``validation_split`` if set, else 0.1 with early
         stopping and no split without it.
     validation_split : float in [0, 1), default=0.0
         scikeras's name for ``validation_fraction`` (the same shuffled,
@@ -144,7 +186,10 @@ default="auto"
     tol : float, default=1e-4
         Smallest validation-loss decrease that counts as an improvement.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, by label.
+        Weights of the classes in the loss, by label. Multi-label y: "balanced"
+        weighs each label's positives and negatives as ``compute_class_weight``
+        does its column, and a dict maps labels (of ``classes_``) to the weight of
+        their positive samples; the weights act on the default loss per label.
     callbacks : list, dict, keras Callback or Callback class, default=None
         Extra callbacks; classes are built with the ``callbacks__*`` parameters
         (``callbacks__0__patience`` reaches only the first, as in scikeras).
@@ -163,6 +208,10 @@ default="auto"
         gives the same model.
     verbose : int, default=0
         Keras' ``fit`` verbosity.
+    threshold : float in [0, 1], default=0.5
+        Multi-label y only: ``predict`` sets the labels whose probability is above
+        it (``predict_proba`` does not depend on it). Single-label ``predict`` is the
+        most probable class.
     **routed_params
         scikeras-style ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*``,
         ``compile__*``, ``fit__*``, ``callbacks__*`` and ``predict__*`` parameters
@@ -173,8 +222,8 @@ default="auto"
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
+    classes_ : ndarray of shape (n_classes,) or (n_labels,)
+        Class labels; for multi-label y, the labels of its columns.
     n_features_in_ : int
         Pixels x channels per image.
     image_shape_ : tuple of int
@@ -191,10 +240,15 @@ default="auto"
     epoch_seconds_ : float or None
         Wall seconds per epoch trained in the last fit (None when it trained none,
         as when a checkpoint held the finished fit).
+    initial_epoch_ : int
+        The epoch the last fit started training at: 0, or the epochs restored from
+        a checkpoint (a warm-started rung, a resumed search) or trained before
+        (``partial_fit``); ``history_`` holds every epoch from 0.
     best_epoch_ : int or None
         With early stopping, the 1-based epoch whose weights were restored.
     n_classes_, target_type_, n_outputs_, n_outputs_expected_
-        scikeras's names: number of classes, "binary" or "multiclass", 1, 1.
+        scikeras's names: number of classes, "binary" or "multiclass", 1, 1 (for
+        multi-label y: number of labels, "multilabel-indicator", number of labels, 1).
     target_encoder_, feature_encoder_
         scikeras's names: the ``LabelEncoder`` of ``classes_`` (kept by
         ``partial_fit``), and an identity transformer (X reaches the model as given).
@@ -207,11 +261,59 @@ default="auto"
     >>> clf = CNNClassifier(image_shape=(8, 8), filters=8, epochs=2, random_state=0)
     >>> clf.fit(X[:500] / 16, y[:500]).score(X[500:600] / 16, y[500:600]) > 0.5
     True
+
+    Multi-label: three labels per digit (odd, at least 5, has a loop).
+
+    >>> Y = np.column_stack([y % 2, y >= 5, np.isin(y, [0, 6, 8, 9])]).astype(int)
+    >>> multi = CNNClassifier(image_shape=(8, 8), filters=8, epochs=2, random_state=0)
+    >>> multi.fit(X[:500] / 16, Y[:500]).predict(X[500:502] / 16).shape
+    (2, 3)
     """
 
-    _metrics = ["accuracy"]
-    _output_activation = "softmax"
+    _parameter_constraints = {**_BaseCNN._parameter_constraints, "threshold": [Interval(Real, 0, 1, closed="both")]}
     _numeric_targets = False
+
+    def __init__(self, architecture="auto", *, threshold=0.5, **params):
+        super().__init__(architecture, **params)
+        self.threshold = threshold
+
+    # the shared parameters and ``threshold``, for sklearn's get_params, clone and repr
+    __init__.__signature__ = inspect.signature(_BaseCNN.__init__).replace(parameters=[
+        *[p for p in inspect.signature(_BaseCNN.__init__).parameters.values() if p.kind != p.VAR_KEYWORD],
+        inspect.Parameter("threshold", inspect.Parameter.KEYWORD_ONLY, default=0.5),
+        *[p for p in inspect.signature(_BaseCNN.__init__).parameters.values() if p.kind == p.VAR_KEYWORD],
+    ])  # fmt: skip
+
+    def fit(self, X, y, sample_weight=None):
+        """Train a fresh Keras model on images ``X`` and class labels ``y``.
+
+        With ``warm_start=True`` a fitted estimator trains its ``model_`` further
+        (``epochs`` more epochs) instead of building a new one.
+
+        Parameters
+        ----------
+        X : array-like of images, or array of str of shape (n_samples,)
+            As for :meth:`CNNRegressor.fit`: ``(n, h, w, c)``, ``(n, h, w)`` or flat
+            ``(n, features)`` arrays in any numeric dtype, or image file paths.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a 0/1 indicator matrix (multi-label; a pandas DataFrame's
+            column labels become ``classes_``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights for the training loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        TrainingDivergedError
+            The loss became NaN or infinite; training stopped there.
+        InsufficientMemoryError
+            The fit would need more memory than is available; nothing was allocated.
+        """
+        return self._noted(self._fit, X, y, sample_weight, mode="fit", classes=_multilabel.label_columns(y))
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one more epoch, from the fitted model (a new one on the first call).
@@ -222,26 +324,55 @@ default="auto"
             As for ``fit``.
         classes : array-like of shape (n_classes,), default=None
             Every class of the whole data, for a first call whose ``y`` lacks some;
-            None: the classes of the first call's ``y``.
+            None: the classes of the first call's ``y``. For a multi-label y, the
+            labels of its columns (None: ``arange(n_labels)``).
 
         Returns
         -------
         self : object
         """
+        if classes is None:
+            classes = _multilabel.label_columns(y)
         return self._noted(self._fit, X, y, sample_weight, mode="partial", classes=classes)
 
+    def _is_multilabel(self):
+        return getattr(self, "target_type_", None) == _multilabel.TARGET_TYPE
+
+    @property
+    def _metrics(self):
+        return ["binary_accuracy"] if self._is_multilabel() else ["accuracy"]
+
+    @property
+    def _output_activation(self):
+        return "sigmoid" if self._is_multilabel() else "softmax"
+
     def _encode_targets(self, y, classes=None, reset=True):
-        if reset:
+        name = type(self).__name__
+        if reset and y.ndim == 2:
+            Y = _multilabel.check_label_matrix(name, y)
+            self.classes_ = _multilabel.column_labels(name, classes, Y.shape[1])
+            self.target_type_, self._label_dtype = _multilabel.TARGET_TYPE, Y.dtype.str
+            self._label_encoder = FunctionTransformer()
+        elif reset:
             self.classes_ = check_class_labels(self, y if classes is None else np.asarray(classes))
+            self.target_type_ = "binary" if len(self.classes_) <= 2 else "multiclass"
             self._label_encoder = LabelEncoder().fit(self.classes_)
+        if self._is_multilabel():
+            _multilabel.check_same_labels(name, y, self.classes_)
+            return _multilabel.check_label_matrix(name, y).astype(np.float32)
+        if y.ndim != 1:
+            raise ValueError(f"{name} was fitted on 1-D class labels; it got a 2-D y of shape {y.shape}.")
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
-            raise ValueError(f"y holds label(s) {unknown.tolist()} that {type(self).__name__} was not "
+            raise ValueError(f"y holds label(s) {unknown.tolist()} that {name} was not "
                              f"fitted on (classes {self.classes_.tolist()}); pass every class in "
                              "classes= to the first partial_fit.")  # fmt: skip
         return self._label_encoder.transform(y).astype(np.int32)
 
     def _training_weights(self, targets, sample_weight):
+        if self._is_multilabel():  # per-label weights act in the loss (see _output_losses)
+            self._loss_weights = _multilabel.loss_weights(self.class_weight, self.classes_, targets)
+            return sample_weight
         if self.class_weight is None:
             return sample_weight
         if self.class_weight == "balanced":
@@ -260,21 +391,45 @@ default="auto"
         return np.array([self.class_weight.get(c, 1.0) for c in self.classes_.tolist()], float)
 
     def _validation_splitter(self, fraction, seed):
+        if self._is_multilabel():
+            return _multilabel.validation_splitter(fraction, seed)
         return StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
 
     def _output_losses(self, params):
-        """Output width -> default loss: one unit per class, or 1 sigmoid unit for two."""
+        """Output width -> default loss: one unit per class, or 1 sigmoid unit for two;
+        one sigmoid unit per label for multi-label y."""
         n_classes = len(self.classes_)
+        if self._is_multilabel():
+            return {n_classes: self._multilabel_loss(params)}
         if _planning.uses_label_mixing(params):
             return {n_classes: "categorical_crossentropy"}
         binary = {1: "binary_crossentropy"} if n_classes == 2 else {}
         return {n_classes: "sparse_categorical_crossentropy", **binary}
 
+    def _multilabel_loss(self, params):
+        weights = getattr(self, "_loss_weights", None)
+        if weights is None:
+            return "binary_crossentropy"
+        if params["loss"] is not None:
+            raise ValueError(f"class_weight={self.class_weight!r} with multi-label y weighs the default loss "
+                             f"per label; it cannot weigh loss={params['loss']!r}: drop one of the two.")  # fmt: skip
+        from ..model.losses import label_weighted_binary_crossentropy
+
+        return label_weighted_binary_crossentropy(*weights)
+
     def _target_metadata(self):
-        return {"n_outputs": 1, "classes": self.classes_, "target_encoder": self._label_encoder}
+        n_outputs = len(self.classes_) if self._is_multilabel() else 1
+        return {"n_outputs": n_outputs, "classes": self.classes_, "target_encoder": self._label_encoder,
+                "target_type": self.target_type_}  # fmt: skip
 
     def _n_classes(self):
-        return len(self.classes_)
+        """Classes for one-hot targets; None for multi-label y (its rows are the targets)."""
+        return None if self._is_multilabel() else len(self.classes_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
@@ -286,15 +441,18 @@ default="auto"
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_classes)
+        proba : ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
+            Rows sum to 1; for multi-label y, each label's own probability.
         """
         proba = self._outputs(X)
+        if self._is_multilabel():
+            return proba
         if proba.shape[1] == 1:  # one sigmoid unit: the probability of the second class
             proba = np.hstack([1 - proba, proba])
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
-        """Most probable class of each image.
+        """Most probable class of each image; for multi-label y, the labels above ``threshold``.
 
         Parameters
         ----------
@@ -303,7 +461,10 @@ default="auto"
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or the 0/1 indicator matrix in the dtype of the fitted y.
         """
         proba = self.predict_proba(X)
+        if self._is_multilabel():
+            return _multilabel.indicator(proba, self.threshold, np.dtype(self._label_dtype))
         return self.classes_[np.argmax(proba, axis=1)]

@@ -44,7 +44,7 @@ def save(estimator, path):
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     fitted = {k: v for k, v in vars(estimator).items() if k.endswith("_") and k != "model_"}
-    fitted.update({k: v for k, v in vars(estimator).items() if k in ("_single_target",)})
+    fitted.update({k: v for k, v in vars(estimator).items() if k in ("_single_target", "_label_dtype")})
     metadata = {
         "format": FORMAT_VERSION,
         "class": f"{PUBLIC_PACKAGE}:{type(estimator).__qualname__}",  # no module path that can move
@@ -103,8 +103,10 @@ def _read_metadata(path):
 
 def _load_model(file, trusted):
     from .._backend import keras_and_tf
+    from ..model.losses import register
 
     keras, _ = keras_and_tf()
+    register()  # the losses the estimators choose (a multi-label class_weight's) load by name
     if not file.is_file():
         raise FileNotFoundError(f"{file} not found; the saved estimator is incomplete, save it again.")
     try:

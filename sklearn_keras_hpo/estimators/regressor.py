@@ -17,7 +17,8 @@ class CNNRegressor(RegressorMixin, _BaseCNN):
     Parameters
     ----------
     architecture, model, image_shape, filters, kernel_size, dense_units, n_blocks, residual, \
-activation, kernel_initializer, dropout, batch_norm, l1, l2, optimizer, \
+activation, kernel_initializer, dropout, batch_norm, l1, l2, weights, freeze_epochs, \
+fine_tune_layers, fine_tune_learning_rate, optimizer, \
 learning_rate, momentum, nesterov, weight_decay, loss, metrics, run_eagerly, \
 batch_size, epochs, shuffle, warm_start, early_stopping, validation_fraction, \
 validation_split, n_iter_no_change, tol, callbacks, random_state, verbose
@@ -30,7 +31,8 @@ validation_split, n_iter_no_change, tol, callbacks, random_state, verbose
     ----------
     n_outputs_ : int
         Number of regression targets.
-    n_features_in_, image_shape_, model_, history_, n_epochs_, best_epoch_, architecture_, epoch_seconds_
+    n_features_in_, image_shape_, model_, history_, n_epochs_, best_epoch_, architecture_, epoch_seconds_, \
+initial_epoch_
         As for :class:`CNNClassifier` (``history_`` holds ``loss`` and ``mae``).
     target_type_, n_outputs_expected_
         scikeras's names: ``type_of_target(y)`` and 1.

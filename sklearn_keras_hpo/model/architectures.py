@@ -1,6 +1,7 @@
 """Model builders: ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``.
 
-Each builder is a small pure function registered by name in ``ARCHITECTURES``;
+Each builder is a small pure function registered by name in ``ARCHITECTURES``
+(the ``keras.applications`` backbones of ``backbones.BACKBONES`` among them);
 the estimators pick one through their ``architecture`` parameter, or take a
 user's own callable with the same signature. A builder receives only the
 hyperparameters its signature names (or all of them if it takes ``**kwargs``).
@@ -8,8 +9,9 @@ hyperparameters its signature names (or all of them if it takes ``**kwargs``).
 Examples
 --------
 >>> from sklearn_keras_hpo.model.architectures import ARCHITECTURES, build_model
->>> sorted(ARCHITECTURES)
-['cnn', 'convnet', 'mlp', 'resnet', 'vgg']
+>>> sorted(ARCHITECTURES)  # doctest: +NORMALIZE_WHITESPACE
+['cnn', 'convnet', 'convnext_tiny', 'efficientnet_v2_b0', 'mlp', 'mobilenet_v3_large',
+ 'mobilenet_v3_small', 'resnet', 'resnet50_v2', 'vgg']
 >>> model = build_model("cnn", (8, 8, 1), 10, filters=8, dense_units=16)
 >>> model.output_shape
 (None, 10)
@@ -308,3 +310,7 @@ def convnet(
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x) if dropout else x
     return _head(x, inputs, n_outputs, output_activation, "convnet")
+
+
+# the keras.applications backbones register themselves (model/backbones.py)
+from . import backbones  # noqa: E402,F401

@@ -101,7 +101,7 @@ def plot_history(estimator):
     matplotlib.figure.Figure
     """
     history = estimator.history_
-    panels = [name for name in ("loss", "accuracy", "mae") if name in history]
+    panels = [name for name in ("loss", "accuracy", "binary_accuracy", "mae") if name in history]
     panels += ["learning_rate"] if "learning_rate" in history else []
     from matplotlib.ticker import MaxNLocator
 

@@ -3,7 +3,8 @@
 Sections: the data (sample images titled with their class), the top configurations
 (mean +/- std score, fit time), the best model's training curves and learning rate
 (flagged when its validation loss rose over its last epochs), the confusion matrix and
-per-class precision/recall on the held-out split (class names where the data has them),
+per-class precision/recall on the held-out split (class names where the data has them;
+for a multi-label model, per-label precision/recall/F1 and the threshold instead),
 an augmentation preview, the optimisation history (best score so far against fits and
 training time), the parameters' importance, and the score against each searched
 hyperparameter (coloured by the epochs each configuration trained for).
@@ -57,7 +58,7 @@ def build_report(*, title, data_summary, results, best_estimator, X_test, y_test
         The labels of ``X_preview``, shown above the sample images.
     """
     sections = [
-        ("Data", _data_section(data_summary, X_preview, y_preview)),
+        ("Data", _data_section(data_summary, X_preview, _label_titles(y_preview, best_estimator))),
         ("Top configurations", results_table(results)),
         ("Best model: training curves and learning rate", _history_section(best_estimator)),
         ("Held-out split", _held_out_section(best_estimator, X_test, y_test)),
@@ -109,6 +110,14 @@ def _data_section(summary, X_preview, y_preview):
     return f"<table>{rows}</table>\n{figure_html(figure, 'sample training images')}"
 
 
+def _label_titles(y_preview, estimator):
+    """The preview's titles: the class, or a multi-label row's labels that are on."""
+    if y_preview is None or np.ndim(y_preview) != 2:
+        return y_preview
+    names = np.asarray(estimator.classes_)
+    return [",".join(str(c) for c in names[np.asarray(row) == 1]) or "(none)" for row in y_preview]
+
+
 def _history_section(estimator):
     from .plotting import plot_history
 
@@ -150,6 +159,8 @@ def _held_out_section(estimator, X_test, y_test):
 
     from .plotting import plot_confusion_matrix
 
+    if getattr(estimator, "target_type_", None) == "multilabel-indicator":
+        return multilabel_table(estimator, X_test, y_test)
     predicted = estimator.predict(X_test)
     labels = estimator.classes_
     precision, recall, f1, support = precision_recall_fscore_support(y_test, predicted, labels=labels, zero_division=0)
@@ -163,6 +174,30 @@ def _held_out_section(estimator, X_test, y_test):
     return (
         f"<p>Held-out accuracy: <b>{accuracy:.4f}</b> on {len(y_test)} images.</p>\n"
         f"{figure_html(figure, 'confusion matrix')}\n<table>{''.join(rows)}</table>"
+    )
+
+
+def multilabel_table(estimator, X_test, y_test):
+    """Held-out subset accuracy, micro/macro/samples F1 and per-label precision, recall,
+    F1 and support of a multi-label estimator at its ``threshold`` (no confusion matrix:
+    the labels are not exclusive)."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    y_test = np.asarray(y_test)
+    predicted = estimator.predict(X_test)
+    precision, recall, f1, support = precision_recall_fscore_support(y_test, predicted, zero_division=0)
+    rows = ["<tr><th>label</th><th>precision</th><th>recall</th><th>f1</th><th>support</th><th>predicted</th></tr>"]
+    rows += [
+        f"<tr><td>{html.escape(str(c))}</td><td>{p:.3f}</td><td>{r:.3f}</td><td>{f:.3f}</td><td>{s}</td><td>{n}</td></tr>"
+        for c, p, r, f, s, n in zip(estimator.classes_, precision, recall, f1, support, predicted.sum(axis=0))
+    ]
+    averages = ", ".join(f"{average}-F1 <b>{f1_score(y_test, predicted, average=average, zero_division=0):.4f}</b>"
+                         for average in ("micro", "macro", "samples"))  # fmt: skip
+    return (
+        f"<p>Multi-label, {len(estimator.classes_)} labels; a label is predicted where its probability is above "
+        f"the threshold <b>{estimator.threshold:g}</b>. Held-out subset accuracy (every label right): "
+        f"<b>{accuracy_score(y_test, predicted):.4f}</b> on {len(y_test)} images; {averages}.</p>\n"
+        f"<table>{''.join(rows)}</table>"
     )
 
 

@@ -20,9 +20,11 @@ from sklearn.utils import check_random_state, indexable
 from sklearn.utils.parallel import _FuncWrapper
 from sklearn.utils.validation import _check_method_params
 
+from ..tracking import hooks as tracking
 from . import progress
 from ._workers import open_pool, run_jobs
 from .recovery import failures_as_scores, lost_fit
+from .samplers import import_optuna, make_sampler
 
 
 def top_k(scores, k):
@@ -42,8 +44,22 @@ class RungSearchCV(BaseSearchCV):
     the fits run by ``_workers.run_jobs`` instead of one ``Parallel`` call per batch.
     """
 
-    def _schedule(self, rng):
+    def _schedule(self, rng, points):
+        """The schedule of jobs, its sampler seeded by ``rng``, starting with ``points``."""
         raise NotImplementedError
+
+    def _sampler(self, rng, points, **kwargs):
+        return make_sampler(self.sampler, self.param_distributions, rng, points, **kwargs)
+
+    def _starting_points(self, estimator):
+        """The candidates tried first: ``points_to_evaluate``, by default the estimator's own
+        values of the searched parameters (its configuration, as the user would fit it)."""
+        if self.points_to_evaluate is not None:
+            return [dict(point) for point in self.points_to_evaluate]
+        grids = self.param_distributions if isinstance(self.param_distributions, list) else [self.param_distributions]
+        own, resource = estimator.get_params(), getattr(self, "resource", "epochs")
+        names = dict.fromkeys(name for grid in grids for name in grid if name in own and name != resource)
+        return [{name: own[name] for name in names}]
 
     def _check_settings(self):
         """Subclasses reject bad settings here, before any fit."""
@@ -67,8 +83,10 @@ class RungSearchCV(BaseSearchCV):
         """
         self._validate_params()
         self._check_settings()
+        if self.sampler != "random":
+            import_optuna()  # before any fit: a missing extra fails at once
         user_directory = self.estimator.get_params().get("checkpoint_dir")
-        with self._checkpointed_estimator() as estimator:
+        with tracking.observed_search(self), self._checkpointed_estimator() as estimator:  # log_to, log_search()
             self._search(estimator, X, y, params)
         if hasattr(self, "best_estimator_") and "checkpoint_dir" in self.best_estimator_.get_params():
             self.best_estimator_.set_params(checkpoint_dir=user_directory)  # not the scratch directory
@@ -107,7 +125,7 @@ class RungSearchCV(BaseSearchCV):
         time_limit = getattr(self, "time_limit", None)
         deadline = None if time_limit is None else time.monotonic() + time_limit
         task = _FuncWrapper(fit_and_score).with_config_and_warning_filters(get_config(), list(warnings.filters))
-        with open_pool(self.n_jobs) as pool:
+        with tracking.recording(open_pool(self.n_jobs)) as pool:  # fits bring their records back
 
             def fold_kwargs(job, fold):
                 train, test = splits[fold]
@@ -115,7 +133,7 @@ class RungSearchCV(BaseSearchCV):
                         "split_progress": (fold, len(splits))}  # fmt: skip
 
             finished = run_jobs(
-                self._schedule(check_random_state(self.random_state)), pool,
+                self._schedule(check_random_state(self.random_state), self._starting_points(estimator)), pool,
                 lambda job, fold: pool.submit(task, clone(estimator), X, y, fold_kwargs(job, fold)), len(splits),
                 score=lambda outs: float(np.mean([_ranking_score(out["test_scores"], metric) for out in outs])),
                 deadline=deadline, on_fits=progress.count_fits,
@@ -149,7 +167,8 @@ class RungSearchCV(BaseSearchCV):
             self._check_refit_for_multimetric(first_test_score)
             refit_metric = self.refit
         if self.refit or not self.multimetric_:
-            self.best_index_ = self._select_best_index(self.refit, refit_metric, results)
+            self.best_index_ = self._best_at_largest_budget(self.refit, refit_metric, results)
+            self.best_n_resources_ = int(results["n_resources"][self.best_index_])
             if not callable(self.refit):
                 self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
             self.best_params_ = results["params"][self.best_index_]
@@ -162,6 +181,20 @@ class RungSearchCV(BaseSearchCV):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
         self.cv_results_ = results
+
+
+    def _best_at_largest_budget(self, refit, refit_metric, results):
+        """The best row among those of the largest number of epochs with a finite score: a
+        score after 1 epoch does not outrank one after 27 through validation noise."""
+        if callable(refit):
+            return self._select_best_index(refit, refit_metric, results)
+        scores = np.asarray(results[f"mean_test_{refit_metric}"], dtype=float)
+        budgets = np.asarray(results["n_resources"])
+        finite = np.isfinite(scores)
+        if not finite.any():
+            return self._select_best_index(refit, refit_metric, results)
+        top = finite & (budgets == budgets[finite].max())
+        return int(np.flatnonzero(top)[np.argmax(scores[top])])
 
 
 def fit_and_score(estimator, X, y, kwargs):

@@ -12,16 +12,15 @@ one's training from the estimator's ``checkpoint_dir``.
 """
 
 import math
-import sys
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.model_selection import ParameterGrid, ParameterSampler
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._rung_search import RungSearchCV
 from ._workers import Job
+from .samplers import SAMPLERS
 from .hyperband import hyperband_brackets
 
 
@@ -72,17 +71,22 @@ def asha_promotion(rungs, factor, *, finishing=False):
 
 
 class AsyncHalvingSchedule:
-    """ASHA's jobs: the promotion ``asha_promotion`` finds, else the next candidate drawn.
+    """ASHA's jobs: a starting point's next rung, else the promotion ``asha_promotion``
+    finds, else the next candidate the sampler gives. Starting points (the sampler's
+    first ``n_points`` candidates) go on to every rung, so the search always has them at
+    the top rung to compare with.
 
-    >>> schedule = AsyncHalvingSchedule(iter([{"a": 0}, {"a": 1}]), epochs=[1, 2], factor=2)
+    >>> from sklearn_keras_hpo.search.samplers import RandomSampler
+    >>> sampler = RandomSampler({"a": [0, 1]}, np.random.RandomState(0), n_candidates=2, stream=True)
+    >>> schedule = AsyncHalvingSchedule(sampler, epochs=[1, 2], factor=2)
     >>> first, second = schedule.next_job(), schedule.next_job()
     >>> schedule.report(first, 0.9); schedule.report(second, 0.5)
-    >>> schedule.next_job().params  # the better of two goes on as soon as both are in
-    {'a': 0, 'epochs': 2}
+    >>> schedule.next_job().params == {**first.params, "epochs": 2}  # the better of two goes on
+    True
     """
 
-    def __init__(self, candidates, epochs, factor, resource="epochs"):
-        self.candidates = candidates  # an iterator of parameter dicts
+    def __init__(self, sampler, epochs, factor, resource="epochs", n_points=0):
+        self.sampler, self.n_points = sampler, n_points
         self.epochs, self.factor, self.resource = list(epochs), factor, resource
         self.rungs = [{} for _ in self.epochs]
         self.drawn = []
@@ -90,13 +94,13 @@ class AsyncHalvingSchedule:
         self.exhausted = False
 
     def next_job(self):
-        promotion = asha_promotion(self.rungs, self.factor, finishing=self.exhausted)
+        promotion = self._point_promotion() or asha_promotion(self.rungs, self.factor, finishing=self.exhausted)
         if promotion is None and not self.exhausted:
-            params = next(self.candidates, None)
-            if params is None:
+            params = self.sampler.ask(1)
+            if not params:
                 self.exhausted = True
                 return self.next_job()
-            self.drawn.append(params)
+            self.drawn.append(params[0])
             promotion = (len(self.drawn) - 1, 0)
         if promotion is None:
             return None
@@ -110,18 +114,19 @@ class AsyncHalvingSchedule:
             columns={"candidate": candidate, "rung": rung, "n_resources": epochs},
         )
 
+    def _point_promotion(self):
+        """A starting point's next rung, once it finished the one before (failed: never)."""
+        for rung in range(len(self.rungs) - 2, -1, -1):
+            for candidate in range(min(self.n_points, len(self.drawn))):
+                score = self.rungs[rung].get(candidate)
+                if score is not None and not np.isnan(score) and candidate not in self.rungs[rung + 1]:
+                    return candidate, rung + 1
+        return None
+
     def report(self, job, score):
-        self.rungs[job.columns["rung"]][job.columns["candidate"]] = score
-
-
-def candidate_stream(param_distributions, n_candidates, random_state):
-    """Candidates drawn by a seeded ``ParameterSampler``: ``n_candidates`` of them, or with
-    None, the whole grid when every value is a list and no end otherwise."""
-    if n_candidates is None:
-        grids = param_distributions if isinstance(param_distributions, list) else [param_distributions]
-        finite = not any(hasattr(value, "rvs") for grid in grids for value in grid.values())
-        n_candidates = len(ParameterGrid(param_distributions)) if finite else sys.maxsize
-    return iter(ParameterSampler(param_distributions, n_candidates, random_state=random_state))
+        candidate, rung = job.columns["candidate"], job.columns["rung"]
+        self.rungs[rung][candidate] = score
+        self.sampler.tell(self.drawn[candidate], self.epochs[rung], score)
 
 
 class AsyncHalvingSearchCV(RungSearchCV):
@@ -163,6 +168,18 @@ class AsyncHalvingSearchCV(RungSearchCV):
         retrained (with ``n_jobs=1`` the rerun makes the same choices, so it trains
         nothing that finished). On a multi-machine Dask cluster, give a directory
         every worker sees.
+    sampler : {"random", "tpe"} or Optuna sampler, default="random"
+        What to start next: random draws from ``param_distributions``, or a model
+        of the results so far (``"tpe"``: Optuna's ``TPESampler``, or any Optuna
+        sampler instance, through its ask/tell interface; needs the ``optuna``
+        extra), fit on the results of the largest epochs with at least d + 1 of
+        them (BOHB's rule).
+    points_to_evaluate : list of dict, default=None
+        Candidates started first and promoted to every rung up to ``max_epochs``,
+        so the best is never chosen over them by a noisier, shorter fit. None means
+        the estimator's own values of the searched parameters (the configuration
+        you would get without searching); ``[]`` means none. They count towards
+        ``n_candidates``.
     cv, scoring, refit, verbose, error_score, return_train_score
         As in ``GridSearchCV``; a failed fit is scored ``error_score`` and ranks
         last, and the search goes on.
@@ -173,6 +190,11 @@ class AsyncHalvingSearchCV(RungSearchCV):
         candidates are promoted depends on the order in which fits finish.
     random_state : int, RandomState instance or None, default=None
         Seeds the sampling of candidates.
+    log_to : str, dict or SearchLogger, default=None
+        Log the search to MLflow (and TensorBoard): a tracking URI such as
+        ``"sqlite:///mlflow.db"``, a dict of ``tracking.log_search`` keywords
+        (``{"experiment": "cifar", "tensorboard_dir": "tb"}``) or a ``log_search()``
+        object; one parent run, a child run per candidate, per-epoch curves per fold.
 
     Attributes
     ----------
@@ -181,7 +203,11 @@ class AsyncHalvingSearchCV(RungSearchCV):
         started, plus ``candidate`` (the index of the candidate drawn), ``rung`` and
         ``n_resources`` (the epochs of that row).
     best_params_, best_score_, best_index_, best_estimator_, n_splits_, refit_time_
-        As in ``GridSearchCV``; ``best_params_`` includes the rung's epochs.
+        As in ``GridSearchCV``, the best chosen among the rows of the largest epochs
+        that finished; ``best_params_`` includes the rung's epochs.
+    best_n_resources_ : int
+        Epochs of the best row: below ``max_epochs`` when the time limit stopped
+        the search before any candidate reached it.
 
     Examples
     --------
@@ -207,7 +233,10 @@ class AsyncHalvingSearchCV(RungSearchCV):
         "max_epochs": [Integral],
         "factor": [Integral],
         "checkpoint_dir": [None, str],
+        "sampler": [StrOptions(set(SAMPLERS)), HasMethods(["sample_relative"])],
+        "points_to_evaluate": [None, list],
         "random_state": ["random_state"],
+        "log_to": [None, str, dict, HasMethods(["search_started", "fit_finished", "search_ended"])],
     }
 
     def __init__(
@@ -221,6 +250,8 @@ class AsyncHalvingSearchCV(RungSearchCV):
         max_epochs=81,
         factor=3,
         checkpoint_dir=None,
+        sampler="random",
+        points_to_evaluate=None,
         cv=None,
         scoring=None,
         refit=True,
@@ -229,6 +260,7 @@ class AsyncHalvingSearchCV(RungSearchCV):
         error_score=np.nan,
         return_train_score=False,
         random_state=None,
+        log_to=None,
     ):
         self.estimator = estimator
         self.param_distributions = param_distributions
@@ -238,6 +270,8 @@ class AsyncHalvingSearchCV(RungSearchCV):
         self.max_epochs = max_epochs
         self.factor = factor
         self.checkpoint_dir = checkpoint_dir
+        self.sampler = sampler
+        self.points_to_evaluate = points_to_evaluate
         self.cv = cv
         self.scoring = scoring
         self.refit = refit
@@ -246,6 +280,7 @@ class AsyncHalvingSearchCV(RungSearchCV):
         self.error_score = error_score
         self.return_train_score = return_train_score
         self.random_state = random_state
+        self.log_to = log_to
 
     def _check_settings(self):
         halving_rungs(self.max_epochs, self.factor, self.min_epochs)  # raises on bad settings
@@ -255,7 +290,7 @@ class AsyncHalvingSearchCV(RungSearchCV):
                 "time_limit (seconds) or both."
             )
 
-    def _schedule(self, rng):
-        candidates = candidate_stream(self.param_distributions, self.n_candidates, rng)
-        return AsyncHalvingSchedule(candidates, halving_rungs(self.max_epochs, self.factor, self.min_epochs),
-                                    self.factor)  # fmt: skip
+    def _schedule(self, rng, points):
+        sampler = self._sampler(rng, points, n_candidates=self.n_candidates, stream=True)
+        rungs = halving_rungs(self.max_epochs, self.factor, self.min_epochs)
+        return AsyncHalvingSchedule(sampler, rungs, self.factor, n_points=len(points))

@@ -15,12 +15,12 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.model_selection import ParameterSampler
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._rung_search import RungSearchCV, top_k
 from ._workers import Job
+from .samplers import SAMPLERS
 
 
 def hyperband_brackets(max_epochs, factor=3, min_epochs=1):
@@ -58,7 +58,7 @@ def hyperband_brackets(max_epochs, factor=3, min_epochs=1):
 class _Bracket:
     s: int
     rungs: list  # [(n_candidates, epochs), ...]
-    candidates: list  # of the current rung, in the order of their rows
+    candidates: list  # of the current rung, in the order of their rows (None: not drawn yet)
     iteration: int = 0
     rung: int = 0
     started: int = 0
@@ -71,42 +71,62 @@ class HyperbandSchedule:
     ``next_job`` gives the next unstarted candidate of the first bracket that has one,
     so one worker runs the brackets one after the other, as Hyperband is written, and
     more workers fill the time a rung waits for its last fits with other brackets'
-    rungs. Results are those of the brackets run one after the other: the candidates
-    are drawn bracket by bracket from one random state, and each rung keeps the
-    ``top_k`` of its own bracket's previous rung.
+    rungs. Results are those of the brackets run one after the other: each rung keeps
+    the ``top_k`` of its own bracket's previous rung, and the candidates come from the
+    sampler bracket by bracket. A random sampler draws an iteration's candidates when it
+    starts; a model-guided one (``model_guided``) is asked for a bracket's candidates
+    when every bracket before it has ended, so that it has seen the same results
+    whatever the number of workers. Starting points (``points``) come first, as a
+    bracket (``s = -1``) that keeps them all at every rung of the largest bracket.
 
-    >>> schedule = HyperbandSchedule(hyperband_brackets(2, 2), [[{"a": 0}, {"a": 1}], [{"a": 2}, {"a": 3}]])
+    >>> from sklearn_keras_hpo.search.samplers import RandomSampler
+    >>> sampler = RandomSampler({"a": [0, 1, 2, 3]}, np.random.RandomState(0))
+    >>> schedule = HyperbandSchedule(hyperband_brackets(2, 2), sampler)
     >>> first = [schedule.next_job() for _ in range(3)]  # bracket 1's rung 0, then bracket 0 fills in
-    >>> [(job.columns["bracket"], job.params) for job in first]
-    [(1, {'a': 0, 'epochs': 1}), (1, {'a': 1, 'epochs': 1}), (0, {'a': 2, 'epochs': 2})]
+    >>> [(job.columns["bracket"], job.params["epochs"]) for job in first]
+    [(1, 1), (1, 1), (0, 2)]
     >>> schedule.report(first[0], 0.5); schedule.report(first[1], 0.9)  # rung 0 done: its best goes on
-    >>> schedule.next_job().params  # before bracket 0's last candidate
-    {'a': 1, 'epochs': 2}
+    >>> schedule.next_job().params == {**first[1].params, "epochs": 2}  # before bracket 0's last candidate
+    True
     """
 
-    def __init__(self, brackets, candidates, resource="epochs", more=None):
-        self.resource, self.shape, self.more, self.iteration = resource, brackets, more, 0
-        self.brackets = self._iteration(candidates)
+    def __init__(self, brackets, sampler, resource="epochs", n_iterations=1, points=(), model_guided=False):
+        self.shape, self.sampler, self.resource = brackets, sampler, resource
+        self.iterations_left, self.model_guided, self.iteration = n_iterations, model_guided, -1
+        self.brackets = []
+        if points:  # every starting point at every rung of the most exploratory bracket
+            self.brackets.append(_Bracket(-1, [(len(points), epochs) for _, epochs in brackets[0][1]], list(points)))
+        self.waiting = False
+        self._next_iteration()
 
-    def _iteration(self, candidates):
-        return [_Bracket(s, rungs, list(drawn), self.iteration) for (s, rungs), drawn in zip(self.shape, candidates)]
+    def _next_iteration(self):
+        if self.iterations_left == 0:
+            return False
+        self.iterations_left -= 1
+        self.iteration += 1
+        new = [_Bracket(s, rungs, None, self.iteration) for s, rungs in self.shape]
+        if not self.model_guided:  # drawn now, bracket by bracket, from the one random state
+            for bracket in new:
+                bracket.candidates = self.sampler.ask(bracket.rungs[0][0])
+        self.brackets += new
+        return True
 
     def next_job(self):
-        """The next job, starting the next iteration's brackets (``more()``) once every
-        bracket so far has started all it can before more results come in."""
+        """The next job, starting the next iteration's brackets once every bracket so far
+        has started all it can before more results come in."""
         job = self._open_job()
-        while job is None and self.more is not None:
-            candidates = self.more()
-            if candidates is None:
-                self.more = None
-                break
-            self.iteration += 1
-            self.brackets += self._iteration(candidates)
+        while job is None and not self.waiting and self._next_iteration():
             job = self._open_job()
         return job
 
     def _open_job(self):
+        self.waiting = False
         for index, bracket in enumerate(self.brackets):
+            if bracket.candidates is None:  # model-guided: asked once the brackets before it ended
+                if any(earlier.rung < len(earlier.rungs) for earlier in self.brackets[:index]):
+                    self.waiting = True
+                    return None
+                bracket.candidates = self.sampler.ask(bracket.rungs[0][0])
             if bracket.rung < len(bracket.rungs) and bracket.started < len(bracket.candidates):
                 position, epochs = bracket.started, bracket.rungs[bracket.rung][1]
                 bracket.started += 1
@@ -121,6 +141,7 @@ class HyperbandSchedule:
     def report(self, job, score):
         index, rung, position = job.order
         bracket = self.brackets[index]
+        self.sampler.tell(bracket.candidates[position], job.params[self.resource], score)
         bracket.scores[position] = score
         if len(bracket.scores) < len(bracket.candidates):
             return
@@ -166,6 +187,20 @@ class HyperbandSearchCV(RungSearchCV):
         Seconds; then no fit starts, the fits still running are dropped (a fit
         running in this process, with ``n_jobs=1``, finishes), and the search ends
         with every candidate whose folds all finished.
+    sampler : {"random", "tpe"} or Optuna sampler, default="random"
+        What to try next: random draws from ``param_distributions``, or a model of
+        the results so far (``"tpe"``: Optuna's ``TPESampler``; any Optuna sampler
+        instance works, through its ask/tell interface; needs the ``optuna`` extra).
+        The model is fit on the results of the largest epochs with at least d + 1 of
+        them (BOHB's rule). A model-guided sampler draws a bracket's candidates once
+        the brackets before it have ended, so results stay the same for every
+        ``n_jobs`` (workers may wait at a bracket's end).
+    points_to_evaluate : list of dict, default=None
+        Candidates tried first, kept at every rung up to ``max_epochs`` (bracket -1
+        in ``cv_results_``) so the best is never chosen over them by a noisier,
+        shorter fit. None means the estimator's own values of the searched
+        parameters (the configuration you would get without searching); ``[]``
+        means none.
     n_jobs : int, default=None
         Fits run at once (one fold of one candidate each); a new fit starts as soon
         as a worker is free, taken from the first bracket that has one ready, so
@@ -179,6 +214,11 @@ class HyperbandSearchCV(RungSearchCV):
         Not used: the search keeps ``n_jobs`` fits in flight; kept for compatibility.
     random_state : int, RandomState instance or None, default=None
         Seeds the sampling of candidates.
+    log_to : str, dict or SearchLogger, default=None
+        Log the search to MLflow (and TensorBoard): a tracking URI such as
+        ``"sqlite:///mlflow.db"``, a dict of ``tracking.log_search`` keywords
+        (``{"experiment": "cifar", "tensorboard_dir": "tb"}``) or a ``log_search()``
+        object; one parent run, a child run per candidate, per-epoch curves per fold.
 
     Attributes
     ----------
@@ -186,7 +226,11 @@ class HyperbandSearchCV(RungSearchCV):
         As in ``GridSearchCV``, one row per (candidate, rung), plus ``iteration``,
         ``bracket``, ``rung`` and ``n_resources`` (the epochs of that row).
     best_params_, best_score_, best_index_, best_estimator_, n_splits_, refit_time_
-        As in ``GridSearchCV``; ``best_params_`` includes the rung's epochs.
+        As in ``GridSearchCV``, the best chosen among the rows of the largest epochs
+        that finished; ``best_params_`` includes the rung's epochs.
+    best_n_resources_ : int
+        Epochs of the best row: below ``max_epochs`` when the time limit stopped
+        the search before any candidate reached it.
 
     Examples
     --------
@@ -214,7 +258,10 @@ class HyperbandSearchCV(RungSearchCV):
         "warm_start": ["boolean"],
         "checkpoint_dir": [None, str],
         "time_limit": [None, Interval(Real, 0, None, closed="neither")],
+        "sampler": [StrOptions(set(SAMPLERS)), HasMethods(["sample_relative"])],
+        "points_to_evaluate": [None, list],
         "random_state": ["random_state"],
+        "log_to": [None, str, dict, HasMethods(["search_started", "fit_finished", "search_ended"])],
     }
 
     def __init__(
@@ -230,6 +277,8 @@ class HyperbandSearchCV(RungSearchCV):
         warm_start=True,
         checkpoint_dir=None,
         time_limit=None,
+        sampler="random",
+        points_to_evaluate=None,
         scoring=None,
         n_jobs=None,
         refit=True,
@@ -239,6 +288,7 @@ class HyperbandSearchCV(RungSearchCV):
         random_state=None,
         error_score=np.nan,
         return_train_score=False,
+        log_to=None,
     ):
         super().__init__(
             estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
@@ -254,17 +304,15 @@ class HyperbandSearchCV(RungSearchCV):
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.time_limit = time_limit
+        self.sampler = sampler
+        self.points_to_evaluate = points_to_evaluate
         self.random_state = random_state
+        self.log_to = log_to
 
     def _check_settings(self):
         hyperband_brackets(self.max_epochs, self.factor, self.min_epochs)  # raises on bad settings
 
-    def _schedule(self, rng):
+    def _schedule(self, rng, points):
         brackets = hyperband_brackets(self.max_epochs, self.factor, self.min_epochs)
-
-        def draw():  # one iteration's candidates, bracket by bracket, from the one random state
-            return [list(ParameterSampler(self.param_distributions, rungs[0][0], random_state=rng))
-                    for _, rungs in brackets]  # fmt: skip
-
-        first, later = draw(), (draw() for _ in range(self.n_iterations - 1))  # drawn when started
-        return HyperbandSchedule(brackets, first, self.resource, more=lambda: next(later, None))
+        return HyperbandSchedule(brackets, self._sampler(rng, points=()), self.resource, self.n_iterations, points,
+                                 model_guided=self.sampler != "random")  # fmt: skip

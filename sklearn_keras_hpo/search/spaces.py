@@ -72,6 +72,15 @@ PRESETS = {
         "dropout": ("real", 0.0, 0.5),
         "early_stopping": ("cat", [False, True]),
     },
+    # transfer learning: a keras.applications backbone trained head first, then fine-tuned (with
+    # weights="imagenet"; with your own weights file, fix architecture to its backbone with --set)
+    "transfer": {
+        "architecture": ("cat", ["mobilenet_v3_small", "mobilenet_v3_large", "efficientnet_v2_b0"]),
+        "freeze_epochs": ("int", 0, 3),
+        "fine_tune_layers": ("cat", ["all", 30, 60]),
+        "learning_rate": ("log", 1e-4, 1e-2),
+        "fine_tune_learning_rate": ("log", 1e-5, 1e-3),
+    },
 }
 
 

@@ -3,7 +3,11 @@
 A successive-halving or Hyperband search trains the same candidate on the same
 fold for 1, 3, 9, ... epochs. With ``checkpoint_dir`` set, each fit leaves its
 final model variables, optimizer variables and history in one ``.npz`` file
-named by a key of (training data, every parameter but ``epochs``). A later fit
+named by a key of (training data, every parameter but ``epochs``). A key names a
+``weights`` file by its content, not its path, and a ``model=`` Keras model by its
+configuration and weights; a backbone's frozen and fine-tuned epochs
+(``freeze_epochs``, ``fine_tune_layers``) are parameters like any other, and its
+phases a function of the absolute epoch. A later fit
 with the same key and more epochs loads the checkpoint with the most epochs not
 above its own and trains only the remaining epochs (``initial_epoch``), so the
 learning-rate schedule, a function of the absolute epoch, carries on unchanged.
@@ -82,6 +86,8 @@ def restore(trainer, checkpointing, key, epochs):
     found = latest(checkpointing.directory, key, epochs) if key is not None else None
     if not found:
         return Checkpoint(0, [], [], {})
+    if not trainer.optimizer.built:  # a model= copy or an uncached model: its slots, as fit would build them
+        trainer.optimizer.build(trainer.trainable_variables)
     copy_variables(found.model_values, trainer.variables)
     copy_variables(found.optimizer_values, trainer.optimizer.variables)
     return found if checkpointing.can_continue else found._replace(epochs=epochs)

@@ -244,6 +244,11 @@ def fit_callbacks(training, has_validation, optimizer):
         if schedule["lr0"] is None:
             schedule["lr0"] = float(np.asarray(optimizer.learning_rate))
         callbacks += schedule_callbacks(**schedule, monitor=monitor)
+    if training.fine_tuning is not None:  # after the schedule: it scales the fine-tuning epochs' rate
+        from ..model.fine_tuning import fine_tuning_callbacks
+
+        plateau = schedule["name"] == "reduce_on_plateau"  # sets the rate on plateaus, not each epoch
+        callbacks += fine_tuning_callbacks(**training.fine_tuning, rate_set_each_epoch=not plateau)
     callbacks.append(terminate_on_nan())
     if training.early_stopping is not None:
         patience, min_delta = training.early_stopping

@@ -64,20 +64,30 @@ def scaled_model_bytes(model_spec, image_shape, batch_size):
     if shrink <= 4:
         return 0
     small = (max(8, round(height / shrink)), max(8, round(width / shrink)), channels)
+    hyperparameters = {k: v for k, v in model_spec.hyperparameters.items() if k != "weights"}  # no file to read
     with thread_random_state():
-        model = architectures.build_model(model_spec.builder, small, model_spec.n_outputs, **model_spec.hyperparameters)
+        model = architectures.build_model(model_spec.builder, small, model_spec.n_outputs, **hyperparameters)
     return int(model_bytes(model, batch_size) * (height * width) / (small[0] * small[1]))
 
 
 def model_bytes(model, batch_size):
-    """Weights and their optimizer state, plus one batch's activations of every layer."""
+    """Weights and their optimizer state, plus one batch's activations of every layer,
+    the layers of a nested model (a ``keras.applications`` backbone) included."""
     weights = model.count_params() * 4 * WEIGHT_COPIES
     activations = 0
-    for layer in model.layers:
+    for layer in _layers(model):
         for output in _outputs(layer):
             shape = [d for d in output.shape[1:] if d is not None]
             activations += math.prod(shape) * 4 * ACTIVATION_COPIES
     return weights + batch_size * activations
+
+
+def _layers(model):
+    """``model``'s layers, and those of the models nested in it, depth first."""
+    for layer in model.layers:
+        yield layer
+        if getattr(layer, "layers", None):
+            yield from _layers(layer)
 
 
 def _outputs(layer):

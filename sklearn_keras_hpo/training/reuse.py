@@ -9,6 +9,11 @@ from a freshly built, seeded, untraced model, and its optimizer variables are
 reset to their initial values with the new learning rate. The result is the
 same as training the fresh model, without the tracing.
 
+Fits with a backbone (``model.backbones``) change which layers train between epochs:
+the key includes the model's trainable state at rest, and the trainer keeps one traced
+step per trainable state (``model.fine_tuning``), so a cached trainer traces each phase
+once.
+
 The fitted estimator keeps the fresh model (the trained variables are copied
 back into it), never the trainer, so a later fit cannot change an earlier
 estimator's ``model_``.
@@ -31,12 +36,14 @@ def _cache():
     return _local.trainers
 
 
-def structure_key(parts):
-    """A hashable key from the parts that shape the traced graph (None: do not cache)."""
+def structure_key(parts, model=None):
+    """A hashable key from the parts that shape the traced graph (None: do not cache),
+    and ``model``'s trainable state (which layers train and which batch-norm layers are
+    frozen change the traced step)."""
     if parts is None:
         return None
     try:
-        key = repr(parts)
+        key = repr((parts, trainable_signature(model)) if model is not None else parts)
         hash(key)
     except TypeError:
         return None
@@ -87,10 +94,19 @@ def copy_variables(sources, targets):
         target.assign(source)
 
 
+def trainable_signature(model):
+    """A short digest of which of ``model``'s layers are trainable, nested ones included."""
+    import hashlib
+
+    flags = "".join("1" if layer.trainable else "0" for layer in model._flatten_layers(include_self=False))
+    return hashlib.blake2b(flags.encode(), digest_size=8).hexdigest()
+
+
 def copy_state(trainer, model):
     """Copy the trained variables and optimizer state back into the estimator's model."""
     copy_variables(trainer.variables, model.variables)
-    model.optimizer.build(model.trainable_variables)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     copy_variables(trainer.optimizer.variables, model.optimizer.variables)
 
 

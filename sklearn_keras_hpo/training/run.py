@@ -31,7 +31,7 @@ def run_fit(plan):
                      "the model's weights and one batch's activations", images.image_shape, len(images))  # fmt: skip
         compile_args = {"loss": plan.model.loss, "metrics": plan.model.metrics, "extra": plan.model.compile_kwargs}
         parts = structure_parts(plan.model, images.image_shape, model.optimizer)
-        trainer = reuse.trainer_for(model, reuse.structure_key(parts), compile_args)
+        trainer = reuse.trainer_for(model, reuse.structure_key(parts, model), compile_args)
         key = _checkpoint_key(plan, images)
         past = checkpoints.restore(trainer, plan.checkpoint, key, training.epochs) if key else _nothing(training)
         started = time.perf_counter()
@@ -48,7 +48,7 @@ def run_fit(plan):
     if key is not None and past.epochs < training.epochs:  # a restored fit is on disk already
         checkpoints.save(plan.checkpoint.directory, key, n_epochs, trainer.variables,
                          trainer.optimizer.variables, history, best_epoch)  # fmt: skip
-    return FitResult(model, history, n_epochs, best_epoch, epoch_seconds)
+    return FitResult(model, history, n_epochs, best_epoch, epoch_seconds, past.epochs)
 
 
 def _nothing(training):

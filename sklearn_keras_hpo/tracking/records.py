@@ -1,0 +1,100 @@
+"""What one finished fit tells the trackers, built where the fit ran and carried back in
+its result: the worker half of tracking. Nothing here writes anywhere.
+
+A fit record is a plain JSON-able dict: the candidate's parameters, the fold, the epochs
+the model has (``epochs``) and the epoch this fit started training at
+(``initial_epoch``: 0, or the epochs restored from a checkpoint), the Keras history of
+every epoch from 0 (a warm-started rung's history starts with its checkpoint's), the
+fold's test score and seconds per epoch. ``RecordedFit`` wraps a search's fit function
+(scikit-learn's ``_fit_and_score``) so that its result, a dict as before, also carries
+the record as an attribute (``fit_record``): scikit-learn, joblib, loky and Dask pass the
+result back unchanged, so no worker needs to know where, or whether, anything is logged.
+
+>>> from sklearn.tree import DecisionTreeClassifier
+>>> def fit_and_score(estimator, X, y, **kwargs):
+...     return {"test_scores": 0.5, "fit_error": None}
+>>> out = RecordedFit(fit_and_score)(DecisionTreeClassifier(), None, None,
+...                                  parameters={"max_depth": 2}, split_progress=(1, 3))
+>>> out["test_scores"], out.fit_record["fold"], out.fit_record["params"]
+(0.5, 1, {'max_depth': 2})
+"""
+
+import math
+import numbers
+import uuid
+
+import numpy as np
+
+
+def plain(value):
+    """``value`` as JSON-able data: numbers and strings as they are, the rest as repr."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return repr(value)
+
+
+def fit_record(estimator, parameters=None, fold=None, n_folds=None, score=None, failed=False):
+    """The record of one fit of ``estimator`` (fitted, or not when the fit failed)."""
+    history = getattr(estimator, "history_", None) or {}
+    epochs = getattr(estimator, "n_epochs_", None)
+    epochs = len(next(iter(history.values()), [])) if epochs is None else int(epochs)
+    return {
+        "id": uuid.uuid4().hex,  # a record handed on twice (a Dask result fetched twice) is logged once
+        "params": plain(parameters if parameters is not None else {}),
+        "fold": fold,
+        "n_folds": n_folds,
+        "epochs": epochs,
+        "initial_epoch": int(getattr(estimator, "initial_epoch_", 0) or 0),
+        "history": {name: [_number(v) for v in values] for name, values in history.items()},
+        "score": plain(score),
+        "failed": bool(failed),
+        "epoch_seconds": getattr(estimator, "epoch_seconds_", None),
+    }
+
+
+def _number(value):
+    value = float(np.asarray(value).ravel()[0]) if np.ndim(value) else float(value)
+    return value if math.isfinite(value) else None
+
+
+class RecordedOut(dict):
+    """A fit's result dict, unchanged, with the fit's record as ``fit_record``."""
+
+    fit_record = None
+
+
+class RecordedFit:
+    """``function(estimator, X, y, **kwargs)`` (a search's fit and score of one fold) whose
+    result carries the fit's record. Picklable: it travels to workers with the task."""
+
+    def __init__(self, function):
+        # not ``function``: scikit-learn's _FuncWrapper copies this object's attributes onto itself
+        self.recorded_function = function
+
+    def __call__(self, estimator, *args, **kwargs):
+        out = self.recorded_function(estimator, *args, **kwargs)
+        if not isinstance(out, dict):
+            return out
+        # sklearn's searches pass _fit_and_score's keywords; our runner passes them as one dict
+        given = kwargs or (args[-1] if args and isinstance(args[-1], dict) else {})
+        fold, n_folds = given.get("split_progress") or (None, None)
+        recorded = RecordedOut(out)
+        recorded.fit_record = fit_record(estimator, given.get("parameters"), fold, n_folds,
+                                         score=out.get("test_scores"), failed=out.get("fit_error") is not None)
+        return recorded
+
+
+def take_record(out):
+    """The record ``out`` carries (once: it is taken off), or None."""
+    record = getattr(out, "fit_record", None)
+    if record is not None:
+        out.fit_record = None
+    return record
