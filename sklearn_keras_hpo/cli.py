@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from .data.rows import ImageRows
+from .search._rung_search import best_at_largest_budget
 from .search._stopping import StopSearch, stop_on_signals, stop_worker_processes
 from .search.budget import Budget, refit_within
 from .search.records import RecordingScorer, epoch_seconds, partial_results
+from .search.samplers import SAMPLERS
 
 SEARCHERS = ("grid", "random", "bayes", "halving", "hyperband", "asha")
 STREAM_ABOVE_BYTES = 256 * 2**20  # decoded pixels of a folder above which tune streams its files
@@ -69,6 +71,8 @@ def _parser():
     tune.add_argument("--cv", type=int, default=3)
     tune.add_argument("--n-jobs", type=int, default=1)
     tune.add_argument("--n-iter", type=int, default=10, help="candidates of random, bayes and asha searches")
+    tune.add_argument("--sampler", choices=SAMPLERS, default="random", help="what hyperband and asha try next: "
+                      "random draws, or tpe (Optuna's TPE, fit on the results so far; the optuna extra)")
     tune.add_argument("--max-epochs", type=int, default=9, help="epochs of the last rung (halving, hyperband, asha)")
     tune.add_argument("--time-limit", type=float, help="seconds for the whole run: the search (stopped, keeping "
                       "what finished), the refit of the best and the report")
@@ -77,6 +81,11 @@ def _parser():
     tune.add_argument("--output", "-o", default="skhpo-run", help="output directory")
     tune.add_argument("--resume", action="store_true", help="reuse the finished fits in OUTPUT/fits")
     tune.add_argument("--no-progress", action="store_true")
+    tune.add_argument("--mlflow", metavar="URI", help="log the search to MLflow at this tracking URI, e.g. "
+                      "sqlite:///mlflow.db (needs the tracking extra)")
+    tune.add_argument("--experiment", metavar="NAME", help="MLflow experiment (default: MLflow's Default)")
+    tune.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs (HParams) per candidate "
+                      "and fold here (needs the tensorboard extra)")
     predict = commands.add_parser("predict", help="predict with a model written by tune")
     predict.set_defaults(run=run_predict)
     predict.add_argument("model_dir")
@@ -128,6 +137,21 @@ def _folder_data(args):
 
 # -- tune ---------------------------------------------------------------------------
 def run_tune(args):
+    """``tune``, logged to MLflow/TensorBoard when --mlflow, --experiment or --tensorboard ask."""
+    if not (args.mlflow or args.experiment or args.tensorboard):
+        return _tune(args)
+    from .tracking import log_search
+
+    with log_search(args.mlflow, args.experiment, args.tensorboard, run_name=f"skhpo tune {args.searcher}") as logger:
+        code = _tune(args)
+        for name in ("report.html", "best_params.json", "model"):  # the outputs of this run, on its parent run
+            path = Path(args.output) / name
+            if not code and logger.run_id and path.exists():
+                logger.log_artifact(path, name if path.is_dir() else None)
+    return code
+
+
+def _tune(args):
     budget = Budget(args.time_limit)  # the whole run: search, refit and report
     X, y, summary = _load_data(args)
     if X.ndim > 1:  # the split and every fold of the search then copy no images
@@ -155,10 +179,13 @@ def run_tune(args):
             print(f"Stopped ({stopped}) before any configuration finished all {args.cv} folds; "
                   f"the finished fits are kept in {fits} for --resume.")  # fmt: skip
             return 130
-        best_params = results["params"][int(np.nanargmax(results["mean_test_score"]))]
+        budgets = [params.get("epochs", 0) for params in results["params"]]
+        best_params = results["params"][best_at_largest_budget(results["mean_test_score"], budgets)]
         print(f"Stopped ({stopped}); the best of {len(results['params'])} finished configurations:")
     else:
         results, best_params = search.cv_results_, search.best_params_
+    if args.searcher in ("halving", "hyperband", "asha"):
+        summary["best chosen at"] = _budget_note(best_params.get("epochs"), args.max_epochs)
     seconds = epoch_seconds(records, best_params)
     best, summary["refit"] = refit_within(budget, estimator, best_params, (X_train, y_train), cv=args.cv,
                                           epoch_seconds=seconds, n_held_out=len(y_test))  # fmt: skip
@@ -167,6 +194,14 @@ def run_tune(args):
         best.classes_ = np.asarray(args.label_names)
     train, test = (X_train, y_train), (X_test, y_test)
     return _write_outputs(output, results, best_params, best, summary, train, test, searched)
+
+
+def _budget_note(epochs, max_epochs):
+    note = f"{epochs} of {max_epochs} epochs (the largest that finished)"
+    if epochs is not None and epochs < max_epochs:
+        note += ": no candidate reached max epochs in the time given, so it is chosen on shorter fits"
+        print(f"Note: the best is chosen at {note}.")
+    return note
 
 
 def _load_data(args):
@@ -257,6 +292,11 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
     space = search_space(specs, kind)
     common = {"scoring": scorer, "cv": args.cv, "n_jobs": args.n_jobs, "error_score": np.nan, "refit": False}
     seeded = {**common, "random_state": args.random_state}
+    if args.sampler != "random":
+        if args.searcher not in ("hyperband", "asha"):
+            raise ValueError(f"--sampler {args.sampler} works with --searcher hyperband or asha "
+                             f"(got --searcher {args.searcher}).")  # fmt: skip
+        seeded["sampler"] = args.sampler
     if args.searcher == "grid":
         from sklearn.model_selection import ParameterGrid
 

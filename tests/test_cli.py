@@ -124,14 +124,24 @@ def test_tune_reads_named_npz_keys(tmp_path, capsys):
     assert main([*args, "--x-key", "pixels", "--y-key", "target"]) == 0
 
 
-@pytest.mark.parametrize("searcher", ["random", "bayes", "halving", "hyperband", "asha"])
-def test_every_searcher_from_the_cli(searcher, tmp_path, capsys):
-    args = ["tune", "--searcher", searcher, "--space", "hyperband", "--n-iter", "2", "--max-epochs", "3",
-            "--set", "epochs=1", "--output", str(tmp_path), *TINY]  # fmt: skip
+@pytest.mark.parametrize("searcher, sampler", [("random", "random"), ("bayes", "random"), ("halving", "random"),
+                                              ("hyperband", "random"), ("asha", "random"), ("asha", "tpe")])
+def test_every_searcher_from_the_cli(searcher, sampler, tmp_path, capsys):
+    args = ["tune", "--searcher", searcher, "--sampler", sampler, "--space", "hyperband", "--n-iter", "2",
+            "--max-epochs", "3", "--set", "epochs=1", "--output", str(tmp_path), *TINY]  # fmt: skip
     assert main(args) == 0
     with open(tmp_path / "cv_results.csv") as file:
-        assert len(list(csv.DictReader(file))) >= 2
+        rows = list(csv.DictReader(file))
+    assert len(rows) >= 2
+    if searcher in ("hyperband", "asha"):  # the default configuration first, the best at the top rung
+        assert json.loads(rows[0]["params"])["learning_rate"] == 0.001
+        assert "3 of 3 epochs (the largest that finished)" in (tmp_path / "report.html").read_text()
     assert (tmp_path / "report.html").exists() and "Held-out accuracy" in capsys.readouterr().out
+
+
+def test_tpe_sampler_needs_a_rung_searcher(tmp_path, capsys):
+    assert main(["tune", "--searcher", "random", "--sampler", "tpe", "--output", str(tmp_path), *TINY]) == 2
+    assert "--sampler tpe works with --searcher hyperband or asha" in capsys.readouterr().err
 
 
 def test_parallel_tune_ends_without_loky_warnings(tmp_path):

@@ -13,7 +13,7 @@ from ..model.augmentation import LABEL_MIXERS, TRANSFORMS
 from ..model.backbones import BACKBONES, weights_digest
 from ..model.schedules import EPOCH_COUNT_FREE_SCHEDULES, inert_schedule_message
 from ..training import Checkpointing, ModelSpec, Training, optimizer_kwargs
-from . import _routing, _scikeras
+from . import _callbacks, _routing, _scikeras
 
 KERAS_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
 ARCHITECTURE_PARAMS = ("filters", "kernel_size", "dense_units", "n_blocks", "residual", "dropout", "batch_norm",
@@ -223,7 +223,7 @@ def can_continue(params):
     schedules of the absolute epoch only, no early stopping, no stateful user callbacks."""
     return (
         (params["model"] is None or _scikeras.is_keras_model(params["model"]))  # a builder may do anything
-        and params["callbacks"] is None
+        and not _callbacks.steering(params)  # observing callbacks keep warm start (see _callbacks)
         and not params["early_stopping"]
         and params["lr_schedule"] in EPOCH_COUNT_FREE_SCHEDULES
         and not isinstance(params["random_state"], np.random.RandomState)
@@ -234,9 +234,12 @@ def can_continue(params):
 def checkpointing(params, class_name):
     """Where this fit's checkpoints go and what names them, or None (no
     ``checkpoint_dir``, or user callbacks whose state a checkpoint cannot hold)."""
-    if params["checkpoint_dir"] is None or params["callbacks"] is not None:
+    if params["checkpoint_dir"] is None:
         return None
-    named = {"class": class_name, **params, "weights": weights_digest(params["weights"]),
+    if _callbacks.steering(params):
+        _callbacks.warn_checkpoints_off(_callbacks.steering(params), stacklevel=4)
+        return None
+    named = {"class": class_name, **_callbacks.without_observers(params), "weights": weights_digest(params["weights"]),
              "model": model_fingerprint(params["model"])}  # fmt: skip
     return Checkpointing(params["checkpoint_dir"], named, can_continue(params))
 

@@ -193,16 +193,21 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     callbacks : list, dict, keras Callback or Callback class, default=None
         Extra callbacks; classes are built with the ``callbacks__*`` parameters
         (``callbacks__0__patience`` reaches only the first, as in scikeras).
+        Callbacks that only observe (Keras' ``TensorBoard``, ``CSVLogger``,
+        ``ProgbarLogger``, ``ModelCheckpoint``, ``RemoteMonitor``, or any with
+        ``observes_only = True``) keep ``checkpoint_dir`` on; any other turns it
+        off, with a warning naming it.
     checkpoint_dir : str or path, default=None
         Warm start across the rungs of a search over ``epochs``: each fit leaves
         its final weights and optimizer state there, keyed by the training data
         and every other parameter, and a later fit with more epochs continues
         from the longest such checkpoint. Used only where continuing equals a
-        straight run's schedule: no early stopping, no ``callbacks``, an
+        straight run's schedule: no early stopping, no callbacks that steer
+        training (only observing ones, see ``callbacks``), an
         ``lr_schedule`` that does not depend on the epoch count (constant,
         time_based, step, exponential, cosine_restarts). The same files make a
         search resumable: a fit already on disk (same data, every parameter
-        equal) is restored, not trained again. Ignored with ``callbacks``.
+        equal) is restored, not trained again. Ignored with steering ``callbacks``.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, dropout, shuffling and the validation split. The same int
         gives the same model.
@@ -285,33 +290,22 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     ])  # fmt: skip
 
     def fit(self, X, y, sample_weight=None):
-        """Train a fresh Keras model on images ``X`` and class labels ``y``.
-
-        With ``warm_start=True`` a fitted estimator trains its ``model_`` further
-        (``epochs`` more epochs) instead of building a new one.
+        """Train a fresh Keras model on images ``X`` and class labels ``y`` (with
+        ``warm_start=True``, train the fitted ``model_`` further).
 
         Parameters
         ----------
-        X : array-like of images, or array of str of shape (n_samples,)
-            As for :meth:`CNNRegressor.fit`: ``(n, h, w, c)``, ``(n, h, w)`` or flat
-            ``(n, features)`` arrays in any numeric dtype, or image file paths.
+        X, sample_weight
+            As for :meth:`CNNRegressor.fit`: image arrays in any numeric dtype, or
+            image file paths; per-sample weights of the loss.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels, or a 0/1 indicator matrix (multi-label; a pandas DataFrame's
-            column labels become ``classes_``).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights for the training loss.
+            Class labels, or a 0/1 indicator matrix (multi-label; a pandas
+            DataFrame's column labels become ``classes_``).
 
         Returns
         -------
         self : object
-            The fitted estimator.
-
-        Raises
-        ------
-        TrainingDivergedError
-            The loss became NaN or infinite; training stopped there.
-        InsufficientMemoryError
-            The fit would need more memory than is available; nothing was allocated.
+            The fitted estimator; it raises as :meth:`CNNRegressor.fit` does.
         """
         return self._noted(self._fit, X, y, sample_weight, mode="fit", classes=_multilabel.label_columns(y))
 
@@ -367,7 +361,7 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
             raise ValueError(f"y holds label(s) {unknown.tolist()} that {name} was not "
                              f"fitted on (classes {self.classes_.tolist()}); pass every class in "
                              "classes= to the first partial_fit.")  # fmt: skip
-        return self._label_encoder.transform(y).astype(np.int32)
+        return self.target_encoder_.transform(y).astype(np.int32)  # a loaded estimator's is rebuilt
 
     def _training_weights(self, targets, sample_weight):
         if self._is_multilabel():  # per-label weights act in the loss (see _output_losses)
@@ -419,7 +413,7 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
 
     def _target_metadata(self):
         n_outputs = len(self.classes_) if self._is_multilabel() else 1
-        return {"n_outputs": n_outputs, "classes": self.classes_, "target_encoder": self._label_encoder,
+        return {"n_outputs": n_outputs, "classes": self.classes_, "target_encoder": self.target_encoder_,
                 "target_type": self.target_type_}  # fmt: skip
 
     def _n_classes(self):

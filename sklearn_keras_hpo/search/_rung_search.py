@@ -186,15 +186,22 @@ class RungSearchCV(BaseSearchCV):
     def _best_at_largest_budget(self, refit, refit_metric, results):
         """The best row among those of the largest number of epochs with a finite score: a
         score after 1 epoch does not outrank one after 27 through validation noise."""
-        if callable(refit):
-            return self._select_best_index(refit, refit_metric, results)
         scores = np.asarray(results[f"mean_test_{refit_metric}"], dtype=float)
-        budgets = np.asarray(results["n_resources"])
-        finite = np.isfinite(scores)
-        if not finite.any():
+        if callable(refit) or not np.isfinite(scores).any():
             return self._select_best_index(refit, refit_metric, results)
-        top = finite & (budgets == budgets[finite].max())
-        return int(np.flatnonzero(top)[np.argmax(scores[top])])
+        return best_at_largest_budget(scores, results["n_resources"])
+
+
+def best_at_largest_budget(scores, budgets):
+    """Index of the best finite score among those of the largest budget that has one.
+
+    >>> best_at_largest_budget([0.9, 0.7, 0.8, float("nan")], [1, 3, 3, 9])
+    2
+    """
+    scores, budgets = np.asarray(scores, dtype=float), np.asarray(budgets)
+    finite = np.isfinite(scores)
+    top = finite & (budgets == budgets[finite].max())
+    return int(np.flatnonzero(top)[np.argmax(scores[top])])
 
 
 def fit_and_score(estimator, X, y, kwargs):

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tracking.records import fit_record
+
 
 class RecordingScorer:
-    """Accuracy that also appends (parameters, score, seconds per epoch) of each finished fit
-    to a JSON-lines file, so a stopped search still knows what finished. Picklable for
-    joblib workers."""
+    """Accuracy that also appends the record of each finished fit (``tracking.records``:
+    parameters, score, seconds per epoch, epochs and per-epoch history) to a JSON-lines
+    file, so a stopped search still knows what finished. Picklable for joblib workers."""
 
     def __init__(self, path):
         self.path = str(path)
@@ -29,7 +31,7 @@ class RecordingScorer:
 
         score = float(accuracy_score(y, estimator.predict(X)))
         params = {k: v for k, v in estimator.get_params(deep=False).items() if jsonable(v)}
-        record = {"params": params, "score": score, "n_test": len(y), "epoch_seconds": estimator.epoch_seconds_}
+        record = {**fit_record(estimator, params, score=score), "n_test": len(y)}
         line = json.dumps(record, default=float) + "\n"
         with open(self.path, "a") as file:  # one short append: atomic on local filesystems
             file.write(line)

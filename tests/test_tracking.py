@@ -1,0 +1,322 @@
+"""Experiment tracking against real components: MLflow (a SQLite file, and an ``mlflow
+server`` on 127.0.0.1), TensorBoard event files read back, a ``tensorboard`` process.
+
+Each search is logged, then read back with ``MlflowClient``: one parent run, one child
+per candidate, per-epoch curves whose length is the epochs each fold trained (a
+warm-started rung continuing the same step axis), the artifacts. Runnable as a script
+for the kill-and-resume test: ``python -m tests.test_tracking URI CHECKPOINT_DIR``.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV
+from sklearn_keras_hpo.tracking import log_search
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(image_shape=(8, 8), filters=4, dense_units=16, batch_size=32, learning_rate=0.01,
+            validation_fraction=0.2, random_state=0)  # fmt: skip
+DROPOUTS = [0.0, 0.1, 0.2, 0.3]
+
+
+def data(n=200):
+    X, y = load_digits(return_X_y=True)
+    return X[:n] / 16.0, y[:n]
+
+
+def hyperband(checkpoint_dir=None, **kwargs):
+    """4 candidates, rungs of 1 and 3 epochs (the second continues the first), 2 folds."""
+    return HyperbandSearchCV(CNNClassifier(**TINY, checkpoint_dir=checkpoint_dir), {"dropout": DROPOUTS},
+                             max_epochs=3, factor=3, cv=2, random_state=0, points_to_evaluate=[],
+                             **kwargs)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One SQLite store for the module (created once: MLflow's migrations take seconds)."""
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    client.search_experiments()  # creates the tables
+    return uri, client, folder
+
+
+def experiment_runs(client, name):
+    experiment = client.get_experiment_by_name(name)
+    runs = client.search_runs([experiment.experiment_id], max_results=1000)
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    return parents, children
+
+
+def steps(client, run_id, key):
+    return [m.step for m in sorted(client.get_metric_history(run_id, key), key=lambda m: m.step)]
+
+
+def candidates(search):
+    """Candidate (parameters without the resource, as MLflow params) -> its budgets, rows."""
+    resource = getattr(search, "resource", None)
+    found = {}
+    for i, params in enumerate(search.cv_results_["params"]):
+        key = json.dumps({k: str(v) for k, v in params.items() if k != resource}, sort_keys=True)
+        budget = int(params.get(resource, params.get("epochs", search.estimator.get_params()["epochs"])))
+        found.setdefault(key, []).append((budget, i))
+    return found
+
+
+def check_search_logged(client, experiment, search, artifacts=("cv_results.csv",)):
+    """The parent, one child per candidate, per-fold curves, scores per budget, artifacts."""
+    parents, children = experiment_runs(client, experiment)
+    assert len(parents) == 1
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["searcher"] == type(search).__name__
+    assert parent.data.params["cv"] == "2"
+    if hasattr(search, "best_score_"):
+        assert parent.data.metrics["best_score"] == pytest.approx(search.best_score_)
+    expected = candidates(search)
+    assert all(c.data.tags["mlflow.parentRunId"] == parent.info.run_id for c in children)
+    by_params = {json.dumps(c.data.params, sort_keys=True): c for c in children}
+    assert len(children) == len(by_params) == len(expected)
+    assert set(by_params) == set(expected)
+    for key, rows in expected.items():
+        child = by_params[key]
+        trained = max(budget for budget, _ in rows)  # warm-started rungs: each epoch trained once
+        for fold in range(search.n_splits_):
+            for metric in ("loss", "accuracy", "val_loss"):
+                assert steps(client, child.info.run_id, f"fold_{fold}/{metric}") == list(range(trained))
+        history = client.get_metric_history(child.info.run_id, "mean_test_score")
+        assert sorted((m.step, round(m.value, 6)) for m in history) == sorted(
+            (budget, round(float(search.cv_results_["mean_test_score"][i]), 6)) for budget, i in rows)
+    listed = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert set(artifacts) <= listed, listed
+    return parent, by_params
+
+
+def test_importing_and_fitting_loads_no_tracker():
+    code = ("import sys\n"
+            "from sklearn.datasets import load_digits\n"
+            "import sklearn_keras_hpo\n"
+            "X, y = load_digits(return_X_y=True)\n"
+            "sklearn_keras_hpo.CNNClassifier(image_shape=(8, 8), filters=4, dense_units=16, epochs=1)"
+            ".fit(X[:100] / 16, y[:100])\n"
+            "loaded = [m for m in ('mlflow', 'tensorboard.plugins.hparams') if m in sys.modules]\n"
+            "assert not loaded, loaded\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("blocked, extra", [("mlflow.tracking", "tracking"),
+                                            ("tensorboard.plugins.hparams", "tensorboard")])
+def test_a_missing_extra_is_named(blocked, extra, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, blocked, None)  # import fails as if not installed
+    kwargs = {"tensorboard_dir": str(tmp_path)} if extra == "tensorboard" else {"experiment": "x"}
+    with pytest.raises(ImportError, match=rf"sklearn_keras_hpo\[{extra}\]"):
+        with log_search(**kwargs):
+            pass
+
+
+def test_grid_search_in_two_workers_logged_to_sqlite(store, tmp_path, monkeypatch):
+    """scikit-learn's GridSearchCV, fits in 2 loky worker processes: their curves come
+    back with the results and are written here."""
+    uri, client, _ = store
+    monkeypatch.chdir(tmp_path)  # MLflow's local artifact store
+    search = GridSearchCV(CNNClassifier(**TINY, epochs=2), {"dropout": [0.0, 0.2]}, cv=2, n_jobs=2)
+    with log_search(tracking_uri=uri, experiment="grid") as logger:
+        search.fit(*data())
+    parent, _ = check_search_logged(client, "grid", search, artifacts=("cv_results.csv", "best_estimator"))
+    assert logger.run_id == parent.info.run_id
+    assert "estimator.epochs" in parent.data.params and "space" in parent.data.params
+
+
+@pytest.fixture(scope="module")
+def logged_hyperband(store, tmp_path_factory):
+    """A HyperbandSearchCV logged through ``log_to`` to SQLite and TensorBoard."""
+    uri, client, folder = store
+    board = tmp_path_factory.mktemp("tensorboard")
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        search = hyperband(log_to={"tracking_uri": uri, "experiment": "hyperband", "tensorboard_dir": str(board)})
+        search.fit(*data())
+    finally:
+        os.chdir(previous)
+    return search, board
+
+
+def test_hyperband_rungs_continue_one_curve(logged_hyperband, store):
+    search, _ = logged_hyperband
+    _, client, _ = store
+    assert sorted(set(search.cv_results_["n_resources"].tolist())) == [1, 3]
+    _, children = check_search_logged(client, "hyperband", search)
+    promoted = [key for key, rows in candidates(search).items() if len(rows) == 2]
+    assert promoted, "no candidate went on from 1 to 3 epochs"
+    for key in promoted:  # one curve, epochs 0 (rung 1) and 1, 2 (rung 3): no restart at 0
+        values = client.get_metric_history(children[key].info.run_id, "fold_0/loss")
+        assert sorted(m.step for m in values) == [0, 1, 2]
+
+
+def test_tensorboard_has_each_candidate_and_fold_with_hparams(logged_hyperband):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    search, board = logged_hyperband
+    expected = candidates(search)
+    runs = sorted(p.parent.relative_to(board) for p in board.glob("*/fold_*/events.out.tfevents.*"))
+    assert len(runs) == len(expected) * 2
+    seen = set()
+    for run in runs:
+        events = EventAccumulator(str(board / run), size_guidance={"tensors": 0}).Reload()
+        content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+        hparams = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info.hparams
+        fold = int(hparams["fold"].number_value)
+        assert run.name == f"fold_{fold}"
+        dropout = hparams["dropout"].number_value
+        seen.add(str(dropout))
+        trained = max(b for b, _ in expected[json.dumps({"dropout": str(dropout)})])
+        loss = events.Tensors("loss")
+        assert [e.step for e in loss] == list(range(trained))
+        assert "val_accuracy" in events.Tags()["tensors"] and "test_score" in events.Tags()["tensors"]
+    assert len(seen) == len(expected)
+    root = EventAccumulator(str(board)).Reload()
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(root.PluginTagToContent("hparams")["_hparams_/experiment"])
+    assert {h.name for h in experiment.experiment.hparam_infos} == {"dropout", "fold"}
+    assert {"loss", "val_loss", "test_score"} <= {m.name.tag for m in experiment.experiment.metric_infos}
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """A real ``mlflow server`` on 127.0.0.1 with a SQLite backend store; its URI."""
+    mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
+    if mlflow is None:
+        pytest.skip("the mlflow command is not installed")
+    port = _free_port()
+    process = subprocess.Popen(
+        [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+         "--artifacts-destination", str(tmp_path / "artifacts")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(uri + "/health", process, seconds=120)
+        yield uri
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait_for(url, process, seconds):
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"mlflow server exited: {process.stderr.read()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"mlflow server did not answer {url} within {seconds} s")
+
+
+def test_bayes_search_logged_to_an_mlflow_server(mlflow_server):
+    skopt = pytest.importorskip("skopt")
+    from mlflow.tracking import MlflowClient
+
+    search = skopt.BayesSearchCV(CNNClassifier(**TINY, epochs=2), {"dropout": skopt.space.Real(0.0, 0.5)},
+                                 n_iter=2, cv=2, random_state=0, optimizer_kwargs={"n_initial_points": 2})
+    with log_search(tracking_uri=mlflow_server, experiment="bayes"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # skopt: "The objective has been evaluated at point..."
+        search.fit(*data())
+    check_search_logged(MlflowClient(mlflow_server), "bayes", search, artifacts=("cv_results.csv", "best_estimator"))
+
+
+def test_killed_search_resumes_into_the_same_parent_run(store, tmp_path):
+    uri, client, folder = store
+    checkpoints = tmp_path / "fits"
+    command = [sys.executable, "-m", "tests.test_tracking", uri, str(checkpoints)]
+    process = subprocess.Popen(command, cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while len(list(checkpoints.glob("*.npz"))) < 4 and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    _, stderr = process.communicate()
+    assert process.returncode == -signal.SIGKILL, f"the search finished before it was killed: {stderr[-2000:]}"
+    parents, before = experiment_runs(client, "resume")
+    assert len(parents) == 1 and parents[0].info.status == "RUNNING" and before, "nothing was logged live"
+
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        search = resumable(uri, checkpoints).fit(*data())
+    finally:
+        os.chdir(previous)
+    parent, children = check_search_logged(client, "resume", search)
+    assert parent.info.run_id == parents[0].info.run_id
+    assert {c.info.run_id for c in before} <= {c.info.run_id for c in children.values()}
+
+
+def resumable(uri, checkpoint_dir):
+    return hyperband(str(checkpoint_dir), log_to={"tracking_uri": uri, "experiment": "resume"})
+
+
+@pytest.mark.slow
+def test_tensorboard_hparams_tab_shows_the_candidates(logged_hyperband, tmp_path):
+    """A real ``tensorboard`` serves the logs; headless Chromium renders the HParams tab."""
+    search, board = logged_hyperband
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    tensorboard = shutil.which("tensorboard", path=str(Path(sys.executable).parent))
+    if chromium is None or tensorboard is None:
+        pytest.skip("needs chromium (apt-get install chromium) and the tensorboard command")
+    port = _free_port()
+    process = subprocess.Popen([tensorboard, "--logdir", str(board), "--host", "127.0.0.1", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/data/plugins_listing", process, seconds=120)
+        url = f"http://127.0.0.1:{port}/#hparams"
+        browse = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000"]
+        shot = tmp_path / "hparams.png"
+        subprocess.run([*browse, f"--screenshot={shot}", "--window-size=1400,900", url],
+                       capture_output=True, timeout=180, check=False)  # fmt: skip
+        dom = subprocess.run([*browse, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert shot.exists() and shot.stat().st_size > 10_000
+    for run in {p.parent.parent.name for p in board.glob("*/fold_*/events.out.tfevents.*")}:
+        assert run in dom, f"{run} is not in the HParams tab"
+
+
+if __name__ == "__main__":
+    resumable(*sys.argv[1:3]).fit(*data())
