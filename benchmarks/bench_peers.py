@@ -1,36 +1,49 @@
-"""Time to accuracy against the peers: the same data, space, seeds and wall budget per system.
+"""Against the peers on three real tasks: the same data, default space, seeds and wall budget per system.
 
-Fashion-MNIST from ../shared/data/fashion_mnist: the first 10,000 training images (``--samples``; one
-stratified 90/10 split of them is every system's validation split) and the official
-10,000 test images. One search space: the ``hyperband`` preset's batch size, log-uniform
-learning rate and activation (None written "linear"), plus dropout and filters, on the
-same Keras model (``architectures.build_model("cnn")``, 64 dense units, Adam). Epochs are
-the resource, 1..``--max-epochs``, factor 3. Each system runs in a fresh process for
-``--budget`` minutes of wall time (stopped by SIGALRM, or by its own time limit):
+Tasks (``--task``; data, hand-written nets and peer models in ``peers_tasks.py``):
+``fashion`` (Fashion-MNIST, the first 10,000 training images, 10 minutes), ``cifar10``
+(CIFAR-10 RGB JPEGs, a stratified seeded 10,000 at 32 px, 10 minutes), ``mnist27`` (MNIST
+2s vs 7s: all 12,223 training images, the 2,060 official test images of those classes,
+15 minutes). One stratified 90/10 split of the training images is every searcher's
+validation split. Every system runs in a fresh process:
 
-- ours: ``HyperbandSearchCV`` (``n_iterations=1000``, like keras-tuner's ``hyperband_iterations``:
-  brackets repeat with new candidates until the time limit) and ``AsyncHalvingSearchCV``,
-  ``n_jobs=2``, ``time_limit``;
-- keras-tuner 1.4 ``Hyperband`` on a ``build(hp)`` HyperModel;
-- scikeras 0.13 ``KerasClassifier`` in sklearn's ``HalvingRandomSearchCV(resource="epochs")``
-  (3 x max-epochs candidates) and in ``RandomizedSearchCV`` (epochs drawn from 1..max), n_jobs=2;
-- Optuna: TPE + ``HyperbandPruner`` with optuna-integration's ``KerasPruningCallback``;
-- the baseline: the untuned default ``CNNClassifier`` (10 epochs).
+- ``baseline``: the untuned default ``CNNClassifier(random_state=0)`` on all training
+  images (architecture "auto": the tutorials' ``cnn`` at 28 px, ``convnet`` at 32 px; 10
+  epochs, batch 32, Adam 1e-3, constant rate, no augmentation);
+- ``handwritten``: the task's classic hand-written Keras net, on all training images for
+  the budget (``peers_tasks.run_handwritten``);
+- ours: ``AsyncHalvingSearchCV`` and ``HyperbandSearchCV(n_iterations=1000)``, each with
+  ``sampler="random"`` and ``"tpe"`` (``ours-asha-random``, ``ours-asha-tpe``,
+  ``ours-hyperband-random``, ``ours-hyperband-tpe``), on the default space
+  ``search_space(auto_space(image shape, n training images))`` without its ``epochs`` (the
+  resource, 1..``--max-epochs``, factor 3), the estimator's own configuration as the first
+  candidate (``points_to_evaluate=None``), ``n_jobs=2``, ``time_limit`` = the budget;
+- the peers, on the same space (each entry as its API writes it: keras-tuner ``hp.Choice``/
+  ``hp.Int``/``hp.Float`` with None written "none" and one-value choices fixed, Optuna
+  ``suggest_*``, scikeras ``model__``/``optimizer__`` parameters and scipy distributions)
+  and the same Keras model, built by ``peers_tasks.peer_model`` from the library's own
+  builders and augmentation layers, compiled with Adam and decoupled weight decay, the
+  schedule applied per epoch by the library's ``schedule_function``: Optuna TPE +
+  ``HyperbandPruner`` (``optuna``), keras-tuner ``Hyperband`` (``keras-tuner``), scikeras
+  + ``RandomizedSearchCV`` with the space's own ``epochs`` range (``scikeras-random``);
+  ``scikeras-halving`` (``HalvingRandomSearchCV(resource="epochs")``) on request.
 
-Every model a system trains (rung, trial or pruned trial) is recorded with its time, its
-validation accuracy and its accuracy on 2,000 of the official test images. The curve of a
-system is the test accuracy of its best-so-far model (by validation accuracy) against
-minutes. After the budget, the configuration with the best validation accuracy (with its
-epochs) is refitted the same way for every system, a ``CNNClassifier`` on all 10,000
-training images, and scored on the 10,000 test images: the final test accuracy.
+Every model a search trains (rung, trial or pruned trial) is recorded with its time, its
+validation accuracy and its accuracy on the curve images (a stratified seeded 2,000 of the
+test images; all 2,060 for mnist27); the hand-written net is measured on them after each
+epoch. A system's curve is the curve accuracy of its best-so-far model (by validation
+accuracy) against minutes. After the budget each system's own choice is refitted the
+same way, a ``CNNClassifier(random_state=0, **choice)`` on all training images, and
+scored on the whole official test split: ours ``best_params_`` (the best at the largest
+epochs reached, ``best_n_resources_``), Optuna the best complete (unpruned) trial,
+keras-tuner and scikeras the best validation accuracy of any model. Prints the table
+(tuned - default and tuned - hand-written in points, the minutes at which each curve
+passes the default's accuracy on the curve images), the targets, TPE against random with
+the arithmetic of how many results TPE's model had, and draws the curves to a PNG.
 
-Prints a table, for each of ours "time to reach the best peer's best-so-far test accuracy /
-budget" (target <= 0.5; on the curve, the same measure for every system: 2,000 test
-images, models trained on 9,000), the difference of final refit accuracies from the best
-peer's (target >= -0.3 points) and from the untuned default's, and draws the curves to a PNG.
-
-    python benchmarks/bench_peers.py [--budget 10] [--systems ours-asha,keras-tuner,...] \\
-        [--max-epochs 9] [--output runs/bench_peers]
+    python benchmarks/bench_peers.py --task fashion|cifar10|mnist27 [--budget MIN] \\
+        [--systems baseline,ours-asha-tpe,...] [--max-epochs 9] [--reuse] [--output DIR]
+    python benchmarks/bench_peers.py --task cifar10 --smoke     # 600 images, 30 s, 2 systems
 
 Skips, with a message, when the data is absent or a peer is not installed
 (``pip install -e '.[bench]'``).
@@ -43,30 +56,29 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from peers_report import OURS, curve, report
+from peers_tasks import SMOKE, TASKS, as_float, compile_peer, curve_rows, data_present, epoch_schedule, peer_model
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / ".." / "shared" / "data" / "fashion_mnist"
-N_TRAIN, N_CURVE = 10_000, 2_000
-ACTIVATIONS, FILTERS = ["relu", "tanh", "swish", "linear"], [8, 16, 32]
-SPECS = {"batch_size": ("int", 16, 128), "learning_rate": ("log", 1e-4, 1e-1), "activation": ("cat", ACTIVATIONS),
-         "dropout": ("real", 0.0, 0.5), "filters": ("cat", FILTERS)}  # fmt: skip
-BASE = dict(dense_units=64, random_state=0)  # every system's model, and the refit
 SYSTEMS = {  # name: (label, modules it needs)
-    "baseline": ("default CNNClassifier (untuned)", ()),
-    "ours-hyperband": ("ours: HyperbandSearchCV", ()),
-    "ours-asha": ("ours: AsyncHalvingSearchCV", ()),
-    "keras-tuner": ("keras-tuner Hyperband", ("keras_tuner",)),
-    "scikeras-halving": ("scikeras + HalvingRandomSearchCV", ("scikeras",)),
-    "scikeras-random": ("scikeras + RandomizedSearchCV", ("scikeras",)),
+    "baseline": ("untuned default CNNClassifier", ()),
+    "handwritten": ("hand-written Keras net", ()),
+    "ours-asha-random": ("ours: ASHA, random", ()),
+    "ours-asha-tpe": ("ours: ASHA, TPE", ("optuna",)),
+    "ours-hyperband-random": ("ours: Hyperband, random", ()),
+    "ours-hyperband-tpe": ("ours: Hyperband, TPE", ("optuna",)),
     "optuna": ("Optuna TPE + HyperbandPruner", ("optuna", "optuna_integration")),
+    "keras-tuner": ("keras-tuner Hyperband", ("keras_tuner",)),
+    "scikeras-random": ("scikeras + RandomizedSearchCV", ("scikeras",)),
+    "scikeras-halving": ("scikeras + HalvingRandomSearchCV", ("scikeras",)),
 }
+DEFAULT_SYSTEMS = [name for name in SYSTEMS if name != "scikeras-halving"]
+SMOKE_SYSTEMS = ["baseline", "ours-asha-tpe"]
 
 
 class BudgetSpent(BaseException):
@@ -74,134 +86,128 @@ class BudgetSpent(BaseException):
     searcher scores it as a failed fit)."""
 
 
-# -- data and records (used in each system's process) -------------------------------------
-def load_data(samples):
-    from sklearn.model_selection import StratifiedShuffleSplit
-
-    from sklearn_keras_hpo.data.datasets import load_mnist
-
-    X, y = load_mnist(DATA)
-    X_test, y_test = load_mnist(DATA, "test")
-    X, y = X[:samples], y[:samples].astype(np.int64)
-    split = next(StratifiedShuffleSplit(n_splits=1, test_size=0.1, random_state=0).split(X, y))
-    return X, y, X_test, y_test.astype(np.int64), split
-
-
-def as_float(X):
-    return (X.astype(np.float32) / 255.0)[..., None]
-
-
-def canonical(params):
+# -- records (used in each system's process) ----------------------------------------------------
+def canonical(params, names):
     """The searched parameters and epochs, under their CNNClassifier names."""
-    names = {name.split("__")[-1]: value for name, value in params.items()}
-    kept = {k: names[k] for k in (*SPECS, "epochs") if k in names}
+    short = {name.split("__")[-1]: value for name, value in params.items()}
+    kept = {k: short[k] for k in (*names, "epochs") if k in short}
     return {k: v.item() if isinstance(v, np.generic) else v for k, v in kept.items()}
 
 
-def record(path, params, val, test):
-    line = json.dumps({"t": time.time(), "params": canonical(params), "val": float(val), "test": float(test)})
+def record(path, params, val, test, names, **extra):
+    row = {"t": time.time(), "params": canonical(params, names), "val": float(val), "test": float(test), **extra}
     with open(path, "a") as file:  # one short append per model: atomic across processes
-        file.write(line + "\n")
+        file.write(json.dumps(row) + "\n")
 
 
 class TimelineScorer:
-    """Validation accuracy for the search; records it with the test accuracy of the model."""
+    """Validation accuracy for the search; records it with the curve accuracy of the model."""
 
-    def __init__(self, path, X_curve, y_curve):
-        self.path, self.X_curve, self.y_curve = str(path), X_curve, y_curve
+    def __init__(self, path, X_curve, y_curve, names):
+        self.path, self.X_curve, self.y_curve, self.names = str(path), X_curve, y_curve, list(names)
 
     def __call__(self, estimator, X, y):
         val = float(np.mean(estimator.predict(X) == y))
-        record(self.path, estimator.get_params(), val, np.mean(estimator.predict(self.X_curve) == self.y_curve))
+        record(self.path, estimator.get_params(), val, np.mean(estimator.predict(self.X_curve) == self.y_curve),
+               self.names)  # fmt: skip
         return val
 
 
-def keras_cnn(activation, filters, dropout, learning_rate):
-    """The model every peer builds: our "cnn" builder, compiled with Adam."""
-    from sklearn_keras_hpo._backend import keras_and_tf
-    from sklearn_keras_hpo.model.architectures import build_model
-
-    keras, _ = keras_and_tf()
-    model = build_model("cnn", (28, 28, 1), 10, activation=activation, filters=filters, dropout=dropout,
-                        dense_units=BASE["dense_units"])  # fmt: skip
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])  # fmt: skip
-    return model
-
-
-def scikeras_model(activation, filters, dropout, meta):
-    from sklearn_keras_hpo.model.architectures import build_model
-
-    return build_model("cnn", meta["X_shape_"][1:], meta["n_classes_"], activation=activation, filters=filters,
-                       dropout=dropout, dense_units=BASE["dense_units"])  # fmt: skip
-
-
 def accuracy(model, X, y):
-    return float(np.mean(np.argmax(model.predict(X, verbose=0), axis=1) == y))
+    return float(np.mean(np.argmax(model.predict(X, verbose=0, batch_size=256), axis=1) == y))
 
 
-# -- the systems: each runs until its budget is spent --------------------------------------
+def searched(ctx, with_epochs=False):
+    """The default space's specs, without ``epochs`` (the resource) unless asked for."""
+    return {k: v for k, v in ctx["specs"].items() if with_epochs or k != "epochs"}
+
+
+# -- the searches: each runs until its budget is spent -----------------------------------------
 def run_ours(name, ctx):
     from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier, HyperbandSearchCV, search_space
 
-    X, y, curve, split, args = ctx["X"], ctx["y"], ctx["curve"], ctx["split"], ctx["args"]
-    common = dict(max_epochs=args.max_epochs, factor=3, cv=[split], scoring=TimelineScorer(ctx["records"], *curve),
-                  refit=False, n_jobs=args.n_jobs, random_state=0, time_limit=ctx["budget"])  # fmt: skip
-    estimator, space = CNNClassifier(**BASE), search_space(SPECS)
-    if name == "ours-hyperband":
-        search = HyperbandSearchCV(estimator, space, n_iterations=1000, **common)  # until time_limit, as keras-tuner
+    _, searcher, sampler = name.split("-")
+    args, specs = ctx["args"], searched(ctx)
+    common = dict(max_epochs=args.max_epochs, factor=3, cv=[ctx["split"]], refit=False, n_jobs=args.n_jobs,
+                  scoring=TimelineScorer(ctx["records"], *ctx["curve"], specs), random_state=0,
+                  time_limit=ctx["budget"], sampler=sampler)  # fmt: skip
+    estimator, space = CNNClassifier(random_state=0), search_space(specs)
+    if searcher == "hyperband":  # brackets repeat with new candidates until time_limit, as keras-tuner's
+        search = HyperbandSearchCV(estimator, space, n_iterations=1000, **common)
     else:
         search = AsyncHalvingSearchCV(estimator, space, **common)
-    search.fit(X, y)
+    search.fit(ctx["X"], ctx["y"])
+    return {"params": canonical(search.best_params_, specs), "val": float(search.best_score_),
+            "chosen_by": f"best_params_ (best at best_n_resources_={search.best_n_resources_} epochs)"}  # fmt: skip
 
 
 def run_scikeras(name, ctx):
-    from scipy.stats import randint
     from scikeras.wrappers import KerasClassifier
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
 
     from sklearn_keras_hpo import search_space
 
-    X, y, split, args = as_float(ctx["X"]), ctx["y"], ctx["split"], ctx["args"]
-    X_curve, y_curve = ctx["curve"]
-    clf = KerasClassifier(scikeras_model, model__activation="relu", model__filters=16, model__dropout=0.25,
-                          optimizer="adam", optimizer__learning_rate=1e-3, loss="sparse_categorical_crossentropy",
-                          epochs=1, batch_size=32, verbose=0, random_state=0)  # fmt: skip
-    prefix = {"activation": "model__", "filters": "model__", "dropout": "model__", "learning_rate": "optimizer__"}
-    space = {prefix.get(k, "") + k: v for k, v in search_space(SPECS).items()}
-    common = dict(cv=[split], scoring=TimelineScorer(ctx["records"], as_float(X_curve), y_curve), refit=False,
-                  n_jobs=args.n_jobs, random_state=0)  # fmt: skip
+    args, specs = ctx["args"], searched(ctx, with_epochs=name == "scikeras-random")
+    prefix = {"learning_rate": "optimizer__", "weight_decay": "optimizer__", "batch_size": "", "epochs": ""}
+    space = {prefix.get(k, "model__") + k: v for k, v in search_space(specs).items()}
+    first = {key: value[0] if isinstance(value, list) else value.rvs(random_state=0) for key, value in space.items()}
+    clf = KerasClassifier(scikeras_model, optimizer="adam", loss="sparse_categorical_crossentropy",
+                          callbacks=[epoch_schedule()], verbose=0, random_state=0, **{"epochs": 1, **first})  # fmt: skip
+    common = dict(cv=[ctx["split"]], refit=False, n_jobs=args.n_jobs, random_state=0,
+                  scoring=TimelineScorer(ctx["records"], as_float(ctx["curve"][0]), ctx["curve"][1], specs))  # fmt: skip
     if name == "scikeras-halving":
         search = HalvingRandomSearchCV(clf, space, resource="epochs", min_resources=1, max_resources=args.max_epochs,
                                        factor=3, n_candidates=3 * args.max_epochs, **common)  # fmt: skip
     else:
-        search = RandomizedSearchCV(clf, {**space, "epochs": randint(1, args.max_epochs + 1)}, n_iter=10_000, **common)
-    search.fit(X, y)
+        search = RandomizedSearchCV(clf, space, n_iter=10_000, **common)
+    search.fit(as_float(ctx["X"]), ctx["y"])
+
+
+def scikeras_model(meta=None, compile_kwargs=None, params=None, **model_params):
+    return peer_model(model_params, meta["X_shape_"][1:], meta["n_classes_"])
+
+
+def kt_params(hp, specs):
+    """keras-tuner's values of ``specs`` (None written "none"; one-value choices fixed)."""
+    values = {}
+    for name, (kind, *spec) in specs.items():
+        if kind == "cat" and len(spec[0]) == 1:
+            values[name] = spec[0][0]
+        elif kind == "cat":
+            value = hp.Choice(name, ["none" if choice is None else choice for choice in spec[0]])
+            values[name] = None if value == "none" else value
+        elif kind == "int":
+            values[name] = hp.Int(name, *spec)
+        else:
+            values[name] = hp.Float(name, *spec, sampling="log" if kind == "log" else "linear")
+    return values
 
 
 def run_keras_tuner(name, ctx):
     import keras_tuner as kt
 
-    X, y, (train, val), args, path = as_float(ctx["X"]), ctx["y"], ctx["split"], ctx["args"], ctx["records"]
+    X, y, (train, val), args, specs = as_float(ctx["X"]), ctx["y"], ctx["split"], ctx["args"], searched(ctx)
     X_curve, y_curve = as_float(ctx["curve"][0]), ctx["curve"][1]
 
     class CNN(kt.HyperModel):
         def build(self, hp):
-            return keras_cnn(hp.Choice("activation", ACTIVATIONS), hp.Choice("filters", FILTERS),
-                             hp.Float("dropout", 0.0, 0.5), hp.Float("learning_rate", 1e-4, 1e-1, sampling="log"))
+            params = kt_params(hp, specs)
+            model = peer_model(params, X.shape[1:], ctx["n_classes"])
+            return compile_peer(model, params["learning_rate"], params["weight_decay"])
 
-        def fit(self, hp, model, *fit_args, **fit_kwargs):
-            history = model.fit(*fit_args, batch_size=hp.Int("batch_size", 16, 128), **fit_kwargs)
-            record(path, {**hp.values, "epochs": hp.values.get("tuner/epochs", fit_kwargs.get("epochs"))},
-                   history.history["val_accuracy"][-1], accuracy(model, X_curve, y_curve))  # fmt: skip
+        def fit(self, hp, model, *fit_args, callbacks=(), **fit_kwargs):
+            params = kt_params(hp, specs)
+            history = model.fit(*fit_args, batch_size=params["batch_size"], callbacks=[*callbacks, epoch_schedule()],
+                                **fit_kwargs)  # fmt: skip
+            record(ctx["records"], {**params, "epochs": hp.values.get("tuner/epochs", fit_kwargs.get("epochs"))},
+                   history.history["val_accuracy"][-1], accuracy(model, X_curve, y_curve), specs)  # fmt: skip
             return history
 
-    with tempfile.TemporaryDirectory() as directory:
-        tuner = kt.Hyperband(CNN(), objective="val_accuracy", max_epochs=args.max_epochs, factor=3,
-                             hyperband_iterations=1000, seed=0, directory=directory, project_name="bench",
-                             overwrite=True)  # fmt: skip
-        tuner.search(X[train], y[train], validation_data=(X[val], y[val]), verbose=0)
+    tuner = kt.Hyperband(CNN(), objective="val_accuracy", max_epochs=args.max_epochs, factor=3,
+                         hyperband_iterations=1000, seed=0, directory=ctx["scratch"], project_name="bench",
+                         overwrite=True)  # fmt: skip
+    tuner.search(X[train], y[train], validation_data=(X[val], y[val]), verbose=0)
 
 
 def run_optuna(name, ctx):
@@ -209,7 +215,7 @@ def run_optuna(name, ctx):
     import optuna
     from optuna_integration.keras import KerasPruningCallback
 
-    X, y, (train, val), args, path = as_float(ctx["X"]), ctx["y"], ctx["split"], ctx["args"], ctx["records"]
+    X, y, (train, val), args, specs = as_float(ctx["X"]), ctx["y"], ctx["split"], ctx["args"], searched(ctx)
     X_curve, y_curve = as_float(ctx["curve"][0]), ctx["curve"][1]
 
     class LastEpoch(keras.callbacks.Callback):
@@ -219,21 +225,18 @@ def run_optuna(name, ctx):
             self.epochs, self.val = epoch + 1, (logs or {}).get("val_accuracy", float("nan"))
 
     def objective(trial):
-        params = {
-            "batch_size": trial.suggest_int("batch_size", 16, 128),
-            "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True),
-            "activation": trial.suggest_categorical("activation", ACTIVATIONS),
-            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-            "filters": trial.suggest_categorical("filters", FILTERS),
-        }
-        model = keras_cnn(params["activation"], params["filters"], params["dropout"], params["learning_rate"])
+        params = {name: suggest(trial, name, *spec) for name, spec in specs.items()}
+        model = compile_peer(peer_model(params, X.shape[1:], ctx["n_classes"]), params["learning_rate"],
+                             params["weight_decay"])  # fmt: skip
         last, pruned = LastEpoch(), False
         try:
             model.fit(X[train], y[train], batch_size=params["batch_size"], epochs=args.max_epochs, verbose=0,
-                      validation_data=(X[val], y[val]), callbacks=[last, KerasPruningCallback(trial, "val_accuracy")])
+                      validation_data=(X[val], y[val]),
+                      callbacks=[last, epoch_schedule(), KerasPruningCallback(trial, "val_accuracy")])  # fmt: skip
         except optuna.TrialPruned:
             pruned = True
-        record(path, {**params, "epochs": last.epochs}, last.val, accuracy(model, X_curve, y_curve))
+        record(ctx["records"], {**params, "epochs": last.epochs}, last.val, accuracy(model, X_curve, y_curve), specs,
+               complete=not pruned)  # fmt: skip
         if pruned:
             raise optuna.TrialPruned()
         return last.val
@@ -244,61 +247,118 @@ def run_optuna(name, ctx):
     study.optimize(objective, timeout=ctx["budget"])
 
 
-RUNNERS = {"ours-hyperband": run_ours, "ours-asha": run_ours, "keras-tuner": run_keras_tuner,
-           "scikeras-halving": run_scikeras, "scikeras-random": run_scikeras, "optuna": run_optuna}  # fmt: skip
+def suggest(trial, name, kind, *spec):
+    if kind == "cat":
+        return trial.suggest_categorical(name, spec[0])
+    if kind == "int":
+        return trial.suggest_int(name, *spec)
+    return trial.suggest_float(name, *spec, log=kind == "log")
 
 
+RUNNERS = {**dict.fromkeys(OURS, run_ours), "keras-tuner": run_keras_tuner, "optuna": run_optuna,
+           "scikeras-random": run_scikeras, "scikeras-halving": run_scikeras}  # fmt: skip
+CHOICE = {"optuna": "complete", "keras-tuner": "all", "scikeras-random": "all", "scikeras-halving": "all"}
+
+
+def choose(rows, rule):
+    """A peer's own choice from its records: the best validation accuracy of any model
+    ("all"), or of the complete trials only ("complete": Optuna's ``best_trial``)."""
+    eligible = [row for row in rows if rule == "all" or row.get("complete")] or rows
+    best = max(eligible, key=lambda row: (row["val"], -row["t"]))
+    note = "best complete trial" if rule == "complete" and any(r.get("complete") for r in rows) else "best val"
+    return {"params": best["params"], "val": best["val"], "chosen_by": note}
+
+
+# -- one system in a fresh process ----------------------------------------------------------------
 def run_system(args):
-    """In a fresh process: search for the budget, refit the best, write the results."""
-    import keras
+    """In a fresh process: run the system for the budget, refit its choice, write the results."""
+    import tempfile
 
-    from sklearn_keras_hpo import CNNClassifier
+    import keras
+    from sklearn.model_selection import StratifiedShuffleSplit
+
     from sklearn_keras_hpo._backend import keras_and_tf
+    from sklearn_keras_hpo.search.spaces import auto_space
+    from peers_tasks import load_task
 
     keras_and_tf()
     keras.utils.set_random_seed(0)
-    X, y, X_test, y_test, split = load_data(args.samples)
-    budget = args.budget * 60
+    X, y, X_test, y_test, classes = load_task(args.task, args.samples, args.n_test)
+    split = next(StratifiedShuffleSplit(n_splits=1, test_size=0.1, random_state=0).split(X, y))
+    rows_c = curve_rows(y_test)
     out = Path(args.result)
     records = out.with_suffix(".jsonl")
     records.unlink(missing_ok=True)
-    ctx = dict(X=X, y=y, split=split, curve=(X_test[:N_CURVE], y_test[:N_CURVE]), args=args, budget=budget,
-               records=records)  # fmt: skip
-    start = time.time()
+    ctx = dict(X=X, y=y, split=split, curve=(X_test[rows_c], y_test[rows_c]), args=args, budget=args.budget * 60,
+               records=records, n_classes=len(classes), specs=auto_space(X.shape[1:], len(X)))  # fmt: skip
+    result = {"system": args.system, "task": args.task, "budget_s": ctx["budget"], "n_train": len(X),
+              "n_test": len(X_test), "n_curve": len(rows_c)}  # fmt: skip
     if args.system == "baseline":
-        model, params = CNNClassifier(random_state=0), {}
+        result.update(run_baseline(ctx, X_test, y_test))
+    elif args.system == "handwritten":
+        from peers_tasks import run_handwritten
+
+        hand = run_handwritten(args.task, X, y, X_test, y_test, ctx["curve"], ctx["budget"])
+        result.update(search_wall_s=hand["train_s"], n_models=1, curve=hand.pop("curve"), final=hand)
     else:
-        own_limit = args.system in OURS  # ours stop themselves (time_limit); the peers are stopped
-        signal.signal(signal.SIGALRM, _budget_spent)
-        signal.setitimer(signal.ITIMER_REAL, budget * (1.5 if own_limit else 1.0) + (60 if own_limit else 0))
-        try:
-            RUNNERS[args.system](args.system, ctx)
-        except BudgetSpent:
-            pass
-        except ValueError as error:  # ours: no candidate finished within the time limit
-            if not (own_limit and "time_limit" in str(error)):
-                raise
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    search_wall = time.time() - start
-    rows = [json.loads(line) for line in records.read_text().splitlines()] if records.exists() else []
-    result = {"system": args.system, "budget_s": budget, "search_wall_s": search_wall, "n_models": len(rows),
-              "curve": curve(rows, start)}  # fmt: skip
-    if args.system != "baseline":
-        if not rows:
-            out.write_text(json.dumps({**result, "final": None}))
-            return
-        best = max(rows, key=lambda row: (row["val"], -row["t"]))
-        params = best["params"]
-        model = CNNClassifier(**BASE).set_params(**params)
-        result["best_val"] = best["val"]
-    refit_start = time.time()
-    model.fit(X, y)
-    result["final"] = {"params": params, "test_accuracy": float(model.score(X_test, y_test)),
-                       "refit_s": time.time() - refit_start}  # fmt: skip
-    if args.system == "baseline":
-        result["curve"] = [[(time.time() - start) / 60, result["final"]["test_accuracy"]]]
+        with tempfile.TemporaryDirectory(prefix="bench-peers-") as scratch:
+            result.update(run_search(args.system, {**ctx, "scratch": scratch}, X_test, y_test))
     out.write_text(json.dumps(result))
+
+
+def run_baseline(ctx, X_test, y_test):
+    from sklearn_keras_hpo import CNNClassifier
+
+    model, start = CNNClassifier(random_state=0), time.time()
+    model.fit(ctx["X"], ctx["y"])
+    fit_s = time.time() - start
+    curve_accuracy = float(model.score(*ctx["curve"]))
+    described = {key: model.get_params()[key] for key in ("epochs", "batch_size", "optimizer", "learning_rate",
+                                                          "lr_schedule", "filters", "dropout")}  # fmt: skip
+    return {"search_wall_s": fit_s, "n_models": 1, "curve": [[fit_s / 60, curve_accuracy]],
+            "curve_accuracy": curve_accuracy, "described": {"architecture_": model.architecture_, **described},
+            "final": {"params": {}, "test_accuracy": float(model.score(X_test, y_test)), "refit_s": fit_s}}  # fmt: skip
+
+
+def run_search(name, ctx, X_test, y_test):
+    """Search for the budget (stopped by SIGALRM, or by its own time limit), then refit its choice."""
+    from sklearn_keras_hpo import CNNClassifier
+
+    own_limit, budget, choice = name in OURS, ctx["budget"], None
+    signal.signal(signal.SIGALRM, _budget_spent)
+    signal.setitimer(signal.ITIMER_REAL, budget * 1.5 + 60 if own_limit else budget)  # ours stop themselves
+    start = time.time()
+    try:
+        choice = RUNNERS[name](name, ctx)
+    except BudgetSpent:
+        pass
+    except ValueError as error:  # ours: no candidate finished within the time limit
+        if not (own_limit and "time_limit" in str(error)):
+            raise
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    wall = time.time() - start
+    rows = [json.loads(line) for line in ctx["records"].read_text().splitlines()] if ctx["records"].exists() else []
+    result = {"search_wall_s": wall, "n_models": len(rows), "curve": curve(rows, start),
+              "models_per_epochs": _count(row["params"].get("epochs") for row in rows),
+              "n_candidates": len({json.dumps({k: v for k, v in row["params"].items() if k != "epochs"},
+                                              sort_keys=True) for row in rows}),
+              "n_searched": len(searched(ctx))}  # fmt: skip
+    if choice is None and rows:
+        choice = choose(rows, CHOICE.get(name, "all"))
+    if choice is None:
+        return {**result, "final": None}
+    model, refit_start = CNNClassifier(random_state=0).set_params(**choice["params"]), time.time()
+    model.fit(ctx["X"], ctx["y"])
+    final = {**choice, "test_accuracy": float(model.score(X_test, y_test)), "refit_s": time.time() - refit_start}
+    return {**result, "final": final}
+
+
+def _count(values):
+    counts = {}
+    for value in values:
+        counts[str(value)] = counts.get(str(value), 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: float(item[0]) if item[0] != "None" else -1))
 
 
 def _budget_spent(signum, frame):
@@ -306,22 +366,41 @@ def _budget_spent(signum, frame):
     raise BudgetSpent
 
 
-def main():
+# -- the parent: one process per system, then the table --------------------------------------------
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=10.0, help="minutes of search per system")
-    parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, from {', '.join(SYSTEMS)}")
-    parser.add_argument("--max-epochs", type=int, default=9)
-    parser.add_argument("--samples", type=int, default=N_TRAIN, help="training images (fewer for a quick check)")
+    parser.add_argument("--task", choices=sorted(TASKS), default="fashion")
+    parser.add_argument("--budget", type=float, help="minutes per system (default: the task's: 10, 10, 15)")
+    parser.add_argument("--systems", help=f"comma-separated, from {', '.join(SYSTEMS)} "
+                        f"(default: all but scikeras-halving; --smoke: {','.join(SMOKE_SYSTEMS)})")  # fmt: skip
+    parser.add_argument("--max-epochs", type=int, help="epochs of the top rung (default: the task's, 9)")
+    parser.add_argument("--samples", type=int, help="training images (default: the task's)")
     parser.add_argument("--n-jobs", type=int, default=2, help="workers of the scikit-learn-API systems")
-    parser.add_argument("--output", default=str(ROOT / "runs" / "bench_peers"))
+    parser.add_argument("--smoke", action="store_true", help=f"a quick check: {SMOKE['n_train']} training and "
+                        f"{SMOKE['n_test']} test images, {SMOKE['budget'] * 60:g} s budgets, max epochs "
+                        f"{SMOKE['max_epochs']}, systems {','.join(SMOKE_SYSTEMS)}")  # fmt: skip
+    parser.add_argument("--output", help="default: runs/bench_peers/<task>[-smoke]")
     parser.add_argument("--reuse", action="store_true", help="keep the results already in --output, run the rest")
     parser.add_argument("--system", help=argparse.SUPPRESS)  # internal: run one system in this process
     parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--n-test", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    task, smoke = TASKS[args.task], SMOKE if args.smoke else {}
+    args.budget = args.budget or smoke.get("budget") or task["budget"]
+    args.max_epochs = args.max_epochs or smoke.get("max_epochs") or task["max_epochs"]
+    args.samples = args.samples or smoke.get("n_train") or task["n_train"]
+    args.n_test = args.n_test or smoke.get("n_test")
+    args.systems = args.systems or ",".join(SMOKE_SYSTEMS if args.smoke else DEFAULT_SYSTEMS)
+    args.output = args.output or str(ROOT / "runs" / "bench_peers" / (args.task + ("-smoke" if args.smoke else "")))
+    return parser, args
+
+
+def main():
+    parser, args = parse_args()
     if args.system:
         return run_system(args)
-    if not DATA.exists():
-        print(f"skipped: Fashion-MNIST not found at {DATA.resolve()}")
+    if not data_present(args.task):
+        print(f"skipped: {TASKS[args.task]['title']} not found at {TASKS[args.task]['data'].resolve()}")
         return
     names = [name.strip() for name in args.systems.split(",") if name.strip()]
     unknown = set(names) - set(SYSTEMS)
@@ -329,8 +408,12 @@ def main():
         parser.error(f"unknown systems {sorted(unknown)}; choose from {', '.join(SYSTEMS)}")
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    print(f"Fashion-MNIST: {args.samples} training images (90/10 split for validation), 10000 test images; "
-          f"budget {args.budget:g} min per system; epochs 1..{args.max_epochs}; {os.cpu_count()} cores")
+    from peers_tasks import load_task
+
+    X, _, X_test, y_test, classes = load_task(args.task, args.samples, args.n_test)  # decodes/caches once
+    print(f"{TASKS[args.task]['title']}: {len(X)} training images {X.shape[1:]} (90/10 split for validation), "
+          f"{len(X_test)} test images, {len(classes)} classes, curves on {len(curve_rows(y_test))} test images; "
+          f"budget {args.budget:g} min per system; epochs 1..{args.max_epochs}; {os.cpu_count()} cores")  # fmt: skip
     results = {}
     for name in names:
         missing = [module for module in SYSTEMS[name][1] if importlib.util.find_spec(module) is None]
@@ -342,8 +425,9 @@ def main():
             results[name] = json.loads(result.read_text())
             print(f"{name}: reused {result}")
             continue
-        command = [sys.executable, __file__, "--system", name, "--result", str(result), "--budget", str(args.budget),
-                   "--max-epochs", str(args.max_epochs), "--n-jobs", str(args.n_jobs), "--samples", str(args.samples)]
+        command = [sys.executable, __file__, "--system", name, "--result", str(result), "--task", args.task,
+                   "--budget", str(args.budget), "--max-epochs", str(args.max_epochs), "--n-jobs", str(args.n_jobs),
+                   "--samples", str(args.samples), *(["--n-test", str(args.n_test)] if args.n_test else [])]  # fmt: skip
         started = time.time()
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0 or not result.exists():
@@ -351,9 +435,11 @@ def main():
             continue
         results[name] = json.loads(result.read_text())
         print(f"{name}: {results[name]['n_models']} models in {results[name]['search_wall_s']:.0f} s, "
-              f"process {time.time() - started:.0f} s")
+              f"process {time.time() - started:.0f} s", flush=True)
     if results:
-        report(results, args.budget, output, args.samples, {name: label for name, (label, _) in SYSTEMS.items()})
+        labels = {name: label for name, (label, _) in SYSTEMS.items()}
+        report(results, dict(task=args.task, title=TASKS[args.task]["title"], budget=args.budget, output=output,
+                             labels=labels))  # fmt: skip
 
 
 if __name__ == "__main__":

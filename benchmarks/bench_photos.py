@@ -23,6 +23,7 @@ minus the hand-written net's, in points.
 
     python benchmarks/bench_photos.py                       # 10,000 / 10,000 images, 300 s each
     python benchmarks/bench_photos.py --smoke               # 600 / 500 images, 20 s, 32 px
+    python benchmarks/bench_photos.py --systems ours-32,ours-96 --epochs 12   # equal epochs, not time
     python benchmarks/bench_photos.py --sizes 32,96 --budget 600 --systems handwritten,ours-96 \\
         --ours-params '{"flip": "horizontal"}' --json runs/bench_photos.json
 
@@ -137,19 +138,21 @@ def run_handwritten(data, budget, size):
             "predict_s": predict_s}  # fmt: skip
 
 
-def run_ours(data, budget, params):
+def run_ours(data, budget, params, epochs=None):
     import keras  # noqa: F401  (loaded before the clock starts, as in run_handwritten)
 
     from sklearn_keras_hpo import CNNClassifier
 
     X, y = data["x_train"], data["y_train"]
-    start = time.monotonic()
-    probe = CNNClassifier(random_state=0, epochs=1, **params).fit(X, y)
-    probe_s = time.monotonic() - start
-    setup_s = probe_s - probe.epoch_seconds_  # building and tracing: paid again, in part, by the fit
-    epochs = max(1, math.floor((budget - probe_s - setup_s) / probe.epoch_seconds_))
-    print(f"  ours: 1-epoch fit {probe_s:.1f} s ({probe.epoch_seconds_:.1f} s training) -> {epochs} epochs",
-          file=sys.stderr, flush=True)
+    probe_s = 0.0
+    if epochs is None:  # fill the budget
+        start = time.monotonic()
+        probe = CNNClassifier(random_state=0, epochs=1, **params).fit(X, y)
+        probe_s = time.monotonic() - start
+        setup_s = probe_s - probe.epoch_seconds_  # building and tracing: paid again, in part, by the fit
+        epochs = max(1, math.floor((budget - probe_s - setup_s) / probe.epoch_seconds_))
+        print(f"  ours: 1-epoch fit {probe_s:.1f} s ({probe.epoch_seconds_:.1f} s training) -> {epochs} epochs",
+              file=sys.stderr, flush=True)
     clf = CNNClassifier(random_state=0, epochs=epochs, **params)
     start = time.monotonic()
     clf.fit(X, y)
@@ -168,7 +171,7 @@ def child(spec):
     if spec["kind"] == "handwritten":
         result = run_handwritten(data, spec["budget"], spec["size"])
     else:
-        result = run_ours(data, spec["budget"], spec["ours_params"])
+        result = run_ours(data, spec["budget"], spec["ours_params"], spec.get("epochs"))
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result), flush=True)
 
@@ -217,6 +220,8 @@ def main():
     parser.add_argument("--handwritten-sizes", default="32", help="image sizes of the hand-written net")
     parser.add_argument("--systems", default=None, help="comma-separated subset (default: all)")
     parser.add_argument("--ours-params", default="{}", help="JSON of extra CNNClassifier params")
+    parser.add_argument("--epochs", type=int, default=None, help="train ours for exactly this many epochs "
+                        "instead of filling the budget (equal-epoch comparisons across image sizes)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the subsets")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--smoke", action="store_true", help="600 / 500 images, 20 s, 32 px only")
@@ -246,7 +251,8 @@ def main():
     results = []
     for name, (kind, size) in systems.items():
         path = prepare(args.data, size, args.n_train, args.n_test, args.seed)
-        spec = {"kind": kind, "size": size, "budget": args.budget, "data": str(path), "ours_params": ours_params}
+        spec = {"kind": kind, "size": size, "budget": args.budget, "data": str(path), "ours_params": ours_params,
+                "epochs": args.epochs}
         results.append({**measure(name, spec), **({"ours_params": ours_params} if kind == "ours" else {})})
     table(results)
     if args.json:

@@ -20,6 +20,7 @@ from .search import (
     progress_bar,
     search_space,
 )
+from .tracking import log_search
 from .training import InsufficientMemoryError, TrainingDivergedError
 
 _moved.install()
@@ -36,6 +37,7 @@ __all__ = [
     "WorkerLostError",
     "failures_as_scores",
     "load",
+    "log_search",
     "lost_workers_retried",
     "plot_augmentations",
     "plot_history",

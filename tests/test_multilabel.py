@@ -235,7 +235,7 @@ def test_cli_tunes_and_predicts_a_multilabel_npz(data, tmp_path):
     np.testing.assert_array_equal(predicted, model.predict((X[300:340] * 255).astype(np.uint8)))
 
 
-def test_cli_reads_label_columns_of_a_csv(data, tmp_path):
+def test_cli_reads_the_label_columns_of_a_csv(data, tmp_path):
     from sklearn_keras_hpo.data.datasets import csv_label_names, load_source
 
     X, Y = data
@@ -244,7 +244,18 @@ def test_cli_reads_label_columns_of_a_csv(data, tmp_path):
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(header)
-        writer.writerows(np.hstack([Y[:20], np.round(X[:20].reshape(20, -1) * 16)]).astype(int).tolist())
+        writer.writerows(np.hstack([Y[:300], np.round(X[:300].reshape(300, -1) * 16)]).astype(int).tolist())
     images, labels = load_source(str(path))
-    assert csv_label_names(path) == list(LABELS) and labels.shape == (20, 3) and images.shape == (20, 8, 8)
-    np.testing.assert_array_equal(labels, Y[:20])
+    assert csv_label_names(path) == list(LABELS) and labels.shape == (300, 3) and images.shape == (300, 8, 8)
+    np.testing.assert_array_equal(labels, Y[:300])
+    output = tmp_path / "run"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["tune", "--data", str(path), "--searcher", "random", "--n-iter", "1", "--space", "hyperband",
+                     "--cv", "2", "--set", "epochs=1", "--set", "filters=4", "--no-progress", "--output", str(output)])
+    assert code == 0 and load(output / "model").classes_.tolist() == list(LABELS)
+    assert "<td>loop</td>" in (output / "report.html").read_text()
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", str(output / "model"), str(path), "-o", str(out)]) == 0
+    with open(out) as file:
+        assert {"prediction_odd", "label_loop", "proba_ge5"} <= set(next(csv.DictReader(file)))

@@ -32,15 +32,15 @@ TINY = dict(image_shape=(8, 8), filters=4, dense_units=16, batch_size=32, learni
 DROPOUTS = [0.0, 0.1, 0.2, 0.3]
 
 
-def data(n=200):
+def data(n=160):
     X, y = load_digits(return_X_y=True)
     return X[:n] / 16.0, y[:n]
 
 
 def hyperband(checkpoint_dir=None, **kwargs):
-    """4 candidates, rungs of 1 and 3 epochs (the second continues the first), 2 folds."""
+    """Rungs of 1 and 2 epochs (the second continues the first), 2 folds, 4 candidates."""
     return HyperbandSearchCV(CNNClassifier(**TINY, checkpoint_dir=checkpoint_dir), {"dropout": DROPOUTS},
-                             max_epochs=3, factor=3, cv=2, random_state=0, points_to_evaluate=[],
+                             max_epochs=2, factor=2, cv=2, random_state=0, points_to_evaluate=[],
                              **kwargs)  # fmt: skip
 
 
@@ -102,8 +102,9 @@ def check_search_logged(client, experiment, search, artifacts=("cv_results.csv",
             for metric in ("loss", "accuracy", "val_loss"):
                 assert steps(client, child.info.run_id, f"fold_{fold}/{metric}") == list(range(trained))
         history = client.get_metric_history(child.info.run_id, "mean_test_score")
+        # a candidate drawn again at a budget it had (restored from its checkpoint) has the point once
         assert sorted((m.step, round(m.value, 6)) for m in history) == sorted(
-            (budget, round(float(search.cv_results_["mean_test_score"][i]), 6)) for budget, i in rows)
+            {(budget, round(float(search.cv_results_["mean_test_score"][i]), 6)) for budget, i in rows})
     listed = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert set(artifacts) <= listed, listed
     return parent, by_params
@@ -163,13 +164,13 @@ def logged_hyperband(store, tmp_path_factory):
 def test_hyperband_rungs_continue_one_curve(logged_hyperband, store):
     search, _ = logged_hyperband
     _, client, _ = store
-    assert sorted(set(search.cv_results_["n_resources"].tolist())) == [1, 3]
+    assert sorted(set(search.cv_results_["n_resources"].tolist())) == [1, 2]
     _, children = check_search_logged(client, "hyperband", search)
-    promoted = [key for key, rows in candidates(search).items() if len(rows) == 2]
-    assert promoted, "no candidate went on from 1 to 3 epochs"
-    for key in promoted:  # one curve, epochs 0 (rung 1) and 1, 2 (rung 3): no restart at 0
+    promoted = [key for key, rows in candidates(search).items() if {1, 2} <= {budget for budget, _ in rows}]
+    assert promoted, "no candidate went on from 1 to 2 epochs"
+    for key in promoted:  # one curve, epoch 0 (rung 1) then 1 (rung 2): no restart at 0
         values = client.get_metric_history(children[key].info.run_id, "fold_0/loss")
-        assert sorted(m.step for m in values) == [0, 1, 2]
+        assert sorted(m.step for m in values) == [0, 1]
 
 
 def test_tensorboard_has_each_candidate_and_fold_with_hparams(logged_hyperband):
@@ -287,35 +288,127 @@ def test_killed_search_resumes_into_the_same_parent_run(store, tmp_path):
     assert {c.info.run_id for c in before} <= {c.info.run_id for c in children.values()}
 
 
+def test_cli_logs_the_run_its_report_and_tensorboard(store, tmp_path, monkeypatch):
+    from sklearn_keras_hpo.cli import main
+
+    uri, client, _ = store
+    monkeypatch.chdir(tmp_path)
+    output, board = tmp_path / "out", tmp_path / "tb"
+    args = ["tune", "--searcher", "random", "--n-iter", "2", "--space", "hyperband", "--set", "epochs=1",
+            "--max-samples", "300", "--cv", "2", "--no-progress", "--set", "filters=4", "--set", "dense_units=16",
+            "--output", str(output), "--mlflow", uri, "--experiment", "cli", "--tensorboard", str(board)]  # fmt: skip
+    assert main(args) == 0
+    parents, children = experiment_runs(client, "cli")
+    assert len(parents) == 1 and len(children) == 2
+    assert parents[0].data.params["searcher"] == "RandomizedSearchCV"
+    assert all(steps(client, child.info.run_id, "fold_1/val_loss") == [0] for child in children)
+    listed = {a.path for a in client.list_artifacts(parents[0].info.run_id)}
+    assert {"report.html", "best_params.json", "model", "cv_results.csv"} <= listed, listed
+    assert len(list(board.glob("candidate_*/fold_*/events.out.tfevents.*"))) == 4
+
+
 def resumable(uri, checkpoint_dir):
     return hyperband(str(checkpoint_dir), log_to={"tracking_uri": uri, "experiment": "resume"})
 
 
 @pytest.mark.slow
 def test_tensorboard_hparams_tab_shows_the_candidates(logged_hyperband, tmp_path):
-    """A real ``tensorboard`` serves the logs; headless Chromium renders the HParams tab."""
+    """A real ``tensorboard`` serves the logs; headless Chromium renders its HParams tab
+    (screenshot kept as hparams.png) and the table's text, shadow DOM included, names
+    every candidate and fold."""
+    pytest.importorskip("aiohttp")  # the DevTools websocket (installed with mlflow)
     search, board = logged_hyperband
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     tensorboard = shutil.which("tensorboard", path=str(Path(sys.executable).parent))
     if chromium is None or tensorboard is None:
         pytest.skip("needs chromium (apt-get install chromium) and the tensorboard command")
     port = _free_port()
-    process = subprocess.Popen([tensorboard, "--logdir", str(board), "--host", "127.0.0.1", "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    board_process = subprocess.Popen([tensorboard, "--logdir", str(board), "--host", "127.0.0.1", "--port", str(port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        _wait_for(f"http://127.0.0.1:{port}/data/plugins_listing", process, seconds=120)
-        url = f"http://127.0.0.1:{port}/#hparams"
-        browse = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000"]
-        shot = tmp_path / "hparams.png"
-        subprocess.run([*browse, f"--screenshot={shot}", "--window-size=1400,900", url],
-                       capture_output=True, timeout=180, check=False)  # fmt: skip
-        dom = subprocess.run([*browse, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+        _wait_for(f"http://127.0.0.1:{port}/data/plugins_listing", board_process, seconds=120)
+        png, text = _render(chromium, f"http://127.0.0.1:{port}/#hparams", wait_for="fold_", seconds=120)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-    assert shot.exists() and shot.stat().st_size > 10_000
-    for run in {p.parent.parent.name for p in board.glob("*/fold_*/events.out.tfevents.*")}:
-        assert run in dom, f"{run} is not in the HParams tab"
+        _end(board_process)
+    (tmp_path / "hparams.png").write_bytes(png)
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    shown = set(text.split())
+    runs = {str(p.parent.relative_to(board)) for p in board.glob("*/fold_*/events.out.tfevents.*")}
+    assert len(runs) == 2 * len(candidates(search))
+    assert runs <= shown, runs - shown
+    assert {"dropout", "fold", "val_loss"} <= shown
+
+
+SHADOW_TEXT = """(function walk(node) {
+  let text = '';
+  if (node.shadowRoot) text += walk(node.shadowRoot);
+  for (const child of node.childNodes) text += child.nodeType === 3 ? child.textContent + ' ' : walk(child);
+  return text;
+})(document.body)"""
+
+
+def _render(chromium, url, wait_for, seconds):
+    """(PNG screenshot, visible text) of ``url`` in headless Chromium, over the DevTools
+    protocol (``--dump-dom`` leaves out the shadow DOM TensorBoard draws its tables in)."""
+    import asyncio
+    import urllib.request
+
+    port = _free_port()
+    browser = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
+                                f"--remote-debugging-port={port}", "about:blank"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as response:
+                    pages = json.load(response)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "chromium did not start"
+                time.sleep(0.5)
+        socket_url = next(page["webSocketDebuggerUrl"] for page in pages if page["type"] == "page")
+        return asyncio.run(_devtools(socket_url, url, wait_for, seconds))
+    finally:
+        _end(browser)
+
+
+async def _devtools(socket_url, url, wait_for, seconds):
+    import asyncio
+    import base64
+
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.ws_connect(socket_url, max_msg_size=0) as ws:
+        counter = iter(range(1, 1_000_000))
+
+        async def call(method, **params):
+            number = next(counter)
+            await ws.send_json({"id": number, "method": method, "params": params})
+            while True:
+                message = json.loads((await ws.receive(timeout=60)).data)
+                if message.get("id") == number:
+                    return message.get("result", {})
+
+        await call("Page.enable")
+        await call("Page.navigate", url=url)
+        deadline, text = time.monotonic() + seconds, ""
+        while wait_for not in text and time.monotonic() < deadline:
+            await asyncio.sleep(2)
+            found = await call("Runtime.evaluate", expression=SHADOW_TEXT, returnByValue=True)
+            text = found.get("result", {}).get("value", "")
+        await asyncio.sleep(1)
+        shot = await call("Page.captureScreenshot", format="png")
+        return base64.b64decode(shot["data"]), text
+
+
+def _end(process):
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 if __name__ == "__main__":

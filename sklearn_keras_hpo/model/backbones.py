@@ -21,7 +21,9 @@ needs a network), or the path of a weights file in the format of Keras' own ``*_
 files: the backbone built with ``include_top=False``, saved with ``save_weights``
 (:func:`save_backbone_weights` writes one from a trained model). A backbone with weights
 is called in inference mode and its batch-norm layers stay frozen (Keras' transfer
-learning guide), so their statistics stay the file's; one from scratch trains them.
+learning guide), so their statistics stay the file's; one from scratch trains them, with
+the momentum of our own convnet (0.9 instead of the applications' 0.99 or 0.999, whose
+statistics a short fit would leave near their initial values).
 
 Examples
 --------
@@ -38,7 +40,7 @@ import warnings
 from typing import NamedTuple
 
 from .._backend import keras_and_tf
-from .architectures import register_architecture
+from .architectures import BN_MOMENTUM, register_architecture
 
 MIN_SIDE = 32  # the smallest side keras.applications take with include_top=False
 
@@ -94,12 +96,25 @@ def build_backbone(name, input_shape, weights=None):
     return backbone
 
 
+_LOADED = {}  # (backbone, file digest) -> its values: Keras reads a file in seconds, a search each fit
+MAX_LOADED = 2
+
+
 def load_backbone_weights(backbone, path, name):
     """Load a ``save_weights`` file into ``backbone``; a ``ValueError`` naming the file, the
-    backbone and ``weights`` when it is missing or holds another network's weights."""
-    if not os.path.isfile(path):
-        raise ValueError(f"weights={str(path)!r} is not a file: pass the path of a weights file saved from "
-                         f"architecture={name!r} (include_top=False, save_weights), 'imagenet' or None.")  # fmt: skip
+    backbone and ``weights`` when it is missing or holds another network's weights.
+    The values of the last files read are kept, by content, for the next fits."""
+    key = (name, weights_digest(path))
+    if key in _LOADED:
+        backbone.set_weights(_LOADED[key])
+        return
+    _read_weights_file(backbone, path, name)
+    _LOADED[key] = backbone.get_weights()
+    while len(_LOADED) > MAX_LOADED:
+        del _LOADED[next(iter(_LOADED))]
+
+
+def _read_weights_file(backbone, path, name):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -132,8 +147,10 @@ def build_backbone_model(name, input_shape, n_outputs, *, output_activation="sof
         x = layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess_input")(x)  # ResNetV2's mode "tf"
     backbone = build_backbone(name, shape, weights)
     pretrained = weights is not None
-    if pretrained:
-        freeze_batch_norm(backbone)
+    for layer in backbone._flatten_layers(include_self=False):
+        if is_batch_norm(layer):
+            layer.trainable = not pretrained  # with weights: the file's statistics, in every phase
+            layer.momentum = BN_MOMENTUM  # from scratch: statistics that follow a short fit's batches
     # a backbone with weights runs in inference mode in every phase (Keras' fine-tuning guide)
     x = backbone(x, training=False) if pretrained else backbone(x)
     x = layers.Dropout(dropout)(x) if dropout else x
@@ -160,13 +177,6 @@ for _name in BACKBONES:
 def is_batch_norm(layer):
     keras, _ = keras_and_tf()
     return isinstance(layer, keras.layers.BatchNormalization)
-
-
-def freeze_batch_norm(backbone):
-    """Every batch-norm layer of ``backbone``, nested ones too, not trainable."""
-    for layer in backbone._flatten_layers(include_self=False):
-        if is_batch_norm(layer):
-            layer.trainable = False
 
 
 def backbone_of(model):

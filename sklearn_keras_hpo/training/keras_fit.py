@@ -196,7 +196,8 @@ def structure_parts(spec, input_shape, optimizer):
 def loss_targets(targets, model, n_classes, label_mixing):
     """One-hot targets for MixUp/CutMix, or when a builder compiled with categorical
     cross-entropy; a float column for one sigmoid unit (binary); the encoded targets
-    otherwise."""
+    otherwise (float rows, mixed as they are, for regression and multi-label targets,
+    whose ``n_classes`` is None)."""
     if n_classes and not label_mixing and _units(model) == 1:
         return targets.astype(np.float32).reshape(-1, 1)
     loss = getattr(model, "loss", None)

@@ -111,7 +111,7 @@ class FitPlan(NamedTuple):
     sample_weight: np.ndarray
     train: np.ndarray  # indices into images/targets
     validation: np.ndarray | None
-    n_classes: int | None  # classifiers: for one-hot targets (label mixing)
+    n_classes: int | None  # single-label classifiers: for one-hot targets (label mixing); else None
     model: ModelSpec
     training: Training
     seed: int
