@@ -62,7 +62,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 from peers_report import OURS, curve, report
-from peers_tasks import SMOKE, TASKS, as_float, compile_peer, curve_rows, data_present, epoch_schedule, peer_model
+from peers_tasks import (SMOKE, TASKS, as_float, compile_peer, curve_rows, data_present, epoch_schedule, kt_params,
+                         peer_model, suggest)
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMS = {  # name: (label, modules it needs)
@@ -168,22 +169,6 @@ def scikeras_model(meta=None, compile_kwargs=None, params=None, **model_params):
     return peer_model(model_params, meta["X_shape_"][1:], meta["n_classes_"])
 
 
-def kt_params(hp, specs):
-    """keras-tuner's values of ``specs`` (None written "none"; one-value choices fixed)."""
-    values = {}
-    for name, (kind, *spec) in specs.items():
-        if kind == "cat" and len(spec[0]) == 1:
-            values[name] = spec[0][0]
-        elif kind == "cat":
-            value = hp.Choice(name, ["none" if choice is None else choice for choice in spec[0]])
-            values[name] = None if value == "none" else value
-        elif kind == "int":
-            values[name] = hp.Int(name, *spec)
-        else:
-            values[name] = hp.Float(name, *spec, sampling="log" if kind == "log" else "linear")
-    return values
-
-
 def run_keras_tuner(name, ctx):
     import keras_tuner as kt
 
@@ -245,14 +230,6 @@ def run_optuna(name, ctx):
     pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=args.max_epochs, reduction_factor=3)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0), pruner=pruner)
     study.optimize(objective, timeout=ctx["budget"])
-
-
-def suggest(trial, name, kind, *spec):
-    if kind == "cat":
-        return trial.suggest_categorical(name, spec[0])
-    if kind == "int":
-        return trial.suggest_int(name, *spec)
-    return trial.suggest_float(name, *spec, log=kind == "log")
 
 
 RUNNERS = {**dict.fromkeys(OURS, run_ours), "keras-tuner": run_keras_tuner, "optuna": run_optuna,

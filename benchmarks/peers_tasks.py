@@ -66,7 +66,8 @@ def load_task(task, n_train=None, n_test=None, seed=0):
         if n_test and n_test < len(X_test):
             X_test, y_test = _subset(X_test, y_test, n_test, seed)
     classes = np.unique(y)
-    return X, np.searchsorted(classes, y).astype(np.int64), X_test, np.searchsorted(classes, y_test).astype(np.int64), classes
+    codes = lambda labels: np.searchsorted(classes, labels).astype(np.int64)  # noqa: E731
+    return X, codes(y), X_test, codes(y_test), classes
 
 
 def _subset(X, y, n, seed):
@@ -147,6 +148,32 @@ def epoch_schedule():
             self.model.optimizer.learning_rate = self.rate(epoch)
 
     return EpochSchedule()
+
+
+# -- the default space as the peers' APIs write it ----------------------------------------------------
+def kt_params(hp, specs):
+    """keras-tuner's values of ``specs`` (None written "none"; one-value choices fixed)."""
+    values = {}
+    for name, (kind, *spec) in specs.items():
+        if kind == "cat" and len(spec[0]) == 1:
+            values[name] = spec[0][0]
+        elif kind == "cat":
+            value = hp.Choice(name, ["none" if choice is None else choice for choice in spec[0]])
+            values[name] = None if value == "none" else value
+        elif kind == "int":
+            values[name] = hp.Int(name, *spec)
+        else:
+            values[name] = hp.Float(name, *spec, sampling="log" if kind == "log" else "linear")
+    return values
+
+
+def suggest(trial, name, kind, *spec):
+    """Optuna's value of one spec of the space."""
+    if kind == "cat":
+        return trial.suggest_categorical(name, spec[0])
+    if kind == "int":
+        return trial.suggest_int(name, *spec)
+    return trial.suggest_float(name, *spec, log=kind == "log")
 
 
 # -- the hand-written nets ------------------------------------------------------------------------

@@ -68,9 +68,11 @@ NON_DEFAULTS = dict(
     optimizer__clipnorm=1.0, fit__validation_freq=1,
     loss="CategoricalCrossentropy", loss__label_smoothing=0.1, metrics=["accuracy", "mse"],
     run_eagerly=True, shuffle=False, warm_start=True, validation_split=0.2, threshold=0.3,
+    weights=None, freeze_epochs=1, fine_tune_layers=10, fine_tune_learning_rate=0.01,
 )  # fmt: skip
-# Colour transforms need RGB and two label mixers at once are pointless: left at defaults.
-LEFT_AT_DEFAULT = ("model", "verbose", "hue", "saturation", "cutmix")
+# Colour transforms need RGB and two label mixers at once are pointless; weights need a
+# keras.applications backbone (the phase parameters are ignored by "vgg"): left at defaults.
+LEFT_AT_DEFAULT = ("model", "verbose", "hue", "saturation", "cutmix", "weights")
 
 
 def test_clone_keeps_every_parameter():

@@ -88,8 +88,16 @@ def test_no_continuing_where_it_would_differ(digits, tmp_path, monkeypatch, chan
 
 
 def test_no_checkpoint_with_user_callbacks(digits, tmp_path):
+    """A callback that may steer training turns checkpoints off (one that only observes,
+    see tests/test_tracking.py, keeps them)."""
+    import keras
+
+    class MaySteer(keras.callbacks.Callback):  # not declared observes_only
+        pass
+
     X, y = digits[0][:300], digits[1][:300]
-    _fit(X, y, checkpoint_dir=str(tmp_path), callbacks=[])
+    with pytest.warns(UserWarning, match=r"\['MaySteer'\].*checkpoint_dir is not used"):
+        _fit(X, y, checkpoint_dir=str(tmp_path), callbacks=[MaySteer()])
     assert list(tmp_path.iterdir()) == []
 
 

@@ -58,6 +58,20 @@ def test_fit_gives_label_probabilities_and_an_indicator_matrix(data, fitted):
     assert "binary_accuracy" in fitted.history_ and fitted.__sklearn_tags__().classifier_tags.multi_label
 
 
+def test_sklearn_multilabel_checks_apply_and_pass():
+    from sklearn.utils.estimator_checks import estimator_checks_generator
+
+    estimator = CNNClassifier(**{**FAST, "architecture": "mlp"})
+    checks = {getattr(check, "func", check).__name__: check for _, check in estimator_checks_generator(estimator)}
+    multilabel = sorted(name for name in checks if "multilabel" in name)
+    assert multilabel == ["check_classifiers_multilabel_output_format_decision_function",
+                          "check_classifiers_multilabel_output_format_predict",
+                          "check_classifiers_multilabel_output_format_predict_proba",
+                          "check_classifiers_multilabel_representation_invariance"]  # fmt: skip
+    for name in multilabel[1:]:  # there is no decision_function: that check skips itself
+        checks[name](estimator)
+
+
 def test_threshold_changes_predict_and_not_predict_proba(data, fitted):
     X, _ = data
     proba, predicted = fitted.predict_proba(X[1000:1300]), fitted.predict(X[1000:1300])
@@ -138,7 +152,7 @@ def test_our_searches_run_on_multilabel_targets(data, searcher):
         "asha": lambda: AsyncHalvingSearchCV(CNNClassifier(**FAST), space, n_candidates=3, max_epochs=2, factor=2,
                                              **common),
     }[searcher]  # fmt: skip
-    runs = [make().fit(X[:300], Y[:300]) for _ in range(2)]
+    runs = [make().fit(X[:200], Y[:200]) for _ in range(2)]
     scores = np.asarray(runs[0].cv_results_["mean_test_score"], dtype=float)
     assert np.isfinite(scores).all() and scores.max() > 0.2
     np.testing.assert_array_equal(scores, np.asarray(runs[1].cv_results_["mean_test_score"], dtype=float))
@@ -216,7 +230,7 @@ def test_cli_tunes_and_predicts_a_multilabel_npz(data, tmp_path):
     output = tmp_path / "run"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = main(["tune", "--data", str(tmp_path / "tags.npz"), "--searcher", "random", "--n-iter", "2",
+        code = main(["tune", "--data", str(tmp_path / "tags.npz"), "--searcher", "random", "--n-iter", "1",
                      "--space", "hyperband", "--cv", "2", "--set", "epochs=1", "--set", "filters=4",
                      "--set", "dense_units=16", "--no-progress", "--output", str(output)])  # fmt: skip
     assert code == 0

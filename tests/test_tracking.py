@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,8 +22,10 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
-from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV
+from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, load
 from sklearn_keras_hpo.tracking import log_search
+
+from .tracking_services import end, free_port, render, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(image_shape=(8, 8), filters=4, dense_units=16, batch_size=32, learning_rate=0.01,
@@ -52,8 +53,13 @@ def store(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    client = MlflowClient(uri)
-    client.search_experiments()  # creates the tables
+    previous = os.getcwd()
+    os.chdir(folder)  # MLflow keeps the store, and its artifact root ./mlruns, per URI: here, not in the repo
+    try:
+        client = MlflowClient(uri)
+        client.search_experiments()  # creates the tables
+    finally:
+        os.chdir(previous)
     return uri, client, folder
 
 
@@ -133,6 +139,50 @@ def test_a_missing_extra_is_named(blocked, extra, monkeypatch, tmp_path):
             pass
 
 
+def test_a_search_of_any_estimator_is_logged(store, tmp_path, monkeypatch):
+    """No Keras: parent, children with their scores, the refitted model pickled."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    uri, client, _ = store
+    monkeypatch.chdir(tmp_path)
+    search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [2, 4, 8]}, cv=3)
+    with log_search(tracking_uri=uri, experiment="tree"):
+        search.fit(*data())
+    (parent,), children = experiment_runs(client, "tree")
+    assert parent.data.metrics["best_score"] == pytest.approx(search.best_score_)
+    assert parent.data.params["best.max_depth"] == str(search.best_params_["max_depth"])
+    assert sorted(c.data.params["max_depth"] for c in children) == ["2", "4", "8"]
+    assert {"cv_results.csv", "best_estimator.joblib"} <= {a.path for a in client.list_artifacts(parent.info.run_id)}
+
+
+def test_a_failing_logger_warns_and_the_search_goes_on():
+    from sklearn.tree import DecisionTreeClassifier
+
+    from sklearn_keras_hpo.tracking import hooks
+
+    class Broken:
+        def search_started(self, search):
+            pass
+
+        def fit_finished(self, record):
+            raise ConnectionError("tracking server gone")
+
+        def search_ended(self, search, error):
+            raise ConnectionError("tracking server gone")
+
+    logger = Broken()
+    hooks.open_logger(logger)
+    try:
+        with pytest.warns(RuntimeWarning, match="tracking server gone"):
+            search = GridSearchCV(DecisionTreeClassifier(), {"max_depth": [2, 4]}, cv=2).fit(*data())
+    finally:
+        hooks.close_logger(logger)
+    assert len(search.cv_results_["params"]) == 2
+    import sklearn.model_selection._search as sklearn_search
+
+    assert sklearn_search._fit_and_score.__module__ == "sklearn.model_selection._validation"  # unpatched
+
+
 def test_grid_search_in_two_workers_logged_to_sqlite(store, tmp_path, monkeypatch):
     """scikit-learn's GridSearchCV, fits in 2 loky worker processes: their curves come
     back with the results and are written here."""
@@ -161,11 +211,14 @@ def logged_hyperband(store, tmp_path_factory):
     return search, board
 
 
-def test_hyperband_rungs_continue_one_curve(logged_hyperband, store):
+def test_hyperband_rungs_continue_one_curve(logged_hyperband, store, tmp_path):
     search, _ = logged_hyperband
     _, client, _ = store
     assert sorted(set(search.cv_results_["n_resources"].tolist())) == [1, 2]
-    _, children = check_search_logged(client, "hyperband", search)
+    parent, children = check_search_logged(client, "hyperband", search, artifacts=("cv_results.csv", "best_estimator"))
+    saved = client.download_artifacts(parent.info.run_id, "best_estimator", str(tmp_path))
+    model = load(saved)  # the refitted model, its checkpoint_dir the user's (None), not the search's scratch one
+    assert model.get_params()["checkpoint_dir"] is None and model.get_params()["dropout"] == search.best_params_["dropout"]
     promoted = [key for key, rows in candidates(search).items() if {1, 2} <= {budget for budget, _ in rows}]
     assert promoted, "no candidate went on from 1 to 2 epochs"
     for key in promoted:  # one curve, epoch 0 (rung 1) then 1 (rung 2): no restart at 0
@@ -201,10 +254,42 @@ def test_tensorboard_has_each_candidate_and_fold_with_hparams(logged_hyperband):
     assert {"loss", "val_loss", "test_score"} <= {m.name.tag for m in experiment.experiment.metric_infos}
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def test_observing_callbacks_keep_warm_start_and_a_steering_one_warns_once(tmp_path):
+    import keras
+
+    X, y = data()
+    params = dict(TINY, checkpoint_dir=str(tmp_path / "fits"))
+    log = tmp_path / "epochs.csv"
+
+    class Seen(keras.callbacks.Callback):
+        observes_only = True
+
+        def __init__(self):
+            super().__init__()
+            self.epochs = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epochs.append(epoch)
+
+    first = CNNClassifier(**params, epochs=1, callbacks=[keras.callbacks.CSVLogger(str(log), append=True)]).fit(X, y)
+    seen = Seen()
+    second = CNNClassifier(**params, epochs=3, callbacks=[keras.callbacks.CSVLogger(str(log), append=True), seen])
+    second.fit(X, y)
+    assert (first.initial_epoch_, second.initial_epoch_, second.n_epochs_) == (0, 1, 3)  # continued rung 1
+    assert seen.epochs == [1, 2]
+    assert [row.split(",")[0] for row in log.read_text().splitlines() if row[0].isdigit()] == ["0", "1", "2"]
+    assert second.history_["loss"][0] == first.history_["loss"][0]
+
+    class SteersInThisTest(keras.callbacks.Callback):  # not declared an observer: may steer
+        pass
+
+    with pytest.warns(UserWarning, match=r"\['SteersInThisTest'\].*checkpoint_dir is not used"):
+        steered = CNNClassifier(**params, epochs=3, callbacks=[SteersInThisTest()]).fit(X, y)
+    assert steered.initial_epoch_ == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CNNClassifier(**params, epochs=1, callbacks=[SteersInThisTest()]).fit(X, y)
+    assert not [w for w in caught if "SteersInThisTest" in str(w.message)]  # warned once: not again
 
 
 @pytest.fixture
@@ -213,7 +298,7 @@ def mlflow_server(tmp_path):
     mlflow = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
     if mlflow is None:
         pytest.skip("the mlflow command is not installed")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
          "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
@@ -222,7 +307,7 @@ def mlflow_server(tmp_path):
     )  # fmt: skip
     uri = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(uri + "/health", process, seconds=120)
+        wait_for(uri + "/health", process, seconds=120)
         yield uri
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -231,22 +316,6 @@ def mlflow_server(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def _wait_for(url, process, seconds):
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"mlflow server exited: {process.stderr.read()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"mlflow server did not answer {url} within {seconds} s")
 
 
 def test_bayes_search_logged_to_an_mlflow_server(mlflow_server):
@@ -322,14 +391,14 @@ def test_tensorboard_hparams_tab_shows_the_candidates(logged_hyperband, tmp_path
     tensorboard = shutil.which("tensorboard", path=str(Path(sys.executable).parent))
     if chromium is None or tensorboard is None:
         pytest.skip("needs chromium (apt-get install chromium) and the tensorboard command")
-    port = _free_port()
+    port = free_port()
     board_process = subprocess.Popen([tensorboard, "--logdir", str(board), "--host", "127.0.0.1", "--port", str(port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        _wait_for(f"http://127.0.0.1:{port}/data/plugins_listing", board_process, seconds=120)
-        png, text = _render(chromium, f"http://127.0.0.1:{port}/#hparams", wait_for="fold_", seconds=120)
+        wait_for(f"http://127.0.0.1:{port}/data/plugins_listing", board_process, seconds=120)
+        png, text = render(chromium, f"http://127.0.0.1:{port}/#hparams", until="fold_", seconds=120)
     finally:
-        _end(board_process)
+        end(board_process)
     (tmp_path / "hparams.png").write_bytes(png)
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
     shown = set(text.split())
@@ -337,78 +406,6 @@ def test_tensorboard_hparams_tab_shows_the_candidates(logged_hyperband, tmp_path
     assert len(runs) == 2 * len(candidates(search))
     assert runs <= shown, runs - shown
     assert {"dropout", "fold", "val_loss"} <= shown
-
-
-SHADOW_TEXT = """(function walk(node) {
-  let text = '';
-  if (node.shadowRoot) text += walk(node.shadowRoot);
-  for (const child of node.childNodes) text += child.nodeType === 3 ? child.textContent + ' ' : walk(child);
-  return text;
-})(document.body)"""
-
-
-def _render(chromium, url, wait_for, seconds):
-    """(PNG screenshot, visible text) of ``url`` in headless Chromium, over the DevTools
-    protocol (``--dump-dom`` leaves out the shadow DOM TensorBoard draws its tables in)."""
-    import asyncio
-    import urllib.request
-
-    port = _free_port()
-    browser = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
-                                f"--remote-debugging-port={port}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as response:
-                    pages = json.load(response)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "chromium did not start"
-                time.sleep(0.5)
-        socket_url = next(page["webSocketDebuggerUrl"] for page in pages if page["type"] == "page")
-        return asyncio.run(_devtools(socket_url, url, wait_for, seconds))
-    finally:
-        _end(browser)
-
-
-async def _devtools(socket_url, url, wait_for, seconds):
-    import asyncio
-    import base64
-
-    import aiohttp
-
-    async with aiohttp.ClientSession() as session, session.ws_connect(socket_url, max_msg_size=0) as ws:
-        counter = iter(range(1, 1_000_000))
-
-        async def call(method, **params):
-            number = next(counter)
-            await ws.send_json({"id": number, "method": method, "params": params})
-            while True:
-                message = json.loads((await ws.receive(timeout=60)).data)
-                if message.get("id") == number:
-                    return message.get("result", {})
-
-        await call("Page.enable")
-        await call("Page.navigate", url=url)
-        deadline, text = time.monotonic() + seconds, ""
-        while wait_for not in text and time.monotonic() < deadline:
-            await asyncio.sleep(2)
-            found = await call("Runtime.evaluate", expression=SHADOW_TEXT, returnByValue=True)
-            text = found.get("result", {}).get("value", "")
-        await asyncio.sleep(1)
-        shot = await call("Page.captureScreenshot", format="png")
-        return base64.b64decode(shot["data"]), text
-
-
-def _end(process):
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 if __name__ == "__main__":

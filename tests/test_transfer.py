@@ -194,7 +194,17 @@ def test_every_backbone_builds_for_small_images(name):
     out = np.asarray(model(np.random.default_rng(0).random((2, 8, 8, 1), np.float32), training=False))
     assert out.shape == (2, 3)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
-    assert backbone_of(model).input_shape == (None, 32, 32, 3)
+    backbone = backbone_of(model)
+    assert backbone.input_shape == (None, 32, 32, 3)
+    # what reaches the backbone for black and white images: 0-255 for those that preprocess inside,
+    # ResNetV2's preprocess_input range (-1, 1) for it
+    import keras
+
+    feeding = model.layers[model.layers.index(backbone) - 1]
+    black_white = np.stack([np.zeros((8, 8, 1)), np.ones((8, 8, 1))]).astype(np.float32)
+    seen = np.asarray(keras.Model(model.input, feeding.output)(black_white))
+    expected = [0.0, 255.0] if BACKBONES[name].preprocessing_inside else [-1.0, 1.0]
+    np.testing.assert_allclose([seen[0].max(), seen[1].min()], expected, atol=1e-4)
 
 
 def test_memory_guard_and_model_cache_see_the_backbone(weights_file):
@@ -234,3 +244,16 @@ def test_model_given_as_a_keras_model_keeps_rung_warm_start(digits, tmp_path, mo
     other = keras.models.clone_model(net)  # the same configuration, other weights: not continued
     CNNClassifier(**{**fit, "model": other}, epochs=3, checkpoint_dir=str(tmp_path)).fit(X, y)
     assert initial_epochs[-1] == 0
+
+
+def test_cli_set_fixes_the_backbone_and_its_weights_file(weights_file, tmp_path):
+    from sklearn_keras_hpo import cli
+
+    args = cli._parser().parse_args(["tune", "--space", "transfer", "--searcher", "hyperband", "--set",
+                                     f"architecture={NAME}", "--set", f"weights={weights_file[0]}"])  # fmt: skip
+    estimator = cli._base_estimator(args, tmp_path)
+    assert (estimator.architecture, estimator.weights) == (NAME, weights_file[0])
+    search, searched = cli._make_search(args, estimator, "accuracy", (28, 28, 1), 24)
+    assert "architecture" not in searched  # fixed by --set, not drawn from the preset
+    assert {"freeze_epochs", "fine_tune_layers", "learning_rate", "fine_tune_learning_rate"} <= set(searched)
+    assert search.estimator.weights == weights_file[0]

@@ -19,6 +19,15 @@ from ._base import _BaseCNN
 from ._validation import check_class_labels
 
 
+def _with_keyword(function, name, default):
+    """The signature of ``function`` with one more keyword-only parameter (before ``**kwargs``)."""
+    signature = inspect.signature(function)
+    parameters = list(signature.parameters.values())
+    added = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+    split = next((i for i, p in enumerate(parameters) if p.kind == p.VAR_KEYWORD), len(parameters))
+    return signature.replace(parameters=[*parameters[:split], added, *parameters[split:]])
+
+
 class CNNClassifier(ClassifierMixin, _BaseCNN):
     """Keras image classifier with the tutorials' hyperparameters as flat parameters.
 
@@ -269,6 +278,7 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
 
     Multi-label: three labels per digit (odd, at least 5, has a loop).
 
+    >>> import numpy as np
     >>> Y = np.column_stack([y % 2, y >= 5, np.isin(y, [0, 6, 8, 9])]).astype(int)
     >>> multi = CNNClassifier(image_shape=(8, 8), filters=8, epochs=2, random_state=0)
     >>> multi.fit(X[:500] / 16, Y[:500]).predict(X[500:502] / 16).shape
@@ -282,12 +292,8 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         super().__init__(architecture, **params)
         self.threshold = threshold
 
-    # the shared parameters and ``threshold``, for sklearn's get_params, clone and repr
-    __init__.__signature__ = inspect.signature(_BaseCNN.__init__).replace(parameters=[
-        *[p for p in inspect.signature(_BaseCNN.__init__).parameters.values() if p.kind != p.VAR_KEYWORD],
-        inspect.Parameter("threshold", inspect.Parameter.KEYWORD_ONLY, default=0.5),
-        *[p for p in inspect.signature(_BaseCNN.__init__).parameters.values() if p.kind == p.VAR_KEYWORD],
-    ])  # fmt: skip
+    # every shared parameter and ``threshold``, for sklearn's get_params, clone and repr
+    __init__.__signature__ = _with_keyword(_BaseCNN.__init__, "threshold", 0.5)
 
     def fit(self, X, y, sample_weight=None):
         """Train a fresh Keras model on images ``X`` and class labels ``y`` (with

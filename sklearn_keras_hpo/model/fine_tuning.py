@@ -24,12 +24,12 @@ Examples
 True
 """
 
-import weakref
-
 from .._backend import keras_and_tf
 from .backbones import backbone_of, is_batch_norm
 
-_TRAIN_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> {trainable state: traced train function}
+# the model's {trainable state: traced train function}, an attribute (not Keras-tracked): a
+# traced step refers to its model, so a table outside the model would keep every model alive
+TRAIN_FUNCTIONS = "_skhpo_train_functions"
 
 
 def layers_to_train(epoch, *, freeze_epochs, fine_tune_layers):
@@ -68,7 +68,10 @@ def trainable_state(model):
 
 def use_train_function(model):
     """Point ``model.train_function`` at a step traced for its current trainable state."""
-    functions = _TRAIN_FUNCTIONS.setdefault(model, {})
+    functions = vars(model).get(TRAIN_FUNCTIONS)
+    if functions is None:
+        functions = {}
+        object.__setattr__(model, TRAIN_FUNCTIONS, functions)
     state = trainable_state(model)
     if state not in functions:
         model.make_train_function(force=True)

@@ -178,8 +178,8 @@ class AsyncHalvingSearchCV(RungSearchCV):
         Candidates started first and promoted to every rung up to ``max_epochs``,
         so the best is never chosen over them by a noisier, shorter fit. None means
         the estimator's own values of the searched parameters (the configuration
-        you would get without searching); ``[]`` means none. They count towards
-        ``n_candidates``.
+        you would get without searching); ``[]`` means none. They come on top of
+        the ``n_candidates`` drawn.
     cv, scoring, refit, verbose, error_score, return_train_score
         As in ``GridSearchCV``; a failed fit is scored ``error_score`` and ranks
         last, and the search goes on.

@@ -28,7 +28,7 @@ class RandomSampler:
     """Candidates drawn by a seeded ``ParameterSampler``, after the starting points.
 
     With ``stream`` (ASHA), one sampler draws every candidate lazily, ``n_candidates`` of
-    them (None: the whole grid when every value is a list, else no end); without
+    them after the points (None: the whole grid when every value is a list, else no end); without
     (Hyperband), each ``ask(n)`` draws ``n`` afresh from the same random state.
 
     >>> sampler = RandomSampler({"a": [1, 2, 3]}, np.random.RandomState(0), points=[{"a": 9}])
@@ -39,8 +39,7 @@ class RandomSampler:
     def __init__(self, param_distributions, random_state, points=(), n_candidates=None, stream=False):
         self.param_distributions, self.random_state = param_distributions, random_state
         self.points = [dict(point) for point in points]
-        n_drawn = None if n_candidates is None else max(n_candidates - len(self.points), 0)
-        self._stream = candidate_stream(param_distributions, n_drawn, random_state) if stream else None
+        self._stream = candidate_stream(param_distributions, n_candidates, random_state) if stream else None
 
     def ask(self, n):
         """``n`` candidates (fewer when the stream ends)."""
@@ -91,11 +90,11 @@ class OptunaSampler:
 
     def ask(self, n):
         """``n`` candidates: starting points first, then the sampler's."""
-        if self.left is not None:
-            n = min(n, self.left)
-            self.left -= n
         points, self.points = self.points[:n], self.points[n:]
-        return points + [self._ask_one() for _ in range(n - len(points))]
+        n_drawn = n - len(points) if self.left is None else min(n - len(points), self.left)
+        if self.left is not None:
+            self.left -= n_drawn
+        return points + [self._ask_one() for _ in range(n_drawn)]
 
     def tell(self, params, epochs, score):
         """Record one (candidate, epochs) result; failed fits (NaN) are not told."""

@@ -19,6 +19,7 @@ Everything is restored when the last logger closes.
 
 import contextlib
 import functools
+import warnings
 
 from sklearn.model_selection import _search as sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
@@ -73,7 +74,16 @@ def observed_search(search):
 
 def _ended(listeners, search, error):
     for logger in listeners:
-        logger.search_ended(search, error)
+        _safely(logger.search_ended, search, error)
+
+
+def _safely(method, *args):
+    """A logger's failure (a tracking server gone, a full disk) warns; the search goes on."""
+    try:
+        method(*args)
+    except Exception as error:
+        warnings.warn(f"Experiment tracking failed, the search goes on without it: {type(error).__name__}: "
+                      f"{error}", RuntimeWarning, stacklevel=2)
 
 
 def deliver(outs):
@@ -82,7 +92,7 @@ def deliver(outs):
         record = take_record(out)
         if record is not None and _running:
             for logger in _loggers:
-                logger.fit_finished(record)
+                _safely(logger.fit_finished, record)
 
 
 @contextlib.contextmanager

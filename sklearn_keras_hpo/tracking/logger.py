@@ -10,6 +10,9 @@ All writing happens here, fed by the records the fits bring back (``hooks``).
 
 import hashlib
 import json
+import queue
+import threading
+import warnings
 
 from . import hooks
 
@@ -59,6 +62,12 @@ class SearchLogger:
     a dict). MLflow is used when ``tracking_uri`` or ``experiment`` is given, or when
     ``tensorboard_dir`` is not (MLflow's own defaults then: ``MLFLOW_TRACKING_URI``, else
     its local store). See :func:`log_search`.
+
+    Examples
+    --------
+    >>> from sklearn_keras_hpo.tracking import SearchLogger
+    >>> SearchLogger(tensorboard_dir="tb").uses_mlflow, SearchLogger("sqlite:///mlflow.db").uses_mlflow
+    (False, True)
     """
 
     def __init__(self, tracking_uri=None, experiment=None, tensorboard_dir=None, run_name=None):
@@ -102,20 +111,38 @@ class SearchLogger:
         return next((w.run_id for w in getattr(self, "_writers", ()) if hasattr(w, "run_id")), None)
 
     def search_started(self, search):
+        """Open the search's runs here (a bad URI fails before any fit), then write its
+        fits on one thread of this process while the search goes on."""
         self._state = SearchState(search)
         for writer in self._writers:
             writer.start(search, self._state)
+        self._fits, self._failures = queue.SimpleQueue(), []
+        self._thread = threading.Thread(target=self._write_fits, name="skhpo-tracking", daemon=True)
+        self._thread.start()
 
     def fit_finished(self, record):
         state = self._state
         if state is None or record["id"] in state.seen or record.get("fold") is None:
             return
         state.seen.add(record["id"])
-        candidate = state.candidate(record["params"])
-        for writer in self._writers:
-            writer.log_fit(candidate, record, state.budget(record["params"], record["epochs"]))
+        self._fits.put((state.candidate(record["params"]), record, state.budget(record["params"], record["epochs"])))
+
+    def _write_fits(self):
+        while (fit := self._fits.get()) is not None:
+            for writer in self._writers:
+                try:
+                    writer.log_fit(*fit)
+                except Exception as error:  # reported when the search ends
+                    self._failures.append(error)
 
     def search_ended(self, search, error):
+        """Write the fits still queued, then the search's results; close its runs."""
+        self._fits.put(None)
+        self._thread.join()
+        if self._failures:
+            failure = self._failures[0]
+            warnings.warn(f"Experiment tracking failed for {len(self._failures)} fit(s), the search went on: "
+                          f"{type(failure).__name__}: {failure}", RuntimeWarning, stacklevel=2)  # fmt: skip
         for writer in self._writers:
             writer.end(search, self._state, error)
 

@@ -6,6 +6,7 @@ logs into the same parent run, reusing the children there and skipping the point
 already have.
 """
 
+import copy
 import csv
 import hashlib
 import json
@@ -80,7 +81,7 @@ class MlflowWriter:
         if getattr(search, "cv_results_", None) is not None:
             write_cv_results(folder / "cv_results.csv", search.cv_results_)
             self.client.log_artifact(self.run_id, str(folder / "cv_results.csv"))
-        best = getattr(search, "best_estimator_", None)
+        best = _as_the_user_set_it(search, getattr(search, "best_estimator_", None))
         if best is None:
             return
         if hasattr(best, "save"):
@@ -191,6 +192,17 @@ def describe_search(search):
     if hasattr(estimator, "get_params"):
         out.update({f"estimator.{k}": plain(v) for k, v in estimator.get_params(deep=False).items()})
     return out
+
+
+def _as_the_user_set_it(search, best):
+    """``best`` with the ``checkpoint_dir`` of the search's estimator (a rung search fits
+    with a scratch directory of its own, removed after ``fit``)."""
+    if not hasattr(best, "get_params") or "checkpoint_dir" not in best.get_params(deep=False):
+        return best
+    wanted = search.estimator.get_params(deep=False).get("checkpoint_dir")
+    if best.get_params(deep=False)["checkpoint_dir"] == wanted:
+        return best
+    return copy.copy(best).set_params(checkpoint_dir=wanted)  # a shallow copy: the fitted model is shared
 
 
 def write_cv_results(path, results):

@@ -38,11 +38,17 @@ def plain(value):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    if hasattr(value, "dist") and hasattr(value, "args"):  # a frozen scipy distribution: loguniform(0.001, 0.1)
+        arguments = [repr(plain(a)) for a in value.args] + [f"{k}={plain(v)!r}" for k, v in value.kwds.items()]
+        return f"{value.dist.name}({', '.join(arguments)})"
     return repr(value)
 
 
 def fit_record(estimator, parameters=None, fold=None, n_folds=None, score=None, failed=False):
-    """The record of one fit of ``estimator`` (fitted, or not when the fit failed)."""
+    """The record of one fit of ``estimator`` (fitted, or not when the fit failed; a
+    pipeline's history is its last step's)."""
+    if not hasattr(estimator, "history_") and hasattr(estimator, "_final_estimator"):
+        estimator = estimator._final_estimator
     history = getattr(estimator, "history_", None) or {}
     epochs = getattr(estimator, "n_epochs_", None)
     epochs = len(next(iter(history.values()), [])) if epochs is None else int(epochs)
