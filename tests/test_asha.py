@@ -84,7 +84,7 @@ def test_one_and_two_jobs_agree_and_the_bar_counts_every_fit(digits):
 def test_time_limit_stops_the_search_and_keeps_what_finished(digits):
     X, y = digits[0][:300], digits[1][:300]
     started = time.monotonic()
-    search = make(n_candidates=200, time_limit=4.0, max_epochs=4, n_jobs=1).fit(X, y)  # 200: minutes
+    search = make(n_candidates=200, time_limit=4.0, max_epochs=4, n_jobs=1, points_to_evaluate=[]).fit(X, y)
     searching = time.monotonic() - started - search.refit_time_
     results = search.cv_results_
     longest_fit = np.max(results["mean_fit_time"] + results["mean_score_time"]) * 2  # both folds
@@ -114,11 +114,11 @@ def test_rerun_with_checkpoint_dir_trains_nothing(digits, tmp_path, monkeypatch)
 def test_dask_backend_runs_the_fits_on_the_cluster(digits):
     distributed = pytest.importorskip("distributed")
     X, y = digits[0][:300], digits[1][:300]
-    local = rows(make(n_candidates=2, n_jobs=1).fit(X, y))
+    local = rows(make(n_candidates=2, n_jobs=1, points_to_evaluate=[]).fit(X, y))
     # one worker thread in this process: one fit in flight, so the same order as n_jobs=1
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
         with joblib.parallel_config(backend="dask"):
-            on_dask = rows(make(n_candidates=2).fit(X, y))
+            on_dask = rows(make(n_candidates=2, points_to_evaluate=[]).fit(X, y))
         transitions = sum(client.run(lambda dask_worker: dask_worker.state.transition_counter).values())
     assert transitions > 0
     assert on_dask == local and len(local) == 3  # 2 candidates, the better one promoted
