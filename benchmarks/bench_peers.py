@@ -19,7 +19,7 @@ validation split. Every system runs in a fresh process:
   resource, 1..``--max-epochs``, factor 3), the estimator's own configuration as the first
   candidate (``points_to_evaluate=None``), ``n_jobs=2``, ``time_limit`` = the budget;
 - the peers, on the same space (each entry as its API writes it: keras-tuner ``hp.Choice``/
-  ``hp.Int``/``hp.Float`` with None written "none" and one-value choices fixed, Optuna
+  ``hp.Int``/``hp.Float`` with choices as strings and one-value choices fixed, Optuna
   ``suggest_*``, scikeras ``model__``/``optimizer__`` parameters and scipy distributions)
   and the same Keras model, built by ``peers_tasks.peer_model`` from the library's own
   builders and augmentation layers, compiled with Adam and decoupled weight decay, the

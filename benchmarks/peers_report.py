@@ -43,9 +43,9 @@ def report(results, info):
         epochs = f"{chosen.get('epochs', NAN):.1f}" if name == "handwritten" else epochs
         at = reached(result["curve"], goal) if goal is not None else None
         passes = "-" if at is None else f"{at:.1f} min = {at / budget:.2f}"
-        print(f"{labels[name]:<32} {result['n_models']:>6} {chosen.get('val', NAN):>6.3f} {epochs!s:>6} "
-              f"{final(result):>7.4f} {_points(final(result), default):>8} {_points(final(result), hand):>8} "
-              f"{passes:>20} {chosen.get('refit_s', 0):>7.0f}")  # fmt: skip
+        score, val = final(result), _number(chosen.get("val", NAN), ".3f")
+        print(f"{labels[name]:<32} {result['n_models']:>6} {val:>6} {epochs!s:>6} {_number(score, '.4f'):>7} "
+              f"{_points(score, default):>8} {_points(score, hand):>8} {passes:>20} {chosen.get('refit_s', 0):>7.0f}")
     described = (results.get("baseline") or {}).get("described")
     if described:
         print(f"the untuned default: CNNClassifier(random_state=0), {described}")
@@ -55,7 +55,11 @@ def report(results, info):
 
 
 def _points(a, b):
-    return "" if math.isnan(a) or math.isnan(b) else f"{100 * (a - b):+.2f}"
+    return "n/a" if math.isnan(a) or math.isnan(b) else f"{100 * (a - b):+.2f}"
+
+
+def _number(value, spec):
+    return "-" if math.isnan(value) else format(value, spec)
 
 
 def targets(results, info, default, goal):

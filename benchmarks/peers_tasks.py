@@ -152,14 +152,15 @@ def epoch_schedule():
 
 # -- the default space as the peers' APIs write it ----------------------------------------------------
 def kt_params(hp, specs):
-    """keras-tuner's values of ``specs`` (None written "none"; one-value choices fixed)."""
+    """keras-tuner's values of ``specs``: choices written as strings (``hp.Choice`` takes no
+    None and returns False/True as 0/1) and read back; one-value choices fixed."""
     values = {}
     for name, (kind, *spec) in specs.items():
         if kind == "cat" and len(spec[0]) == 1:
             values[name] = spec[0][0]
         elif kind == "cat":
-            value = hp.Choice(name, ["none" if choice is None else choice for choice in spec[0]])
-            values[name] = None if value == "none" else value
+            choices = {str(choice): choice for choice in spec[0]}
+            values[name] = choices[hp.Choice(name, list(choices))]
         elif kind == "int":
             values[name] = hp.Int(name, *spec)
         else:

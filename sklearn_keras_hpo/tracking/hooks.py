@@ -57,11 +57,12 @@ def observed_search(search):
         if not _loggers or _running:
             yield
             return
-        listeners = list(_loggers)
+        listeners = []  # those that started: a logger that fails to start raises, the others end
         _running.append(search)
         try:
-            for logger in listeners:
+            for logger in list(_loggers):
                 logger.search_started(search)
+                listeners.append(logger)
             yield
         except BaseException as error:
             _ended(listeners, search, error)
