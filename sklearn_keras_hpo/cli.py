@@ -14,7 +14,6 @@ folder of image files), and ``--x-key``/``--y-key`` name an .npz's arrays.
 """
 
 import argparse
-import csv
 import json
 import shutil
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .data.rows import ImageRows
+from .reporting.files import json_default, write_label_predictions, write_predictions, write_results_csv
 from .search._rung_search import best_at_largest_budget
 from .search._stopping import StopSearch, stop_on_signals, stop_worker_processes
 from .search.budget import Budget, refit_within
@@ -350,7 +350,7 @@ def _write_outputs(output, results, best_params, best, summary, train, test, sea
 
     (X_train, y_train), (X_test, y_test) = train, test
 
-    (output / "best_params.json").write_text(json.dumps(best_params, indent=1, default=_json_default))
+    (output / "best_params.json").write_text(json.dumps(best_params, indent=1, default=json_default))
     write_results_csv(output / "cv_results.csv", results)
     best.save(output / "model")
     page = build_report(title="skhpo tune report", data_summary=summary, results=results, best_estimator=best,
@@ -360,7 +360,7 @@ def _write_outputs(output, results, best_params, best, summary, train, test, sea
     if len(y_test):
         multi = f"; multi-label: subset accuracy at threshold {best.threshold:g}" if np.ndim(y_test) == 2 else ""
         print(f"Held-out accuracy: {best.score(X_test, y_test):.4f} ({len(y_test)} images{multi})")
-    print(f"Best parameters: {json.dumps(best_params, default=_json_default)}")
+    print(f"Best parameters: {json.dumps(best_params, default=json_default)}")
     print(f"Report: {(output / 'report.html').resolve()}")
     return 0
 
@@ -376,25 +376,6 @@ def _decoded(images, estimator):
     return out[..., 0] if shape[-1] == 1 else out
 
 
-def _json_default(value):
-    return value.item() if isinstance(value, np.generic) else str(value)
-
-
-def write_results_csv(path, results):
-    """One row per candidate; ``params`` as JSON; masked arrays as plain values."""
-    columns = [name for name in results if name != "params" and np.ndim(results[name]) == 1]
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["params", *columns])
-        for i, params in enumerate(results["params"]):
-            row = [np.ma.getdata(results[name])[i] for name in columns]
-            writer.writerow([json.dumps(params, default=_json_default), *map(_csv_value, row)])
-
-
-def _csv_value(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
 # -- predict ------------------------------------------------------------------------
 def run_predict(args):
     from .estimators import load
@@ -406,37 +387,13 @@ def run_predict(args):
     X, y = _load(args, require_labels=False)
     proba = estimator.predict_proba(X)
     if getattr(estimator, "target_type_", None) == "multilabel-indicator":
-        return _write_label_predictions(args.output, estimator, proba, y)
-    predicted = estimator.classes_[np.argmax(proba, axis=1)]
-    labelled = y is not None
-    with open(args.output, "w", newline="") as file:
-        writer = csv.writer(file)
-        label = ["label"] if labelled else []
-        writer.writerow(["index", "prediction", *label, *(f"proba_{c}" for c in estimator.classes_)])
-        for i, (p, row) in enumerate(zip(predicted, proba)):
-            label = [_csv_value(y[i])] if labelled else []
-            writer.writerow([i, _csv_value(p), *label, *(f"{v:.6g}" for v in row)])
-    accuracy = f"; accuracy against the file's labels: {float(np.mean(predicted == y)):.4f}" if labelled else ""
+        predicted = write_label_predictions(args.output, estimator.classes_, proba, estimator.threshold, y)
+        subset = "" if y is None else f"; subset accuracy: {float(np.mean((predicted == y).all(axis=1))):.4f}"
+        print(f"Wrote {len(proba)} predictions ({len(estimator.classes_)} labels each) to {args.output}{subset}")
+        return 0
+    predicted = write_predictions(args.output, estimator.classes_, proba, y)
+    accuracy = "" if y is None else f"; accuracy against the file's labels: {float(np.mean(predicted == y)):.4f}"
     print(f"Wrote {len(X)} predictions to {args.output}{accuracy}")
-    return 0
-
-
-def _write_label_predictions(path, estimator, proba, y):
-    """Multi-label: per label a 0/1 ``prediction_<label>`` column (probability above the
-    model's threshold), the file's ``label_<label>`` column when it has labels, and
-    ``proba_<label>``."""
-    predicted = (proba > estimator.threshold).astype(int)
-    names, labelled = [str(c) for c in estimator.classes_], y is not None
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["index", *(f"prediction_{c}" for c in names), *(f"label_{c}" for c in names if labelled),
-                         *(f"proba_{c}" for c in names)])  # fmt: skip
-        for i, row in enumerate(proba):
-            labels = np.asarray(y[i]).astype(int).tolist() if labelled else []
-            writer.writerow([i, *predicted[i].tolist(), *labels, *(f"{v:.6g}" for v in row)])
-    accuracy = (f"; subset accuracy against the file's labels: {float(np.mean((predicted == y).all(axis=1))):.4f}"
-                if labelled else "")  # fmt: skip
-    print(f"Wrote {len(proba)} predictions ({len(names)} labels each) to {path}{accuracy}")
     return 0
 
 

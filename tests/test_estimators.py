@@ -87,9 +87,10 @@ def test_clone_keeps_every_parameter():
     assert searched.get_params() == original.get_params()
 
 
-def test_non_default_parameters_reach_the_model(digits):
+def test_non_default_parameters_reach_the_model(digits, tmp_path):
     X, y = digits
-    clf = clone(CNNClassifier(**NON_DEFAULTS)).fit(X[:400], y[:400])
+    clf = clone(CNNClassifier(**NON_DEFAULTS)).set_params(checkpoint_dir=str(tmp_path))  # callbacks=[]: checkpoints on
+    clf.fit(X[:400], y[:400])
     optimizer = clf.model_.optimizer
     assert type(optimizer).__name__ == "SGD" and optimizer.nesterov and optimizer.clipnorm == 1.0
     assert np.isclose(float(optimizer.momentum), 0.9)
