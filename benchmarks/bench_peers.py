@@ -43,7 +43,7 @@ the arithmetic of how many results TPE's model had, and draws the curves to a PN
 
     python benchmarks/bench_peers.py --task fashion|cifar10|mnist27 [--budget MIN] \\
         [--systems baseline,ours-asha-tpe,...] [--max-epochs 9] [--reuse] [--output DIR]
-    python benchmarks/bench_peers.py --task cifar10 --smoke     # 600 images, 30 s, 2 systems
+    python benchmarks/bench_peers.py --task cifar10 --smoke     # 600 images, 40 s, 2 systems
 
 Skips, with a message, when the data is absent or a peer is not installed
 (``pip install -e '.[bench]'``).
@@ -352,10 +352,10 @@ def parse_args():
                         f"(default: all but scikeras-halving; --smoke: {','.join(SMOKE_SYSTEMS)})")  # fmt: skip
     parser.add_argument("--max-epochs", type=int, help="epochs of the top rung (default: the task's, 9)")
     parser.add_argument("--samples", type=int, help="training images (default: the task's)")
-    parser.add_argument("--n-jobs", type=int, default=2, help="workers of the scikit-learn-API systems")
+    parser.add_argument("--n-jobs", type=int, help="workers of the scikit-learn-API systems (default 2; --smoke: 1)")
     parser.add_argument("--smoke", action="store_true", help=f"a quick check: {SMOKE['n_train']} training and "
                         f"{SMOKE['n_test']} test images, {SMOKE['budget'] * 60:g} s budgets, max epochs "
-                        f"{SMOKE['max_epochs']}, systems {','.join(SMOKE_SYSTEMS)}")  # fmt: skip
+                        f"{SMOKE['max_epochs']}, n_jobs 1, systems {','.join(SMOKE_SYSTEMS)}")  # fmt: skip
     parser.add_argument("--output", help="default: runs/bench_peers/<task>[-smoke]")
     parser.add_argument("--reuse", action="store_true", help="keep the results already in --output, run the rest")
     parser.add_argument("--system", help=argparse.SUPPRESS)  # internal: run one system in this process
@@ -367,6 +367,7 @@ def parse_args():
     args.max_epochs = args.max_epochs or smoke.get("max_epochs") or task["max_epochs"]
     args.samples = args.samples or smoke.get("n_train") or task["n_train"]
     args.n_test = args.n_test or smoke.get("n_test")
+    args.n_jobs = args.n_jobs or smoke.get("n_jobs") or 2
     args.systems = args.systems or ",".join(SMOKE_SYSTEMS if args.smoke else DEFAULT_SYSTEMS)
     args.output = args.output or str(ROOT / "runs" / "bench_peers" / (args.task + ("-smoke" if args.smoke else "")))
     return parser, args

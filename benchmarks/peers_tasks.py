@@ -33,7 +33,7 @@ TASKS = {
                     max_epochs=9),
     "mnist27": dict(title="MNIST 2s vs 7s", data=SHARED / "mnist", n_train=None, budget=15.0, max_epochs=9),
 }  # fmt: skip
-SMOKE = dict(n_train=600, n_test=1_000, budget=0.5, max_epochs=3)
+SMOKE = dict(n_train=600, n_test=1_000, budget=40 / 60, max_epochs=3, n_jobs=1)  # one worker: no start-up of two
 BUILDER = ("filters", "n_blocks", "residual", "batch_norm", "activation", "kernel_initializer", "dropout")
 AUGMENT = ("translation", "zoom", "flip")
 
