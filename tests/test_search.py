@@ -160,7 +160,7 @@ def test_hyperband_results_columns_and_selection(digits):
     X, y = digits[0][:300], digits[1][:300]
     search = HyperbandSearchCV(
         CNNClassifier(**FAST), {"learning_rate": loguniform(1e-3, 1e-1), "activation": ["relu", "tanh"]},
-        max_epochs=4, factor=2, cv=2, random_state=0,
+        max_epochs=4, factor=2, cv=2, random_state=0, points_to_evaluate=[],
     ).fit(X, y)  # fmt: skip
     results = search.cv_results_
     brackets = hyperband_brackets(4, 2)
@@ -178,7 +178,8 @@ def test_hyperband_results_columns_and_selection(digits):
     best_two = sorted(zip(results["mean_test_score"][rung0], [p["learning_rate"] for p in
                       np.asarray(results["params"])[rung0]]), reverse=True)[:2]  # fmt: skip
     assert promoted == {lr for _, lr in best_two}
-    assert search.best_score_ == np.nanmax(results["mean_test_score"])
+    top = results["n_resources"] == 4  # the best is chosen at the largest epochs
+    assert search.best_score_ == np.nanmax(results["mean_test_score"][top]) and search.best_n_resources_ == 4
     assert search.best_estimator_.checkpoint_dir is None  # the scratch directory is not kept
 
 
