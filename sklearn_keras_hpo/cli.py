@@ -25,7 +25,7 @@ import numpy as np
 from .data.rows import ImageRows
 from .reporting.files import json_default, write_label_predictions, write_predictions, write_results_csv
 from .search._rung_search import best_at_largest_budget
-from .search._stopping import StopSearch, stop_on_signals, stop_worker_processes
+from .search._stopping import Grace, StopSearch, stop_on_signals, stop_worker_processes
 from .search.budget import Budget, refit_within
 from .search.records import RecordingScorer, epoch_seconds, partial_results
 from .search.samplers import SAMPLERS
@@ -171,7 +171,7 @@ def _tune(args):
     summary.update({"searcher": type(search).__name__, "search space": args.space, "cv folds": args.cv})
 
     started = time.monotonic()
-    stopped = _run_search(search, X_train, y_train, args, budget)
+    stopped = _run_search(search, X_train, y_train, args, budget, records)
     summary["search time (s)"] = round(time.monotonic() - started, 1)
     if stopped:
         results = partial_results(records, args.cv)
@@ -324,17 +324,19 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
     return search, list(specs)
 
 
-def _run_search(search, X, y, args, budget):
-    """Fit the search in its share of the time limit; the reason it stopped early, or None
-    when it finished."""
+def _run_search(search, X, y, args, budget, records):
+    """Fit the search in its share of the time limit (longer, into the refit's reserve,
+    while no configuration has finished); the reason it stopped early, or None when it
+    finished."""
     from .search.progress import progress_bar
     from .search.recovery import failures_as_scores, lost_workers_retried
 
     bar = progress_bar(desc=f"{args.searcher} search", disable=args.no_progress)
     limit = budget.search_seconds()
     reason = f"time limit of {args.time_limit:g} s, {limit:.0f} s of it for the search" if limit else None
+    grace = Grace(budget.grace_seconds(), lambda: bool(partial_results(records, args.cv)["params"]))
     try:
-        with stop_on_signals(limit, reason), bar, failures_as_scores(), lost_workers_retried():
+        with stop_on_signals(limit, reason, grace), bar, failures_as_scores(), lost_workers_retried():
             search.fit(X, y)  # a dead worker's fits run again
     except StopSearch as stop:
         stop_worker_processes()

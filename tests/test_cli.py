@@ -318,14 +318,16 @@ def _startup_seconds():
 
 def test_time_limit_bounds_the_whole_run_refit_and_report_included(tmp_path):
     """--time-limit 20 ends within 1.1 x 20 s plus the measured start-up, with a report and
-    a refitted model, and says how the refit fitted in the limit."""
+    a refitted model, and says how the refit fitted in the limit. (Keras's import, 5-10 s on
+    a loaded 2-core machine, falls in the search's 10 s; while no configuration has finished
+    the search may borrow from the refit's reserve.)"""
     startup = _startup_seconds()
     command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", "random", "--space", "cnn",
-               "--n-iter", "50", "--time-limit", "20", "--output", str(tmp_path), *TINY]  # fmt: skip
+               "--n-iter", "50", "--time-limit", "20", "--set", "epochs=2", "--output", str(tmp_path), *TINY]  # fmt: skip
     started = time.monotonic()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     elapsed = time.monotonic() - started
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert elapsed <= 1.1 * 20 + startup, (elapsed, startup, done.stdout)
     assert "Refit: " in done.stdout and (tmp_path / "report.html").exists()
     assert load(tmp_path / "model").predict(np.zeros((1, 8, 8))).shape == (1,)

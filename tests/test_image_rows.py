@@ -58,7 +58,7 @@ def test_the_fit_reads_the_users_array_through_the_rows(pixels, monkeypatch):
     np.testing.assert_array_equal(fitted.predict_proba(ImageRows(X)[10:50]), fitted.predict_proba(X[10:50]))
 
 
-@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("n_jobs", [pytest.param(1, marks=pytest.mark.slow), 2])
 def test_searches_on_rows_score_like_the_array(pixels, tmp_path, n_jobs):
     """GridSearchCV, cross_validate and HyperbandSearchCV give the same scores on ImageRows
     (in memory and over a memory-mapped array) as on the array itself."""
@@ -100,6 +100,7 @@ report(tracemalloc.get_traced_memory()[1] / mapped.nbytes)
 """
 
 
+@pytest.mark.slow  # 150 s alone (three processes fit 384 MiB under tracemalloc); the fit's bound: test_image_sources
 def test_cross_validating_rows_copies_no_fold(tmp_path):
     """cross_val_score(cv=2) on ImageRows over a 384 MiB memory-mapped array allocates no
     NumPy copy of a fold (tracemalloc's peak, deterministic: a fold is half the array), and its

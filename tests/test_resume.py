@@ -43,7 +43,12 @@ def fit_files(directory):
     return {p.name: p.stat().st_mtime_ns for p in Path(directory).glob("*.npz")}
 
 
-@pytest.mark.parametrize("kind", resumable_searches.KINDS)
+# by default the rung searches, one with the model-guided sampler; every searcher with --run-slow
+FAST_KINDS = ("hyperband", "asha_tpe")
+
+
+@pytest.mark.parametrize("kind", [kind if kind in FAST_KINDS else pytest.param(kind, marks=pytest.mark.slow)
+                                  for kind in resumable_searches.KINDS])  # fmt: skip
 def test_killed_search_resumes_and_matches_an_uninterrupted_run(kind, tmp_path):
     # uninterrupted, with its own fit records (warm-started rungs continue from them)
     uninterrupted = resumable_searches.make_search(kind, str(tmp_path / "reference"))
@@ -82,7 +87,7 @@ def test_finished_fit_with_early_stopping_is_restored_not_retrained(digits, tmp_
     assert calls == [1]
 
 
-@pytest.mark.parametrize("kind", ["random", "hyperband_tpe"])
+@pytest.mark.parametrize("kind", [pytest.param("random", marks=pytest.mark.slow), "hyperband_tpe"])
 def test_same_scores_in_two_processes_at_one_and_two_jobs(kind, tmp_path):
     """Reproducibility across processes and n_jobs. oneDNN sums in a thread-count dependent
     order, so an n_jobs=1 fit (2 threads) and an n_jobs=2 worker's fit (1 thread) may differ

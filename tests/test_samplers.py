@@ -39,7 +39,8 @@ def candidates(search):
 
 
 @pytest.mark.parametrize("kind, name", [("hyperband", "random"), ("hyperband", "tpe"), ("asha", "random"),
-                                        ("asha", "tpe"), ("asha", "optuna-instance")])
+                                        ("asha", "tpe"),
+                                        pytest.param("asha", "optuna-instance", marks=pytest.mark.slow)])
 def test_every_sampler_is_reproducible_and_starts_from_the_default(kind, name, small):
     first = make_search(kind, SAMPLERS[name]()).fit(*small)
     again = make_search(kind, SAMPLERS[name]()).fit(*small)

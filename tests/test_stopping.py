@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sklearn_keras_hpo.search._stopping import RETRY_S, StopSearch, stop_on_signals
+from sklearn_keras_hpo.search._stopping import RETRY_S, Grace, StopSearch, stop_on_signals
 
 
 class FinaliserHitByTheStop:
@@ -54,3 +54,18 @@ def test_no_stop_arrives_after_a_search_that_finished_in_time():
         finished = sum(range(1000))
     time.sleep(0.6)  # past the time limit: the timer was disarmed with the block, nothing is raised
     assert finished == 499500
+
+
+@pytest.mark.parametrize("ready_after, expected", [(1.0, 1.0), (None, 0.2 + 1.5)])
+def test_grace_runs_on_until_something_is_ready_or_it_ends(ready_after, expected):
+    """Past the limit (0.2 s), the search runs on while nothing it did is of use: until
+    something is (at 1 s), or the grace (1.5 s) ends."""
+    started = time.monotonic()
+
+    def ready():
+        return ready_after is not None and time.monotonic() - started >= ready_after
+
+    with pytest.raises(StopSearch, match="time limit"), stop_on_signals(0.2, grace=Grace(1.5, ready)):
+        while time.monotonic() - started < 30:
+            sum(range(1000))
+    assert expected <= time.monotonic() - started < expected + RETRY_S + 0.5

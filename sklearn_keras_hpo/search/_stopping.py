@@ -5,12 +5,26 @@ Python code. When that is a ``__del__`` method, a weakref or a garbage-collector
 (TensorFlow and hypothesis install them), Python prints "Exception ignored in ..." and
 carries on, and the search would run to its end. So once asked to stop, the handler raises
 again every ``RETRY_S`` seconds until the search has returned.
+
+A time limit may give ``grace``: when it runs out before anything the search did is of
+use (``grace.ready()`` false), the search runs on, checked every ``RETRY_S`` seconds,
+until it is or ``grace.seconds`` more have passed (the CLI lends the search part of the
+refit's reserve rather than end with no configuration finished).
 """
 
 import contextlib
 import signal
+import time
+from typing import Callable, NamedTuple
 
 RETRY_S = 0.5
+
+
+class Grace(NamedTuple):
+    """Run on past a time limit for up to ``seconds`` while ``ready()`` is false."""
+
+    seconds: float
+    ready: Callable[[], bool]
 
 
 class StopSearch(BaseException):
@@ -26,15 +40,25 @@ class StopSearch(BaseException):
 
 
 @contextlib.contextmanager
-def stop_on_signals(time_limit=None, reason=None):
+def stop_on_signals(time_limit=None, reason=None, grace=None):
     """Raise :class:`StopSearch` in the ``with`` block on Ctrl-C (SIGINT), or after
-    ``time_limit`` seconds (``reason`` then, default "time limit of N s"), and again every
-    ``RETRY_S`` seconds until it leaves the block. Main thread only; the previous handlers
-    are restored on exit."""
-    asked = []
+    ``time_limit`` seconds (``reason`` then, default "time limit of N s"; with a
+    :class:`Grace`, later while it lasts), and again every ``RETRY_S`` seconds until it
+    leaves the block. Main thread only; the previous handlers are restored on exit."""
+    asked, grace_ends = [], []
+
+    def in_grace():
+        if asked or grace is None:
+            return False
+        if not grace_ends:
+            grace_ends.append(time.monotonic() + grace.seconds)
+        return time.monotonic() < grace_ends[0] and not grace.ready()
 
     def stop(reason):
         def handler(signum, frame):
+            if signum == signal.SIGALRM and in_grace():
+                signal.setitimer(signal.ITIMER_REAL, RETRY_S)  # look again soon
+                return
             asked.append(reason)
             signal.setitimer(signal.ITIMER_REAL, RETRY_S)  # again, in case this one is swallowed
             raise StopSearch(asked[0])

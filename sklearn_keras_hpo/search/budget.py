@@ -25,6 +25,7 @@ SEARCH_SHARE = 0.75  # of the time limit; the rest is for the refit and the repo
 MIN_RESERVE = 10.0  # seconds kept from the search at least: a refit and a report cost that much at any size
 FIXED_SECONDS = 6.0  # a refit's cost besides its epochs: building and tracing the model
 REPORT_SECONDS = 4.0  # the report's plots and tables, besides predicting the held-out images
+RESTORE_SECONDS = 2.0  # building the best model and restoring its first fold's checkpoint
 
 
 class Budget:
@@ -38,8 +39,17 @@ class Budget:
         """What the search may run, or None without a limit."""
         if self.time_limit is None:
             return None
-        reserve = max((1 - SEARCH_SHARE) * self.time_limit, MIN_RESERVE)
-        return max(1.0, self.time_limit - reserve - (time.monotonic() - self.started))
+        return max(1.0, self.time_limit - self._reserve() - (time.monotonic() - self.started))
+
+    def grace_seconds(self):
+        """What the search may borrow from the refit's reserve while no configuration has
+        finished: all but a restored checkpoint's and the report's cost."""
+        if self.time_limit is None:
+            return 0.0
+        return max(0.0, self._reserve() - REPORT_SECONDS - RESTORE_SECONDS)
+
+    def _reserve(self):
+        return max((1 - SEARCH_SHARE) * self.time_limit, MIN_RESERVE)
 
     def seconds_left(self):
         return math.inf if self.time_limit is None else self.time_limit - (time.monotonic() - self.started)

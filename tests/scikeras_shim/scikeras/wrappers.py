@@ -31,12 +31,13 @@ class BaseWrapper(_BaseCNN):
 
     @classmethod
     def _get_param_names(cls):
-        """Our parameters plus those a subclass's own ``__init__`` names (scikeras
-        lets subclasses add parameters that way)."""
-        names = set(_BaseCNN._get_param_names())
+        """The parameters every ``__init__`` on the way up names: ours (``threshold``
+        included for the classifier) and a subclass's own (scikeras lets subclasses add
+        parameters that way)."""
+        names = set()
         for klass in cls.__mro__:
             init = vars(klass).get("__init__")
-            if init is not None and issubclass(klass, BaseWrapper):
+            if init is not None and issubclass(klass, _BaseCNN):
                 names |= {p.name for p in inspect.signature(init).parameters.values()
                           if p.kind in _NAMED and p.name != "self"}  # fmt: skip
         return sorted(names)
