@@ -90,7 +90,7 @@ def test_clone_keeps_every_parameter():
 def test_non_default_parameters_reach_the_model(digits, tmp_path):
     X, y = digits
     clf = clone(CNNClassifier(**NON_DEFAULTS)).set_params(checkpoint_dir=str(tmp_path))  # callbacks=[]: checkpoints on
-    clf.fit(X[:400], y[:400])
+    clf.fit(X[:240], y[:240])  # run_eagerly: every step in Python
     optimizer = clf.model_.optimizer
     assert type(optimizer).__name__ == "SGD" and optimizer.nesterov and optimizer.clipnorm == 1.0
     assert np.isclose(float(optimizer.momentum), 0.9)
