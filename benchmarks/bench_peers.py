@@ -320,7 +320,7 @@ def run_search(name, ctx, X_test, y_test):
               "models_per_epochs": _count(row["params"].get("epochs") for row in rows),
               "n_candidates": len({json.dumps({k: v for k, v in row["params"].items() if k != "epochs"},
                                               sort_keys=True) for row in rows}),
-              "n_searched": len(searched(ctx))}  # fmt: skip
+              "n_searched": sum(not (spec[0] == "cat" and len(spec[1]) == 1) for spec in searched(ctx).values())}  # fmt: skip
     if choice is None and rows:
         choice = choose(rows, CHOICE.get(name, "all"))
     if choice is None:

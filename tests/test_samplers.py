@@ -117,6 +117,20 @@ def test_model_is_fit_on_the_largest_budget_with_enough_results():
     assert [r for _, r in sampler._model_results()] == [0.5, 0.7]
 
 
+def test_one_value_is_a_constant_not_a_searched_parameter():
+    """A one-value list (the auto space's ``optimizer: [adam]``) neither counts in d nor
+    delays the model: with x the only searched parameter, 2 results at a budget suffice."""
+    space = {"x": [1, 2, 3], "optimizer": ["adam"], "batch_norm": [True]}
+    sampler = OptunaSampler("tpe", space, np.random.RandomState(0))
+    assert list(sampler.space) == ["x"] and sampler.sampler._n_startup_trials == 2
+    drawn = sampler.ask(5)
+    assert all(list(p) == list(space) and p["optimizer"] == "adam" and p["batch_norm"] is True for p in drawn)
+    sampler.tell({"x": 1, "optimizer": "adam", "batch_norm": True}, 3, 0.5)
+    sampler.tell({"x": 2, "optimizer": "adam", "batch_norm": 1}, 3, 0.6)  # 1 is not True: outside
+    sampler.tell({"x": 3, "optimizer": "sgd", "batch_norm": True}, 3, 0.7)  # outside the space
+    assert [r for _, r in sampler._model_results()] == [0.5]
+
+
 def test_random_sampler_without_points_draws_as_before():
     from sklearn.model_selection import ParameterSampler
 

@@ -10,6 +10,8 @@ never know which kind they hold, as Optuna's studies never know their sampler.
   ask/tell interface. Each ask fits the sampler on the results of one budget, BOHB's rule
   (Falkner et al. 2018): the largest number of epochs with at least ``d + 1`` finished
   results, ``d`` the number of searched parameters (else the epochs with the most results).
+  A list of one value is a constant, not a searched parameter: it neither counts in ``d``
+  nor delays the model by a start-up draw.
 
 Both begin with the starting points (``points_to_evaluate``), which are told like any other
 result, so a model-guided sampler learns from the default configuration too.
@@ -80,7 +82,10 @@ class OptunaSampler:
                     f"(got a list of {len(param_distributions)}), or use sampler='random'."
                 )
             param_distributions = param_distributions[0]
-        self.space = {name: _distribution(optuna, name, spec) for name, spec in param_distributions.items()}
+        self.names = list(param_distributions)
+        self.fixed = {name: _Choice(spec) for name, spec in param_distributions.items() if _one_value(spec)}
+        self.space = {name: _distribution(optuna, name, spec) for name, spec in param_distributions.items()
+                      if name not in self.fixed}  # fmt: skip
         if sampler == "tpe":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=len(self.space) + 1)
@@ -110,7 +115,8 @@ class OptunaSampler:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             trial = study.ask(distributions)
-        return {name: decode(trial.params[name]) for name, (_, decode) in self.space.items()}
+        drawn = {name: decode(trial.params[name]) for name, (_, decode) in self.space.items()}
+        return {name: self.fixed[name](0) if name in self.fixed else drawn[name] for name in self.names}
 
     def _model_results(self):
         """The results of the largest budget with at least d + 1 of them, else of the fullest."""
@@ -123,6 +129,8 @@ class OptunaSampler:
 
     def _internal(self, params):
         """``params`` in the sampler's terms, or None when a value lies outside the space."""
+        if any(constant.position(params.get(name)) is None for name, constant in self.fixed.items()):
+            return None
         internal = {}
         for name, (dist, decode) in self.space.items():
             value = params.get(name)
@@ -174,6 +182,10 @@ def _distribution(optuna, name, spec):
         f"param_distributions[{name!r}]: a model-guided sampler takes lists and scipy's uniform, "
         f"loguniform and randint distributions; got {spec!r}. Use sampler='random' for others."
     )
+
+
+def _one_value(spec):
+    return isinstance(spec, (list, tuple, np.ndarray)) and len(spec) == 1
 
 
 class _Choice:
