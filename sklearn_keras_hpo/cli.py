@@ -26,7 +26,7 @@ from .data.rows import ImageRows
 from .reporting.files import json_default, write_label_predictions, write_predictions, write_results_csv
 from .search._rung_search import best_at_largest_budget
 from .search._stopping import Grace, StopSearch, stop_on_signals, stop_worker_processes
-from .search.budget import Budget, refit_within
+from .search.budget import Budget, refit_rule, refit_within
 from .search.records import RecordingScorer, epoch_seconds, partial_results
 from .search.samplers import SAMPLERS
 
@@ -74,6 +74,9 @@ def _parser():
     tune.add_argument("--sampler", choices=SAMPLERS, default="random", help="what hyperband and asha try next: "
                       "random draws, or tpe (Optuna's TPE, fit on the results so far; the optuna extra)")
     tune.add_argument("--max-epochs", type=int, default=9, help="epochs of the last rung (halving, hyperband, asha)")
+    tune.add_argument("--refit-epochs", type=refit_rule, default="searched", metavar="searched|scaled|N",
+                      help="epochs of the refit on the whole training set: the best's searched epochs (default), "
+                      "those scaled by cv/(cv-1) (the validation images join the training set), or N")
     tune.add_argument("--time-limit", type=float, help="seconds for the whole run: the search (stopped, keeping "
                       "what finished), the refit of the best and the report")
     tune.add_argument("--random-state", type=int, default=0)
@@ -188,7 +191,8 @@ def _tune(args):
         summary["best chosen at"] = _budget_note(best_params.get("epochs"), args.max_epochs)
     seconds = epoch_seconds(records, best_params)
     best, summary["refit"] = refit_within(budget, estimator, best_params, (X_train, y_train), cv=args.cv,
-                                          epoch_seconds=seconds, n_held_out=len(y_test))  # fmt: skip
+                                          epoch_seconds=seconds, n_held_out=len(y_test),
+                                          rule=args.refit_epochs)  # fmt: skip
     print(f"Refit: {summary['refit']}.")
     if getattr(args, "label_names", None):  # a .csv's label names name the columns (classes_) of the model
         best.classes_ = np.asarray(args.label_names)

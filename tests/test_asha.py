@@ -122,3 +122,22 @@ def test_dask_backend_runs_the_fits_on_the_cluster(digits):
         transitions = sum(client.run(lambda dask_worker: dask_worker.state.transition_counter).values())
     assert transitions > 0
     assert on_dask == local and len(local) == 3  # 2 candidates, the better one promoted
+
+
+@pytest.mark.parametrize("searcher", ["asha", "hyperband"])
+def test_refit_epochs_searched_scaled_or_given(digits, searcher):
+    from sklearn_keras_hpo import HyperbandSearchCV
+
+    X, y = digits[0][:240], digits[1][:240]
+    build = make if searcher == "asha" else (lambda **params: HyperbandSearchCV(
+        CNNClassifier(**FAST), SPACE, max_epochs=2, factor=2, cv=3, random_state=0, **params))  # fmt: skip
+    searched = build().fit(X, y)  # asha: cv=2, each fold trains on 1/2; hyperband: cv=3, on 2/3
+    assert searched.refit_epochs_ == searched.best_n_resources_ == searched.best_estimator_.n_epochs_ == 2
+    scaled = build(refit_epochs="scaled").fit(X, y)
+    assert scaled.best_params_ == searched.best_params_  # the choice is the same; only the refit trains longer
+    assert scaled.refit_epochs_ == scaled.best_estimator_.n_epochs_ == (4 if searcher == "asha" else 3)
+    assert len(scaled.best_estimator_.history_["loss"]) == scaled.refit_epochs_
+    given = build(refit_epochs=5, refit=True).fit(X, y)
+    assert given.best_estimator_.n_epochs_ == 5 and given.best_params_["epochs"] == 2
+    with pytest.raises(ValueError, match="refit_epochs"):
+        build(refit_epochs="longer").fit(X, y)

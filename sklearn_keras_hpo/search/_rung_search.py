@@ -18,10 +18,11 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.model_selection._validation import _fit_and_score, _insert_error_scores
 from sklearn.utils import check_random_state, indexable
 from sklearn.utils.parallel import _FuncWrapper
-from sklearn.utils.validation import _check_method_params
+from sklearn.utils.validation import _check_method_params, _num_samples
 
 from ..tracking import hooks as tracking
 from . import progress
+from .budget import epochs_for_refit
 from ._workers import open_pool, run_jobs
 from .recovery import failures_as_scores, lost_fit
 from .samplers import import_optuna, make_sampler
@@ -140,7 +141,8 @@ class RungSearchCV(BaseSearchCV):
                 lost_fold=lambda job, fold: lost_fit(_fit_and_score, (X, y), fold_kwargs(job, fold)),
             )  # fmt: skip
         results, outs = self._results(finished)
-        self._select_and_refit(estimator, results, outs, scorers, refit_metric, X, y, routed.estimator.fit)
+        self._select_and_refit(estimator, results, outs, scorers, refit_metric, X, y, routed.estimator.fit,
+                               train_fraction=np.mean([len(train) for train, _ in splits]) / _num_samples(X))
 
     def _results(self, finished):
         """``cv_results_`` of the jobs whose every fold finished, rows in the schedule's order."""
@@ -159,7 +161,7 @@ class RungSearchCV(BaseSearchCV):
         columns = {name: [job.columns[name] for job in jobs] for name in jobs[0].columns}
         return self._format_results([job.params for job in jobs], self.n_splits_, outs, columns), outs
 
-    def _select_and_refit(self, estimator, results, outs, scorers, refit_metric, X, y, fit_params):
+    def _select_and_refit(self, estimator, results, outs, scorers, refit_metric, X, y, fit_params, train_fraction):
         """``best_*``, ``refit_time_``, ``scorer_``, ``cv_results_``, as ``BaseSearchCV.fit`` sets them."""
         first_test_score = outs[0]["test_scores"]
         self.multimetric_ = isinstance(first_test_score, dict)
@@ -173,7 +175,10 @@ class RungSearchCV(BaseSearchCV):
                 self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
-            self.best_estimator_ = clone(estimator).set_params(**clone(self.best_params_, safe=False))
+            resource = getattr(self, "resource", "epochs")
+            self.refit_epochs_ = epochs_for_refit(self.refit_epochs, self.best_n_resources_, train_fraction)
+            refit_params = {**clone(self.best_params_, safe=False), resource: self.refit_epochs_}
+            self.best_estimator_ = clone(estimator).set_params(**refit_params)
             start = time.time()
             self.best_estimator_.fit(X, **fit_params) if y is None else self.best_estimator_.fit(X, y, **fit_params)
             self.refit_time_ = time.time() - start

@@ -180,6 +180,13 @@ class AsyncHalvingSearchCV(RungSearchCV):
         the estimator's own values of the searched parameters (the configuration
         you would get without searching); ``[]`` means none. They come on top of
         the ``n_candidates`` drawn.
+    refit_epochs : {"searched", "scaled"} or int, default="searched"
+        Epochs of the refit on all of ``X``: the best row's own
+        (``best_n_resources_``); ``"scaled"``, those times the whole training set's
+        size over a training fold's (the usual practice of training a little
+        longer once the validation images join the training set: 9 epochs chosen
+        with cv=3 become 14); or a number of your own (for example ``max_epochs``
+        when the time limit stopped the search at small budgets).
     cv, scoring, refit, verbose, error_score, return_train_score
         As in ``GridSearchCV``; a failed fit is scored ``error_score`` and ranks
         last, and the search goes on.
@@ -208,6 +215,8 @@ class AsyncHalvingSearchCV(RungSearchCV):
     best_n_resources_ : int
         Epochs of the best row: below ``max_epochs`` when the time limit stopped
         the search before any candidate reached it.
+    refit_epochs_ : int
+        Epochs the refit trained (see ``refit_epochs``).
 
     Examples
     --------
@@ -235,6 +244,7 @@ class AsyncHalvingSearchCV(RungSearchCV):
         "checkpoint_dir": [None, str],
         "sampler": [StrOptions(set(SAMPLERS)), HasMethods(["sample_relative"])],
         "points_to_evaluate": [None, list],
+        "refit_epochs": [StrOptions({"searched", "scaled"}), Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "log_to": [None, str, dict, HasMethods(["search_started", "fit_finished", "search_ended"])],
     }
@@ -252,6 +262,7 @@ class AsyncHalvingSearchCV(RungSearchCV):
         checkpoint_dir=None,
         sampler="random",
         points_to_evaluate=None,
+        refit_epochs="searched",
         cv=None,
         scoring=None,
         refit=True,
@@ -272,6 +283,7 @@ class AsyncHalvingSearchCV(RungSearchCV):
         self.checkpoint_dir = checkpoint_dir
         self.sampler = sampler
         self.points_to_evaluate = points_to_evaluate
+        self.refit_epochs = refit_epochs
         self.cv = cv
         self.scoring = scoring
         self.refit = refit

@@ -66,6 +66,29 @@ def refit_epochs(*, epochs, epoch_seconds, train_fraction, seconds_left, reserve
     return int(max(0, min(epochs, (seconds_left - reserve) // per_epoch)))
 
 
+def epochs_for_refit(rule, searched, train_fraction):
+    """Epochs of a refit on all the training images, by the rule ``refit_epochs``: the
+    searched epochs, those scaled by the whole set's size over a fold's, or a given number.
+
+    >>> [epochs_for_refit(rule, 9, 2 / 3) for rule in ("searched", "scaled", 20)]
+    [9, 14, 20]
+    """
+    if rule == "searched":
+        return int(searched)
+    if rule == "scaled":
+        return max(1, int(searched / train_fraction + 0.5))
+    return int(rule)
+
+
+def refit_rule(text):
+    """``refit_epochs`` from the command line: "searched", "scaled" or a number >= 1."""
+    if text in ("searched", "scaled"):
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"refit epochs must be searched, scaled or a number >= 1, got {text!r}")
+    return int(text)
+
+
 def report_reserve(n_held_out, epoch_seconds, n_fold_train):
     """Seconds to keep for predicting ``n_held_out`` images and writing the report: a
     prediction pass costs about a third of a training epoch per image."""
@@ -74,17 +97,18 @@ def report_reserve(n_held_out, epoch_seconds, n_fold_train):
     return REPORT_SECONDS + epoch_seconds * n_held_out / n_fold_train / 3
 
 
-def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_out):
+def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_out, rule="searched"):
     """``(fitted, what was done)``: ``estimator`` with the best ``params`` fitted in what
     ``budget`` leaves (less the report's share): on the whole training set for its own
     epochs, or for the epochs that fit, or, with no time for one, its fit on the first of
-    the search's ``cv`` folds restored from the checkpoint (no training)."""
+    the search's ``cv`` folds restored from the checkpoint (no training). ``rule`` scales
+    the epochs first (``epochs_for_refit``)."""
     from sklearn.base import clone
     from sklearn.model_selection import check_cv
 
     X, y = train
-    epochs = params.get("epochs", estimator.get_params()["epochs"])
     fraction = (cv - 1) / cv
+    epochs = epochs_for_refit(rule, params.get("epochs", estimator.get_params()["epochs"]), fraction)
     reserve = report_reserve(n_held_out, epoch_seconds, fraction * len(y))
     affordable = refit_epochs(epochs=epochs, epoch_seconds=epoch_seconds, train_fraction=fraction,
                               seconds_left=budget.seconds_left() - reserve)  # fmt: skip

@@ -201,6 +201,13 @@ class HyperbandSearchCV(RungSearchCV):
         shorter fit. None means the estimator's own values of the searched
         parameters (the configuration you would get without searching); ``[]``
         means none.
+    refit_epochs : {"searched", "scaled"} or int, default="searched"
+        Epochs of the refit on all of ``X``: the best row's own
+        (``best_n_resources_``); ``"scaled"``, those times the whole training set's
+        size over a training fold's (the usual practice of training a little
+        longer once the validation images join the training set: 9 epochs chosen
+        with cv=3 become 14); or a number of your own (for example ``max_epochs``
+        when the time limit stopped the search at small budgets).
     n_jobs : int, default=None
         Fits run at once (one fold of one candidate each); a new fit starts as soon
         as a worker is free, taken from the first bracket that has one ready, so
@@ -231,6 +238,8 @@ class HyperbandSearchCV(RungSearchCV):
     best_n_resources_ : int
         Epochs of the best row: below ``max_epochs`` when the time limit stopped
         the search before any candidate reached it.
+    refit_epochs_ : int
+        Epochs the refit trained (see ``refit_epochs``).
 
     Examples
     --------
@@ -260,6 +269,7 @@ class HyperbandSearchCV(RungSearchCV):
         "time_limit": [None, Interval(Real, 0, None, closed="neither")],
         "sampler": [StrOptions(set(SAMPLERS)), HasMethods(["sample_relative"])],
         "points_to_evaluate": [None, list],
+        "refit_epochs": [StrOptions({"searched", "scaled"}), Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "log_to": [None, str, dict, HasMethods(["search_started", "fit_finished", "search_ended"])],
     }
@@ -279,6 +289,7 @@ class HyperbandSearchCV(RungSearchCV):
         time_limit=None,
         sampler="random",
         points_to_evaluate=None,
+        refit_epochs="searched",
         scoring=None,
         n_jobs=None,
         refit=True,
@@ -306,6 +317,7 @@ class HyperbandSearchCV(RungSearchCV):
         self.time_limit = time_limit
         self.sampler = sampler
         self.points_to_evaluate = points_to_evaluate
+        self.refit_epochs = refit_epochs
         self.random_state = random_state
         self.log_to = log_to
 

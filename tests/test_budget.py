@@ -1,0 +1,50 @@
+"""search/budget.py: the refit's epochs (by rule, and within the time left)."""
+
+import numpy as np
+import pytest
+
+from sklearn_keras_hpo.cli import main
+from sklearn_keras_hpo.search.budget import epochs_for_refit, refit_rule
+
+
+def test_refit_epoch_rules():
+    assert [epochs_for_refit(rule, 9, 0.9) for rule in ("searched", "scaled", 4)] == [9, 10, 4]
+    assert epochs_for_refit("scaled", 1, 0.5) == 2 and epochs_for_refit("scaled", 3, 2 / 3) == 5  # 4.5 rounds up
+    assert [refit_rule(text) for text in ("searched", "scaled", "12")] == ["searched", "scaled", 12]
+    for bad in ("longer", "0", "-3", "2.5"):
+        with pytest.raises(ValueError, match="searched, scaled or a number"):
+            refit_rule(bad)
+
+
+def test_cli_names_a_bad_refit_epochs(capsys):
+    with pytest.raises(SystemExit):
+        main(["tune", "--refit-epochs", "longer"])
+    assert "--refit-epochs" in capsys.readouterr().err
+
+
+def test_refit_plans_its_epochs_in_the_time_left(tmp_path):
+    """Room for every epoch: the whole training set for all of them; room for some: that many;
+    room for none: the first fold's own fit, restored from the search's checkpoint (no epoch
+    trained), equal to the search's fit of that fold."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from sklearn_keras_hpo import CNNClassifier
+    from sklearn_keras_hpo.data import load_digits_images
+    from sklearn_keras_hpo.search.budget import Budget, refit_within
+
+    X, y = load_digits_images()
+    X, y = X[:300], y[:300]
+    estimator = CNNClassifier(filters=4, dense_units=16, epochs=3, random_state=0, checkpoint_dir=str(tmp_path))
+    cross_val_score(estimator, X, y, cv=2)  # the search's fits: checkpoints of both folds
+    kwargs = {"cv": 2, "epoch_seconds": 1.0, "n_held_out": 0}
+    roomy, said = refit_within(Budget(1000), estimator, {"epochs": 3}, (X, y), **kwargs)
+    assert roomy.n_epochs_ == 3 and said == "on the whole training set for 3 epochs"
+    scaled, said = refit_within(Budget(1000), estimator, {"epochs": 3}, (X, y), **kwargs, rule="scaled")
+    assert scaled.n_epochs_ == 6 and said == "on the whole training set for 6 epochs"  # 3 epochs on half, cv=2
+    some, said = refit_within(Budget(6.0 + 4.0 + 2.0 * 2 + 0.5), estimator, {"epochs": 3}, (X, y), **kwargs)
+    assert some.n_epochs_ == 2 and "for 2 of its 3" in said
+    none, said = refit_within(Budget(1.0), estimator, {"epochs": 3}, (X, y), **kwargs)
+    assert none.epoch_seconds_ is None and none.n_epochs_ == 3 and "restored from its checkpoint" in said
+    first, _ = next(StratifiedKFold(2).split(X, y))  # what cross_val_score's cv=2 trained first
+    fold = CNNClassifier(**{**estimator.get_params(), "checkpoint_dir": None}).fit(X[first], y[first])
+    np.testing.assert_allclose(none.predict_proba(X[:20]), fold.predict_proba(X[:20]), atol=1e-5)
