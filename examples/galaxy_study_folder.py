@@ -13,10 +13,10 @@ the images on disk have the real size; nothing is held as a float array:
 - precomputed mode keeps the augmented copies as uint8 (2 x 8,000 x 96 x 96 x 3 =
   442 MB for one copy), checked by the memory guard before it is made.
 
-Measured on the project's 2-core CPU machine: the untuned default (now the convnet) 0.8 min,
-held-out accuracy 0.488 (``--untuned-only``); with the old default ``cnn`` the untuned fit had
-taken 4.9 min for 0.325, online search 15.0 min (0.280), precomputed 24.8 min (0.385); see
-docs/guide.md ("Real-size images"). ``--small`` runs the same code on 600
+Measured on the project's 2-core CPU machine with the default convnet: untuned 0.7 min,
+held-out accuracy 0.488; online search 2.6 min (0.451), precomputed 3.9 min (0.516); with the
+old default ``cnn``: 4.9 min (0.325), 15.0 min (0.280), 24.8 min (0.385); see docs/guide.md
+("Real-size images"). ``--small`` runs the same code on 600
 images at 48 px in about two minutes (what the test runs).
 
     python examples/galaxy_study_folder.py                   # 10,000 images at 96 px
