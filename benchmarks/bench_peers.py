@@ -299,7 +299,8 @@ def run_baseline(ctx, X_test, y_test):
 
 def run_search(name, ctx, X_test, y_test):
     """Search for the budget (stopped by SIGALRM, or by its own time limit), then refit its choice."""
-    from sklearn_keras_hpo import CNNClassifier
+    from sklearn_keras_hpo import CNNClassifier, search_space
+    from sklearn_keras_hpo.search.samplers import searched_names
 
     own_limit, budget, choice = name in OURS, ctx["budget"], None
     signal.signal(signal.SIGALRM, _budget_spent)
@@ -320,7 +321,7 @@ def run_search(name, ctx, X_test, y_test):
               "models_per_epochs": _count(row["params"].get("epochs") for row in rows),
               "n_candidates": len({json.dumps({k: v for k, v in row["params"].items() if k != "epochs"},
                                               sort_keys=True) for row in rows}),
-              "n_searched": sum(not (spec[0] == "cat" and len(spec[1]) == 1) for spec in searched(ctx).values())}  # fmt: skip
+              "n_searched": len(searched_names(search_space(searched(ctx))))}  # fmt: skip
     if choice is None and rows:
         choice = choose(rows, CHOICE.get(name, "all"))
     if choice is None:

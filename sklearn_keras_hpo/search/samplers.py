@@ -188,6 +188,16 @@ def _one_value(spec):
     return isinstance(spec, (list, tuple, np.ndarray)) and len(spec) == 1
 
 
+def searched_names(param_distributions):
+    """The names a model-guided sampler searches (d in BOHB's d + 1): a one-value list is a
+    constant, not a dimension.
+
+    >>> searched_names({"a": [1], "b": [1, 2], "c": (0.5,)})
+    ['b']
+    """
+    return [name for name, spec in param_distributions.items() if not _one_value(spec)]
+
+
 class _Choice:
     """Decode a categorical position into its value (and back)."""
 
