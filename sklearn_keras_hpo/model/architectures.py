@@ -247,20 +247,11 @@ def resolve_architecture(architecture, image_shape):
     return "convnet" if min(image_shape[:2]) >= CONVNET_FROM_PX else "cnn"
 
 
-def stem_plan(image_shape):
-    """``(stride, pools)``: the stem's strided conv, then its 2x2 max-pools, reducing the
-    image by the smallest factor 2**k or 3 * 2**k that brings it to 32 px a side or less:
-    ``(1, 0)`` up to 32 px, ``(2, 0)`` at 64, ``(3, 0)`` at 96 (32 px maps, not 24: at equal
-    epochs 24 px maps cost 2.4 points of CIFAR-10 accuracy), ``(3, 1)`` at 160, ``(2, 2)`` at
-    224. The stages then see maps of 17-32 px at any size, and no weight changes."""
-    ratio = min(image_shape[:2]) / STEM_TARGET_PX
-    if ratio <= 1:
-        return 1, 0
-    halvings = math.ceil(math.log2(ratio))
-    with_three = math.ceil(math.log2(ratio / 3)) if ratio > 3 else 0
-    if 3 * 2**with_three < 2**halvings:
-        return 3, with_three
-    return 2, halvings - 1
+def stem_halvings(image_shape):
+    """How often the stem halves the image: to 32 px a side or less (0 for 32 px, 2 for 96,
+    3 for 160), so a stage costs about the same at any image size and no weight changes."""
+    side = min(image_shape[:2])
+    return math.ceil(math.log2(side / STEM_TARGET_PX)) if side > STEM_TARGET_PX else 0
 
 
 @register_architecture("convnet")
@@ -280,8 +271,8 @@ def convnet(
     l1=0.0,
     l2=0.0,
 ):
-    """A modern small convnet whose weights do not grow with the image: a stem that reduces
-    images larger than 32 px to 17-32 px (a conv of stride 2 or 3, then max-pools), three stages
+    """A modern small convnet whose weights do not grow with the image: a stem that halves
+    images larger than 32 px to about 32 px (a strided conv, then max-pools), three stages
     of ``n_blocks`` conv + batch norm + activation (widths ``filters`` x 1, 2, 4), each
     followed by a 2x2 max-pool and optionally residual, then global average pooling,
     dropout and the output layer (no flatten of a large map).
@@ -299,10 +290,10 @@ def convnet(
                              regularizer=reg, bn_momentum=BN_MOMENTUM)  # fmt: skip
     inputs = keras.Input(input_shape)
     x = inputs
-    stride, pools = stem_plan(input_shape)
-    if stride > 1:
-        x = conv(x, filters, activation=activation, strides=stride)
-    for _ in range(pools):
+    halvings = stem_halvings(input_shape)
+    if halvings:
+        x = conv(x, filters, activation=activation, strides=2)
+    for _ in range(halvings - 1):
         x = layers.MaxPooling2D(padding="same")(x)
     for stage in range(3):
         width = filters * 2**stage
