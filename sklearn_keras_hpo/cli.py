@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ._cli_search import _base_estimator, _make_search, _run_search
 from .data.rows import ImageRows
 from .reporting.files import json_default, write_label_predictions, write_predictions, write_results_csv
 from .search._rung_search import best_at_largest_budget
-from .search._stopping import Grace, StopSearch, stop_on_signals, stop_worker_processes
 from .search.budget import Budget, refit_rule, refit_within
 from .search.records import RecordingScorer, epoch_seconds, partial_results
 from .search.samplers import SAMPLERS
@@ -246,109 +246,6 @@ def _split(X, y, test_size, random_state):
     from sklearn.model_selection import train_test_split
 
     return train_test_split(X, y, test_size=test_size, stratify=_strata(y), random_state=random_state)
-
-
-def _base_estimator(args, fits):
-    from .estimators import CNNClassifier
-
-    params = {"random_state": args.random_state, "validation_fraction": 0.1, "checkpoint_dir": str(fits),
-              **getattr(args, "stream_params", {})}  # fmt: skip
-    for item in args.set:
-        name, equals, value = item.partition("=")
-        if not equals:
-            raise ValueError(f"--set {item!r}: write PARAM=VALUE, e.g. --set epochs=5.")
-        params[name.strip()] = _parse_value(value)
-    estimator = CNNClassifier()
-    unknown = set(params) - set(estimator.get_params())
-    if unknown:
-        raise ValueError(f"--set names unknown parameter(s) {sorted(unknown)} of CNNClassifier.")
-    return estimator.set_params(**params)
-
-
-def _parse_value(text):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def _make_search(args, estimator, scorer, image_shape, n_train):
-    """The searcher and the names of the parameters it searches. It does not refit: the
-    tune command refits the best itself, within the time limit."""
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
-
-    from .search.hyperband import HyperbandSearchCV
-    from .search.spaces import PRESETS, auto_space, read_space_file, search_space
-
-    if args.space == "auto":
-        specs = auto_space(image_shape, n_train)
-    else:
-        specs = dict(PRESETS[args.space]) if args.space in PRESETS else read_space_file(args.space)
-    if args.searcher in ("halving", "hyperband", "asha"):
-        specs.pop("epochs", None)  # the resource, set per rung
-    for item in args.set:  # a parameter fixed with --set is not searched (--set architecture=... with weights=)
-        specs.pop(item.partition("=")[0].strip(), None)
-    kind = {"grid": "grid", "bayes": "bayes"}.get(args.searcher, "random")
-    unknown = set(specs) - set(estimator.get_params())
-    if unknown:
-        raise ValueError(f"The search space names unknown parameter(s) {sorted(unknown)} of CNNClassifier.")
-    space = search_space(specs, kind)
-    common = {"scoring": scorer, "cv": args.cv, "n_jobs": args.n_jobs, "error_score": np.nan, "refit": False}
-    seeded = {**common, "random_state": args.random_state}
-    if args.sampler != "random":
-        if args.searcher not in ("hyperband", "asha"):
-            raise ValueError(f"--sampler {args.sampler} works with --searcher hyperband or asha "
-                             f"(got --searcher {args.searcher}).")  # fmt: skip
-        seeded["sampler"] = args.sampler
-    if args.searcher == "grid":
-        from sklearn.model_selection import ParameterGrid
-
-        n_fits = len(ParameterGrid(space)) * args.cv
-        if n_fits > 1000:
-            print(f"skhpo: the {args.space} grid means {n_fits} fits; --searcher random or hyperband "
-                  "samples it instead.", file=sys.stderr)  # fmt: skip
-        search = GridSearchCV(estimator, space, **common)
-    elif args.searcher == "random":
-        search = RandomizedSearchCV(estimator, space, n_iter=args.n_iter, **seeded)
-    elif args.searcher == "bayes":
-        from skopt import BayesSearchCV
-
-        search = BayesSearchCV(estimator, space, n_iter=args.n_iter, **seeded)
-    elif args.searcher == "halving":
-        search = HalvingRandomSearchCV(estimator, space, resource="epochs", min_resources=1,
-                                       max_resources=args.max_epochs, factor=3, **seeded)  # fmt: skip
-    elif args.searcher == "asha":
-        from .search.asha import AsyncHalvingSearchCV
-
-        search = AsyncHalvingSearchCV(estimator, space, n_candidates=args.n_iter, max_epochs=args.max_epochs,
-                                      factor=3, **seeded)  # fmt: skip
-    else:
-        search = HyperbandSearchCV(estimator, space, max_epochs=args.max_epochs, factor=3, **seeded)
-    return search, list(specs)
-
-
-def _run_search(search, X, y, args, budget, records):
-    """Fit the search in its share of the time limit (longer, into the refit's reserve,
-    while no configuration has finished); the reason it stopped early, or None when it
-    finished."""
-    from .search.progress import progress_bar
-    from .search.recovery import failures_as_scores, lost_workers_retried
-
-    bar = progress_bar(desc=f"{args.searcher} search", disable=args.no_progress)
-    limit = budget.search_seconds()
-    reason = f"time limit of {args.time_limit:g} s, {limit:.0f} s of it for the search" if limit else None
-    grace = Grace(budget.grace_seconds(), lambda: bool(partial_results(records, args.cv)["params"]))
-    try:
-        with stop_on_signals(limit, reason, grace), bar, failures_as_scores(), lost_workers_retried():
-            search.fit(X, y)  # a dead worker's fits run again
-    except StopSearch as stop:
-        stop_worker_processes()
-        return stop.reason
-    except KeyboardInterrupt:  # raised in a worker process, before our handler was in place
-        stop_worker_processes()
-        return "interrupted"
-    return None
 
 
 def _write_outputs(output, results, best_params, best, summary, train, test, searched):

@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -41,3 +43,21 @@ def digits_012(digits):
     keep = np.isin(y, [0, 1, 2])
     order = np.argsort(y[keep], kind="stable")
     return X[keep][order], y[keep][order]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One SQLite store for the module (created once: MLflow's migrations take seconds)."""
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    previous = os.getcwd()
+    os.chdir(folder)  # MLflow keeps the store, and its artifact root ./mlruns, per URI: here, not in the repo
+    try:
+        client = MlflowClient(uri)
+        client.search_experiments()  # creates the tables
+    finally:
+        os.chdir(previous)
+    return uri, client, folder

@@ -21,6 +21,7 @@ ALLOWED = {
     "__init__": {"*"},
     "__main__": {"cli"},
     "cli": {"*"},
+    "_cli_search": {"estimators", "search"},  # the searcher of cli's tune command
     "_moved": set(),
     "estimators": {"training", "model", "data", "_backend", "parallel"},
     "search": {"data", "_backend", "parallel", "tracking"},

@@ -1,4 +1,4 @@
-"""Real services for tests/test_tracking.py: free ports, waiting for a server, ending a
+"""Real services for the tracking tests: free ports, waiting for a server, ending a
 process, and headless Chromium driven over the DevTools protocol (a screenshot, and the
 page's text with the shadow DOM that ``--dump-dom`` leaves out)."""
 

@@ -1,7 +1,8 @@
 """``CNNClassifier``: the scikit-learn classifier over the shared ``_BaseCNN``.
 
 The shared parameters, validation and fit plan live in ``_base``; the training
-in the ``training`` package; multi-label targets in ``_multilabel``.
+in the ``training`` package; the classifier's targets in ``_class_targets``,
+multi-label targets in ``_multilabel``.
 """
 
 import inspect
@@ -9,14 +10,11 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.preprocessing import FunctionTransformer, LabelEncoder
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.class_weight import compute_class_weight
 
-from . import _multilabel, _planning
+from . import _multilabel
 from ._base import _BaseCNN
-from ._validation import check_class_labels
+from ._class_targets import ClassTargets
 
 
 def _with_keyword(function, name, default):
@@ -28,28 +26,17 @@ def _with_keyword(function, name, default):
     return signature.replace(parameters=[*parameters[:split], added, *parameters[split:]])
 
 
-class CNNClassifier(ClassifierMixin, _BaseCNN):
+class CNNClassifier(ClassifierMixin, ClassTargets, _BaseCNN):
     """Keras image classifier with the tutorials' hyperparameters as flat parameters.
 
     Every architecture, optimisation and early-stopping choice is an ordinary
     parameter, so ``GridSearchCV``, ``RandomizedSearchCV``, ``BayesSearchCV`` and
     the halving searches tune it, and ``clone`` keeps it. scikeras code keeps
-    working: ``model=`` takes a scikeras builder (or a subclass defines
-    ``_keras_build_fn``), scikeras's keywords (``loss``, ``metrics``, ``optimizer``,
-    ``warm_start``, ``shuffle``, ``run_eagerly``, ``validation_split``, ...) keep
-    their meaning, and ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*``,
-    ``compile__*``, ``fit__*`` and ``callbacks__*`` parameters are routed as in
-    scikeras (a routed name wins over the bare one: ``fit__epochs`` over ``epochs``).
-
-    Multi-label: ``y`` may be an ``(n_samples, n_labels)`` 0/1 indicator matrix
-    (``type_of_target(y) == "multilabel-indicator"``, as ``MultiLabelBinarizer``
-    makes): the model then has one sigmoid unit per label and binary
-    cross-entropy, ``predict_proba`` gives each label's probability (rows do not
-    sum to 1), ``predict`` the 0/1 matrix at ``threshold`` and ``score`` the
-    subset accuracy. ``classes_`` names the columns: ``arange(n_labels)``, or the
-    column labels of a pandas DataFrame ``y`` (``pd.DataFrame(Y,
-    columns=mlb.classes_)``). Other 2-D ``y`` (several multiclass columns) is a
-    ``ValueError``.
+    working: ``model=``, scikeras's keywords and its routed ``model__*``,
+    ``optimizer__*``, ... parameters keep their meaning (user guide: "scikeras
+    compatibility"). ``y`` may be a multi-label 0/1 indicator matrix: one sigmoid
+    unit per label, ``predict`` at ``threshold``, ``score`` the subset accuracy
+    (user guide: "Multi-label").
 
     Parameters
     ----------
@@ -58,26 +45,15 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
 "convnext_tiny"} or callable, default="auto"
         A registered builder (see ``model.ARCHITECTURES``) or a callable
         ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``. "auto" is
-        "convnet" (a batch-normalised convnet with global average pooling, whose
-        weights do not grow with the image) for images of 32 px a side and more, and
-        the tutorials' "cnn" below (8x8 digits, 28x28 MNIST); ``architecture_`` says
-        which was built. The last five are ``keras.applications`` backbones
-        (``include_top=False``, global average pooling, then ``dropout`` and the
-        output layer; see ``weights``): grayscale is repeated to 3 channels, images
-        under 32 px a side are resized up to 32, and the backbone's own preprocessing
-        is applied (it sees 0-255 pixels: X as uint8, or floats in [0, 1]).
+        "convnet" for images of 32 px a side and more, and the tutorials' "cnn"
+        below; ``architecture_`` says which was built. The last five are
+        ``keras.applications`` backbones (user guide: "Transfer learning").
     model : callable or keras.Model, default=None
         scikeras builder, called with its ``model__*`` (or bare extra) arguments
         and, where its signature takes them, ``meta``, ``compile_kwargs`` and
         ``params``; it may return a compiled model. A ``keras.Model`` is copied for
-        each fit (the parameter is never trained). Overrides ``architecture``. X
-        reaches its model as given (2-D stays 2-D, uint8 is not scaled) unless
-        ``image_shape`` is set. ``meta`` holds scikeras's keys: ``n_features_in_``
-        (``X_shape_[1]``), ``X_shape_`` (samples first), ``X_dtype_``, ``y_dtype_``,
-        ``y_ndim_``, ``classes_``, ``n_classes_``, ``n_outputs_`` (columns of y),
-        ``n_outputs_expected_`` (1), ``target_type_``, ``feature_encoder_``,
-        ``target_encoder_``. Its single output needs one unit per class (or 1
-        sigmoid unit for two classes); another width is a ``ValueError``.
+        each fit. Overrides ``architecture``; X reaches it as given unless
+        ``image_shape`` is set (user guide: "scikeras compatibility").
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(height, width, channels)`` of flat 2-D input.
         When None, 2-D input of ``s*s`` features is read as ``s x s`` grayscale,
@@ -120,37 +96,26 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         L1 / L2 penalties on convolution and dense kernels.
     weights : None, "imagenet" or str, default=None
         A backbone's initial weights: None (random), "imagenet" (downloaded by
-        Keras, which needs a network) or the path of a weights file (the backbone
-        built with ``include_top=False`` and saved with ``save_weights``, as Keras'
-        ``*_notop`` files; ``model.backbones.save_backbone_weights`` writes one from
-        a fitted ``model_``). A file that does not fit the backbone is a
-        ``ValueError`` at ``fit``. With weights, the backbone runs in inference mode
-        and its batch-norm layers stay frozen (Keras' transfer-learning guide).
-        Checkpoints name a file by its content, not its path.
+        Keras) or the path of a weights file in the format of Keras' ``*_notop``
+        files (user guide: "Transfer learning").
     freeze_epochs : int, default=0
         Epochs, from the first, that train the head only (the backbone frozen).
-        The phases depend on the absolute epoch, so warm-started rungs, checkpoints
-        and resume continue them exactly. Ignored by the built-in nets.
+        Ignored by the built-in nets.
     fine_tune_layers : "all" or int, default="all"
         From epoch ``freeze_epochs`` on, how many of the backbone's top layers
-        (``backbone.layers``, as in Keras' guide) train with the head; 0 keeps the
-        backbone frozen throughout (feature extraction).
+        train with the head; 0 keeps the backbone frozen (feature extraction).
     fine_tune_learning_rate : float, default=None
-        The learning rate of the epochs from ``freeze_epochs`` on: the schedule's
-        rate times ``fine_tune_learning_rate / learning_rate``; None keeps
+        The learning rate from epoch ``freeze_epochs`` on: the schedule's rate
+        times ``fine_tune_learning_rate / learning_rate``; None keeps
         ``learning_rate``. Fine-tuning pretrained weights usually wants 10 to 100
         times less than training the head.
     optimizer : {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", \
 "nadam", "adamw"}, a Keras name, class or instance, default="adam"
         Optimizer; ``optimizer__*`` parameters reach its constructor. An instance
-        is copied for each fit and keeps its own settings (``learning_rate``,
-        ``momentum``, ``nesterov`` and ``weight_decay`` act on names and classes
-        only).
+        is copied for each fit and keeps its own settings.
     learning_rate : float, default=0.001
-        Initial learning rate. Precedence: ``optimizer__learning_rate`` (when
-        given) > an optimizer instance's own rate > ``learning_rate``; with a
-        ``model=`` builder that compiles its own optimizer, that optimizer's rate.
-        ``lr_schedule`` starts from the rate that wins.
+        Initial learning rate, unless ``optimizer__learning_rate``, an optimizer
+        instance's own rate or a ``model=`` builder's compiled optimizer sets one.
     momentum : float in [0, 1], default=0.0
         Momentum of SGD and RMSprop (ignored by the others).
     nesterov : bool, default=False
@@ -160,8 +125,7 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     loss : str, keras Loss (class or instance) or callable, default=None
         Training loss (classes built with ``loss__*``). None: sparse categorical
         cross-entropy (binary cross-entropy for a 1-unit ``model=`` and for
-        multi-label y); mean squared error for the regressor. A ``model=`` builder gets it in
-        ``compile_kwargs["loss"]`` (None when not given, as in scikeras).
+        multi-label y); mean squared error for the regressor.
     metrics : list, dict, str or keras Metric, default=None
         Metrics logged in ``history_`` (classes built with ``metrics__*``). None:
         ``["accuracy"]`` (classifier; ``["binary_accuracy"]``, per label, for
@@ -179,14 +143,22 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         A second ``fit`` trains the fitted ``model_`` further (``epochs`` more,
         a fresh ``history_``) instead of building a new model, as in scikeras.
         ``partial_fit`` always continues, one epoch per call.
+    lr_schedule, lr_decay, lr_step_size, lr_drop, lr_min_fraction, lr_power, \
+lr_restart_epochs, lr_schedule_epochs, lr_patience, warmup_epochs
+        The learning-rate schedule and its settings (user guide: "Learning-rate
+        schedules").
+    rotation, translation, zoom, shear, flip, elastic, brightness, contrast, gamma, \
+hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copies
+        Augmentation of the training images, each transform off at 0 or None
+        (user guide: "Augmentation").
     early_stopping : bool, default=False
         Stop when the validation loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs, and restore the best epoch's weights.
     validation_fraction : float in (0, 1), default=None
-        Share of the data given to ``fit`` held out, shuffled and stratified, for
-        validation (multi-label y: shuffled, and stratified per label when the
-        optional ``iterative-stratification`` package is installed). None means ``validation_split`` if set, else 0.1 with early
-        stopping and no split without it.
+        Share of the data given to ``fit`` held out for validation, shuffled and
+        stratified (multi-label y: user guide, "Multi-label"). None means
+        ``validation_split`` if set, else 0.1 with early stopping and no split
+        without it.
     validation_split : float in [0, 1), default=0.0
         scikeras's name for ``validation_fraction`` (the same shuffled,
         stratified split, not Keras' last samples); set one of the two.
@@ -195,28 +167,18 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
     tol : float, default=1e-4
         Smallest validation-loss decrease that counts as an improvement.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss, by label. Multi-label y: "balanced"
-        weighs each label's positives and negatives as ``compute_class_weight``
-        does its column, and a dict maps labels (of ``classes_``) to the weight of
-        their positive samples; the weights act on the default loss per label.
+        Weights of the classes in the loss, by label (multi-label y: per label,
+        user guide: "Multi-label").
     callbacks : list, dict, keras Callback or Callback class, default=None
         Extra callbacks; classes are built with the ``callbacks__*`` parameters
-        (``callbacks__0__patience`` reaches only the first, as in scikeras).
-        Callbacks that only observe (Keras' ``TensorBoard``, ``CSVLogger``,
-        ``ProgbarLogger``, ``ModelCheckpoint``, ``RemoteMonitor``, or any with
-        ``observes_only = True``) keep ``checkpoint_dir`` on; any other turns it
-        off, with a warning naming it.
+        (``callbacks__0__patience`` reaches only the first). One that may steer
+        training turns ``checkpoint_dir`` off, with a warning naming it (user
+        guide: "Tracking" lists the callbacks that only observe).
     checkpoint_dir : str or path, default=None
-        Warm start across the rungs of a search over ``epochs``: each fit leaves
-        its final weights and optimizer state there, keyed by the training data
-        and every other parameter, and a later fit with more epochs continues
-        from the longest such checkpoint. Used only where continuing equals a
-        straight run's schedule: no early stopping, no callbacks that steer
-        training (only observing ones, see ``callbacks``), an
-        ``lr_schedule`` that does not depend on the epoch count (constant,
-        time_based, step, exponential, cosine_restarts). The same files make a
-        search resumable: a fit already on disk (same data, every parameter
-        equal) is restored, not trained again. Ignored with steering ``callbacks``.
+        Warm start across the rungs of a search over ``epochs``, and a resumable
+        search: each fit leaves its final weights and optimizer state there, and a
+        later fit continues or restores them where that equals a straight run
+        (user guide: "Warm start across rungs", "Resuming a search").
     random_state : int, RandomState instance or None, default=None
         Seeds weights, dropout, shuffling and the validation split. The same int
         gives the same model.
@@ -228,11 +190,9 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         most probable class.
     **routed_params
         scikeras-style ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*``,
-        ``compile__*``, ``fit__*``, ``callbacks__*`` and ``predict__*`` parameters
-        (``predict__*`` are accepted and unused: predictions run in fixed batches),
-        and with ``model=`` the builder's bare arguments. scikeras's
-        ``validation_batch_size`` keyword is accepted as ``fit__validation_batch_size``
-        (unused: validation runs in batches of ``batch_size``).
+        ``compile__*``, ``fit__*``, ``callbacks__*`` and ``predict__*`` (accepted,
+        unused) parameters, and with ``model=`` the builder's bare arguments;
+        ``validation_batch_size`` is accepted as ``fit__validation_batch_size``.
 
     Attributes
     ----------
@@ -334,97 +294,6 @@ class CNNClassifier(ClassifierMixin, _BaseCNN):
         if classes is None:
             classes = _multilabel.label_columns(y)
         return self._noted(self._fit, X, y, sample_weight, mode="partial", classes=classes)
-
-    def _is_multilabel(self):
-        return getattr(self, "target_type_", None) == _multilabel.TARGET_TYPE
-
-    @property
-    def _metrics(self):
-        return ["binary_accuracy"] if self._is_multilabel() else ["accuracy"]
-
-    @property
-    def _output_activation(self):
-        return "sigmoid" if self._is_multilabel() else "softmax"
-
-    def _encode_targets(self, y, classes=None, reset=True):
-        name = type(self).__name__
-        if reset and y.ndim == 2:
-            Y = _multilabel.check_label_matrix(name, y)
-            self.classes_ = _multilabel.column_labels(name, classes, Y.shape[1])
-            self.target_type_, self._label_dtype = _multilabel.TARGET_TYPE, Y.dtype.str
-            self._label_encoder = FunctionTransformer()
-        elif reset:
-            self.classes_ = check_class_labels(self, y if classes is None else np.asarray(classes))
-            self.target_type_ = "binary" if len(self.classes_) <= 2 else "multiclass"
-            self._label_encoder = LabelEncoder().fit(self.classes_)
-        if self._is_multilabel():
-            _multilabel.check_same_labels(name, y, self.classes_)
-            return _multilabel.check_label_matrix(name, y).astype(np.float32)
-        if y.ndim != 1:
-            raise ValueError(f"{name} was fitted on 1-D class labels; it got a 2-D y of shape {y.shape}.")
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(f"y holds label(s) {unknown.tolist()} that {name} was not "
-                             f"fitted on (classes {self.classes_.tolist()}); pass every class in "
-                             "classes= to the first partial_fit.")  # fmt: skip
-        return self.target_encoder_.transform(y).astype(np.int32)  # a loaded estimator's is rebuilt
-
-    def _training_weights(self, targets, sample_weight):
-        if self._is_multilabel():  # per-label weights act in the loss (see _output_losses)
-            self._loss_weights = _multilabel.loss_weights(self.class_weight, self.classes_, targets)
-            return sample_weight
-        if self.class_weight is None:
-            return sample_weight
-        if self.class_weight == "balanced":
-            per_class = compute_class_weight("balanced", classes=np.arange(len(self.classes_)), y=targets)
-        else:
-            per_class = self._class_weight_by_index()
-        return sample_weight * per_class[targets]
-
-    def _class_weight_by_index(self):
-        unknown = set(self.class_weight) - set(self.classes_.tolist())
-        if unknown:
-            raise ValueError(
-                f"class_weight names label(s) {sorted(unknown, key=str)} that are not in y; "
-                f"the classes are {self.classes_.tolist()}."
-            )
-        return np.array([self.class_weight.get(c, 1.0) for c in self.classes_.tolist()], float)
-
-    def _validation_splitter(self, fraction, seed):
-        if self._is_multilabel():
-            return _multilabel.validation_splitter(fraction, seed)
-        return StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-
-    def _output_losses(self, params):
-        """Output width -> default loss: one unit per class, or 1 sigmoid unit for two;
-        one sigmoid unit per label for multi-label y."""
-        n_classes = len(self.classes_)
-        if self._is_multilabel():
-            return {n_classes: self._multilabel_loss(params)}
-        if _planning.uses_label_mixing(params):
-            return {n_classes: "categorical_crossentropy"}
-        binary = {1: "binary_crossentropy"} if n_classes == 2 else {}
-        return {n_classes: "sparse_categorical_crossentropy", **binary}
-
-    def _multilabel_loss(self, params):
-        weights = getattr(self, "_loss_weights", None)
-        if weights is None:
-            return "binary_crossentropy"
-        if params["loss"] is not None:
-            raise ValueError(f"class_weight={self.class_weight!r} with multi-label y weighs the default loss "
-                             f"per label; it cannot weigh loss={params['loss']!r}: drop one of the two.")  # fmt: skip
-        from ..model.losses import label_weighted_binary_crossentropy
-
-        return label_weighted_binary_crossentropy(*weights)
-
-    def _target_metadata(self):
-        n_outputs = len(self.classes_) if self._is_multilabel() else 1
-        return {"n_outputs": n_outputs, "classes": self.classes_, "target_encoder": self.target_encoder_,
-                "target_type": self.target_type_}  # fmt: skip
-
-    def _n_classes(self):
-        """Classes for one-hot targets; None for multi-label y (its rows are the targets)."""
-        return None if self._is_multilabel() else len(self.classes_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
