@@ -125,6 +125,29 @@ def test_dask_backend_runs_the_fits_on_the_cluster(digits):
 
 
 @pytest.mark.parametrize("searcher", ["asha", "hyperband"])
+def test_cosine_rungs_continue_and_the_refit_anneals_over_its_own_epochs(digits, searcher, monkeypatch):
+    """A cosine candidate follows the top rung's schedule in every rung, so the 2-epoch rung
+    continues the 1-epoch one; the refit's cosine spans the refit's epochs."""
+    from sklearn_keras_hpo import HyperbandSearchCV
+    from sklearn_keras_hpo.training import run as training_run
+
+    X, y = digits[0][:240], digits[1][:240]
+    initial_epochs, original = [], training_run._train
+    monkeypatch.setattr(training_run, "_train", lambda *a: initial_epochs.append(a[-1]) or original(*a))
+    estimator = CNNClassifier(**FAST, lr_schedule="cosine", lr_min_fraction=0.1)
+    settings = dict(max_epochs=2, factor=2, cv=2, random_state=0, refit_epochs=4, n_jobs=1)
+    search = (AsyncHalvingSearchCV(estimator, SPACE, n_candidates=4, **settings) if searcher == "asha"
+              else HyperbandSearchCV(estimator, SPACE, **settings)).fit(X, y)  # fmt: skip
+    promoted = int(np.sum(search.cv_results_["rung"] > 0))  # Hyperband's bracket 0 starts at 2 epochs
+    assert promoted > 0 and initial_epochs.count(1) == promoted * 2  # every fold of every promotion continued
+    refit = search.best_estimator_
+    assert refit.lr_schedule_epochs is None and refit.n_epochs_ == 4
+    rates = refit.history_["learning_rate"]
+    lr0 = search.best_params_["learning_rate"]
+    np.testing.assert_allclose([rates[0], rates[-1]], [lr0, 0.1 * lr0], rtol=1e-5)  # from the top to the floor
+
+
+@pytest.mark.parametrize("searcher", ["asha", "hyperband"])
 def test_refit_epochs_searched_scaled_or_given(digits, searcher):
     from sklearn_keras_hpo import HyperbandSearchCV
 

@@ -61,7 +61,7 @@ NON_DEFAULTS = dict(
     early_stopping=True, validation_fraction=0.2, n_iter_no_change=2, tol=1e-3,
     class_weight="balanced", callbacks=[], checkpoint_dir="ckpt", random_state=7, verbose=0,
     lr_schedule="step", lr_decay=0.1, lr_step_size=2, lr_drop=0.25, lr_min_fraction=0.1,
-    lr_power=2.0, lr_restart_epochs=3, lr_patience=2, warmup_epochs=1, rotation=10.0,
+    lr_power=2.0, lr_restart_epochs=3, lr_schedule_epochs=6, lr_patience=2, warmup_epochs=1, rotation=10.0,
     translation=0.1, zoom=0.1, shear=0.1, flip="horizontal", elastic=0.1, brightness=0.1,
     contrast=0.1, gamma=0.1, hue=0.0, saturation=0.0, erasing=0.1, randaugment=1, mixup=0.2,
     cutmix=0.0, augment_mode="precomputed", augment_copies=2,

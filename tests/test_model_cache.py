@@ -57,9 +57,20 @@ def _spy_initial_epochs(monkeypatch):
     return seen
 
 
-def test_longer_fit_continues_from_checkpoint(digits, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        dict(lr_schedule="time_based", lr_decay=0.5),
+        # a fixed length makes the epoch-count schedules functions of the absolute epoch
+        dict(lr_schedule="cosine", lr_schedule_epochs=5, lr_min_fraction=0.1),
+        dict(lr_schedule="one_cycle", lr_schedule_epochs=5, warmup_epochs=1),
+        dict(lr_schedule="polynomial", lr_schedule_epochs=5, lr_power=2.0),
+    ],
+    ids=lambda schedule: schedule["lr_schedule"],
+)
+def test_longer_fit_continues_from_checkpoint(digits, tmp_path, monkeypatch, schedule):
     X, y = digits[0][:400], digits[1][:400]
-    params = dict(checkpoint_dir=str(tmp_path), lr_schedule="time_based", lr_decay=0.5)
+    params = dict(checkpoint_dir=str(tmp_path), **schedule)
     seen = _spy_initial_epochs(monkeypatch)
     short = _fit(X, y, epochs=2, **params)
     long = _fit(X, y, epochs=5, **params)
@@ -76,7 +87,14 @@ def test_longer_fit_continues_from_checkpoint(digits, tmp_path, monkeypatch):
     assert sorted(p.name.split("-")[1] for p in tmp_path.glob("*.npz")) == ["2.npz", "5.npz"]
 
 
-@pytest.mark.parametrize("change", [dict(early_stopping=True), dict(lr_schedule="cosine")])
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(early_stopping=True),
+        dict(lr_schedule="cosine"),  # spans each fit's own epochs: 1 epoch's rates differ from 2's
+        dict(lr_schedule="reduce_on_plateau", lr_schedule_epochs=5),  # its state is not in the checkpoint
+    ],
+)
 def test_no_continuing_where_it_would_differ(digits, tmp_path, monkeypatch, change):
     """Such fits are kept whole (for resuming) but a longer fit starts from scratch."""
     X, y = digits[0][:300], digits[1][:300]

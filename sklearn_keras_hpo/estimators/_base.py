@@ -73,6 +73,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         lr_min_fraction=0.0,
         lr_power=1.0,
         lr_restart_epochs=10,
+        lr_schedule_epochs=None,
         lr_patience=3,
         warmup_epochs=0,
         rotation=0.0,
@@ -144,6 +145,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         self.lr_min_fraction = lr_min_fraction
         self.lr_power = lr_power
         self.lr_restart_epochs = lr_restart_epochs
+        self.lr_schedule_epochs = lr_schedule_epochs
         self.lr_patience = lr_patience
         self.warmup_epochs = warmup_epochs
         self.rotation = rotation

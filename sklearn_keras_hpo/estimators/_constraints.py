@@ -70,6 +70,7 @@ PARAMETER_CONSTRAINTS = {
     "lr_min_fraction": [Interval(Real, 0, 1, closed="both")],
     "lr_power": [Interval(Real, 0, None, closed="neither")],
     "lr_restart_epochs": [Interval(Integral, 1, None, closed="left")],
+    "lr_schedule_epochs": [Interval(Integral, 1, None, closed="left"), None],
     "lr_patience": [Interval(Integral, 1, None, closed="left")],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     **{name: [None, Interval(Real, 0, None, closed="left")] for name in TRANSFORMS},

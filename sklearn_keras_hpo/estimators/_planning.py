@@ -11,7 +11,7 @@ import numpy as np
 
 from ..model.augmentation import LABEL_MIXERS, TRANSFORMS
 from ..model.backbones import BACKBONES, weights_digest
-from ..model.schedules import EPOCH_COUNT_FREE_SCHEDULES, inert_schedule_message
+from ..model.schedules import EPOCH_COUNT_FREE_SCHEDULES, PLATEAU, inert_schedule_message
 from ..training import Checkpointing, ModelSpec, Training, optimizer_kwargs
 from . import _callbacks, _routing, _scikeras
 
@@ -135,7 +135,7 @@ def training_settings(params, *, lr0, epochs, initial_epoch=0):
     """Epochs, batches, schedule, augmentation, callbacks and stopping of one fit
     (``epochs`` counted from 0: a continued fit runs ``epochs - initial_epoch``)."""
     schedule = dict(
-        name=params["lr_schedule"], lr0=lr0, epochs=params["epochs"],
+        name=params["lr_schedule"], lr0=lr0, epochs=params["lr_schedule_epochs"] or params["epochs"],
         decay=params["lr_decay"], step_size=params["lr_step_size"], drop=params["lr_drop"],
         min_fraction=params["lr_min_fraction"], power=params["lr_power"],
         restart_epochs=params["lr_restart_epochs"], warmup_epochs=params["warmup_epochs"],
@@ -220,12 +220,14 @@ def validation_fraction(params):
 
 def can_continue(params):
     """Whether a longer fit may continue a shorter one's checkpoint and match a straight run:
-    schedules of the absolute epoch only, no early stopping, no stateful user callbacks."""
+    schedules of the absolute epoch only (any but "reduce_on_plateau" once
+    ``lr_schedule_epochs`` fixes their length), no early stopping, no stateful user callbacks."""
     return (
         (params["model"] is None or _scikeras.is_keras_model(params["model"]))  # a builder may do anything
         and not _callbacks.steering(params)  # observing callbacks keep warm start (see _callbacks)
         and not params["early_stopping"]
-        and params["lr_schedule"] in EPOCH_COUNT_FREE_SCHEDULES
+        and (params["lr_schedule"] in EPOCH_COUNT_FREE_SCHEDULES
+             or (params["lr_schedule_epochs"] is not None and params["lr_schedule"] != PLATEAU))
         and not isinstance(params["random_state"], np.random.RandomState)
         and isinstance(params["optimizer"], (str, type))
     )

@@ -103,7 +103,16 @@ class RungSearchCV(BaseSearchCV):
             return
         with tempfile.TemporaryDirectory(prefix="skhpo-rungs-") as temporary:
             directory = self.checkpoint_dir or params["checkpoint_dir"] or temporary
-            yield clone(self.estimator).set_params(checkpoint_dir=str(directory))
+            yield clone(self.estimator).set_params(checkpoint_dir=str(directory), **self._rung_schedule_length(params))
+
+    def _rung_schedule_length(self, params):
+        """``lr_schedule_epochs=max_epochs`` where the estimator leaves it None: every rung
+        then follows the top rung's schedule, a function of the absolute epoch, so a
+        cosine or one-cycle candidate continues its previous rung's checkpoint (as a
+        constant-rate one does) instead of training again from scratch."""
+        if getattr(self, "resource", "epochs") != "epochs" or params.get("lr_schedule_epochs", 0) is not None:
+            return {}
+        return {"lr_schedule_epochs": self.max_epochs}
 
     def _search(self, estimator, X, y, params):
         scorers, refit_metric = self._get_scorers()
@@ -177,7 +186,8 @@ class RungSearchCV(BaseSearchCV):
         if self.refit:
             resource = getattr(self, "resource", "epochs")
             self.refit_epochs_ = epochs_for_refit(self.refit_epochs, self.best_n_resources_, train_fraction)
-            refit_params = {**clone(self.best_params_, safe=False), resource: self.refit_epochs_}
+            refit_params = {**self._own_schedule_length(estimator),  # the schedule spans the refit's epochs
+                            **clone(self.best_params_, safe=False), resource: self.refit_epochs_}
             self.best_estimator_ = clone(estimator).set_params(**refit_params)
             start = time.time()
             self.best_estimator_.fit(X, **fit_params) if y is None else self.best_estimator_.fit(X, y, **fit_params)
@@ -187,6 +197,12 @@ class RungSearchCV(BaseSearchCV):
         self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
         self.cv_results_ = results
 
+
+    def _own_schedule_length(self, estimator):
+        """The user's ``lr_schedule_epochs`` where ``_rung_schedule_length`` replaced it."""
+        own = self.estimator.get_params()
+        changed = "lr_schedule_epochs" in own and estimator.get_params()["lr_schedule_epochs"] != own["lr_schedule_epochs"]
+        return {"lr_schedule_epochs": own["lr_schedule_epochs"]} if changed else {}
 
     def _best_at_largest_budget(self, refit, refit_metric, results):
         """The best row among those of the largest number of epochs with a finite score: a
