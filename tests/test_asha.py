@@ -147,6 +147,20 @@ def test_cosine_rungs_continue_and_the_refit_anneals_over_its_own_epochs(digits,
     np.testing.assert_allclose([rates[0], rates[-1]], [lr0, 0.1 * lr0], rtol=1e-5)  # from the top to the floor
 
 
+def test_warm_start_changes_the_cost_of_a_cosine_search_not_its_scores(digits):
+    from sklearn_keras_hpo import HyperbandSearchCV
+
+    X, y = digits[0][:240], digits[1][:240]
+    scores = {}
+    for warm in (True, False):
+        search = HyperbandSearchCV(CNNClassifier(**FAST, lr_schedule="one_cycle", warmup_epochs=1), SPACE,
+                                   max_epochs=3, factor=3, cv=[(np.arange(0, 240, 2), np.arange(1, 240, 2))],
+                                   scoring="neg_log_loss", warm_start=warm, refit=False, random_state=0).fit(X, y)  # fmt: skip
+        scores[warm] = search.cv_results_["mean_test_score"]
+    assert len(scores[True]) > 3 and np.isfinite(scores[True]).all()
+    np.testing.assert_allclose(scores[True], scores[False], rtol=1e-5)  # continued rungs = straight runs
+
+
 @pytest.mark.parametrize("searcher", ["asha", "hyperband"])
 def test_refit_epochs_searched_scaled_or_given(digits, searcher):
     from sklearn_keras_hpo import HyperbandSearchCV

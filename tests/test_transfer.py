@@ -144,7 +144,9 @@ def test_hyperband_over_freeze_epochs_warm_starts_rungs_exactly(images, weights_
         ).fit(X, y).cv_results_  # fmt: skip
         if warm:
             assert 1 in initial_epochs  # the 2-epoch rung continued a 1-epoch fit
-    np.testing.assert_array_equal(runs[True]["mean_test_score"], runs[False]["mean_test_score"])
+    # to float precision: the same batches and rates; TensorFlow's threaded reductions may
+    # differ in the last bits (3e-6 seen once in a full suite run)
+    np.testing.assert_allclose(runs[True]["mean_test_score"], runs[False]["mean_test_score"], rtol=1e-5)
     assert np.isfinite(runs[True]["mean_test_score"]).all()
 
 

@@ -96,20 +96,24 @@ class RungSearchCV(BaseSearchCV):
     @contextlib.contextmanager
     def _checkpointed_estimator(self):
         """The estimator every fit clones, its ``checkpoint_dir`` set so that each rung
-        continues the previous one (a temporary directory unless one is given)."""
+        continues the previous one (a temporary directory unless one is given), its
+        schedule's length the top rung's (``_rung_schedule_length``)."""
         params = self.estimator.get_params()
+        length = self._rung_schedule_length(params)
+        estimator = clone(self.estimator).set_params(**length) if length else self.estimator
         if not (getattr(self, "warm_start", True) and "checkpoint_dir" in params):
-            yield self.estimator
+            yield estimator
             return
         with tempfile.TemporaryDirectory(prefix="skhpo-rungs-") as temporary:
             directory = self.checkpoint_dir or params["checkpoint_dir"] or temporary
-            yield clone(self.estimator).set_params(checkpoint_dir=str(directory), **self._rung_schedule_length(params))
+            yield clone(estimator).set_params(checkpoint_dir=str(directory))
 
     def _rung_schedule_length(self, params):
         """``lr_schedule_epochs=max_epochs`` where the estimator leaves it None: every rung
         then follows the top rung's schedule, a function of the absolute epoch, so a
         cosine or one-cycle candidate continues its previous rung's checkpoint (as a
-        constant-rate one does) instead of training again from scratch."""
+        constant-rate one does) instead of training again from scratch. Set with or
+        without ``warm_start``, which changes the cost of a search, never its scores."""
         if getattr(self, "resource", "epochs") != "epochs" or params.get("lr_schedule_epochs", 0) is not None:
             return {}
         return {"lr_schedule_epochs": self.max_epochs}
