@@ -258,7 +258,8 @@ def main():
             continue
         command = [sys.executable, __file__, "--system", name, "--result", str(result), "--task", args.task,
                    "--budget", str(args.budget), "--max-epochs", str(args.max_epochs), "--n-jobs", str(args.n_jobs),
-                   "--samples", str(args.samples), *(["--n-test", str(args.n_test)] if args.n_test else [])]  # fmt: skip
+                   *(["--samples", str(args.samples)] if args.samples else []),  # None: the task's own (all of 2-vs-7)
+                   *(["--n-test", str(args.n_test)] if args.n_test else [])]  # fmt: skip
         started = time.time()
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0 or not result.exists():
