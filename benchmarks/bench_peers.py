@@ -59,6 +59,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from peers_report import OURS, curve, report
 from peers_runners import RUNNERS, searched
@@ -138,15 +140,38 @@ def run_system(args):
 def run_baseline(ctx, X_test, y_test):
     from sklearn_keras_hpo import CNNClassifier
 
-    model, start = CNNClassifier(random_state=0), time.time()
+    by_epoch = epoch_test_accuracy(X_test, y_test)
+    model, start = CNNClassifier(random_state=0, callbacks=[by_epoch]), time.time()
     model.fit(ctx["X"], ctx["y"])
-    fit_s = time.time() - start
+    fit_s = time.time() - start - by_epoch.seconds
     curve_accuracy = float(model.score(*ctx["curve"]))
     described = {key: model.get_params()[key] for key in ("epochs", "batch_size", "optimizer", "learning_rate",
                                                           "lr_schedule", "filters", "dropout")}  # fmt: skip
     return {"search_wall_s": fit_s, "n_models": 1, "curve": [[fit_s / 60, curve_accuracy]],
             "curve_accuracy": curve_accuracy, "described": {"architecture_": model.architecture_, **described},
-            "final": {"params": {}, "test_accuracy": float(model.score(X_test, y_test)), "refit_s": fit_s}}  # fmt: skip
+            "final": {"params": {}, "test_accuracy": float(model.score(X_test, y_test)), "refit_s": fit_s},
+            "test_by_epoch": by_epoch.accuracies}  # fmt: skip
+
+
+def epoch_test_accuracy(X_test, y_test):
+    """A Keras callback that records the test accuracy after every epoch (the default's
+    epoch-to-epoch spread is the noise a one-run comparison with it carries); it only
+    observes, and its own seconds are kept so that they can be left out of the fit's."""
+    import keras
+
+    class EpochTestAccuracy(keras.callbacks.Callback):
+        observes_only = True
+        accuracies, seconds = [], 0.0
+
+        def on_epoch_end(self, epoch, logs=None):
+            start = time.time()
+            X = X_test.reshape((-1, *self.model.input_shape[1:])).astype("float32") / 255.0
+            proba = self.model.predict(X, batch_size=512, verbose=0)
+            predicted = (proba[:, 0] > 0.5).astype(int) if proba.shape[1] == 1 else proba.argmax(axis=1)
+            type(self).accuracies.append(round(float(np.mean(predicted == y_test)), 4))  # on the class: kept
+            type(self).seconds += time.time() - start  # if the estimator copies the callback
+
+    return EpochTestAccuracy()
 
 
 def run_search(name, ctx, X_test, y_test):

@@ -2,6 +2,7 @@
 wrote (pure functions of those results)."""
 
 import math
+import statistics
 
 OURS = ("ours-asha-random", "ours-asha-tpe", "ours-hyperband-random", "ours-hyperband-tpe")
 REFERENCES = ("baseline", "handwritten")
@@ -49,6 +50,12 @@ def report(results, info):
     described = (results.get("baseline") or {}).get("described")
     if described:
         print(f"the untuned default: CNNClassifier(random_state=0), {described}")
+    by_epoch = (results.get("baseline") or {}).get("test_by_epoch")
+    if by_epoch:
+        late = by_epoch[len(by_epoch) // 2:]
+        mean, sd = statistics.fmean(late), statistics.pstdev(late)
+        print(f"the default's test accuracy after each epoch: {by_epoch}; over the last {len(late)}: mean "
+              f"{mean:.4f}, sd {100 * sd:.2f} points, {min(late):.4f}-{max(late):.4f} (the noise of one run of it)")
     targets(results, info, default, goal)
     tpe_against_random(results, labels)
     plot(results, info, default)
