@@ -100,13 +100,12 @@ class RungSearchCV(BaseSearchCV):
         schedule's length the top rung's (``_rung_schedule_length``)."""
         params = self.estimator.get_params()
         length = self._rung_schedule_length(params)
-        estimator = clone(self.estimator).set_params(**length) if length else self.estimator
         if not (getattr(self, "warm_start", True) and "checkpoint_dir" in params):
-            yield estimator
+            yield clone(self.estimator).set_params(**length) if length else self.estimator
             return
         with tempfile.TemporaryDirectory(prefix="skhpo-rungs-") as temporary:
             directory = self.checkpoint_dir or params["checkpoint_dir"] or temporary
-            yield clone(estimator).set_params(checkpoint_dir=str(directory))
+            yield clone(self.estimator).set_params(checkpoint_dir=str(directory), **length)
 
     def _rung_schedule_length(self, params):
         """``lr_schedule_epochs=max_epochs`` where the estimator leaves it None: every rung
