@@ -26,6 +26,7 @@ from ._cli_search import _base_estimator, _make_search, _run_search
 from .data.rows import ImageRows
 from .reporting.files import json_default, write_label_predictions, write_predictions, write_results_csv
 from .search._rung_search import best_at_largest_budget
+from .search._stopping import in_fresh_thread
 from .search.budget import Budget, refit_rule, refit_within
 from .search.records import RecordingScorer, epoch_seconds, partial_results
 from .search.samplers import SAMPLERS
@@ -190,13 +191,20 @@ def _tune(args):
     if args.searcher in ("halving", "hyperband", "asha"):
         summary["best chosen at"] = _budget_note(best_params.get("epochs"), args.max_epochs)
     seconds = epoch_seconds(records, best_params)
-    best, summary["refit"] = refit_within(budget, estimator, best_params, (X_train, y_train), cv=args.cv,
-                                          epoch_seconds=seconds, n_held_out=len(y_test),
+    finish = (_refit_and_write, args, budget, estimator, best_params, seconds, (X_train, y_train), (X_test, y_test),
+              (output, results, summary, searched))  # fmt: skip
+    # a stop can land inside TensorFlow and leave this thread's state half-changed: refit elsewhere
+    return in_fresh_thread(*finish) if stopped else finish[0](*finish[1:])
+
+
+def _refit_and_write(args, budget, estimator, best_params, epoch_seconds, train, test, outputs):
+    output, results, summary, searched = outputs
+    best, summary["refit"] = refit_within(budget, estimator, best_params, train, cv=args.cv,
+                                          epoch_seconds=epoch_seconds, n_held_out=len(test[1]),
                                           rule=args.refit_epochs)  # fmt: skip
     print(f"Refit: {summary['refit']}.")
     if getattr(args, "label_names", None):  # a .csv's label names name the columns (classes_) of the model
         best.classes_ = np.asarray(args.label_names)
-    train, test = (X_train, y_train), (X_test, y_test)
     return _write_outputs(output, results, best_params, best, summary, train, test, searched)
 
 

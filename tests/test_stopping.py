@@ -70,3 +70,24 @@ def test_grace_runs_on_until_something_is_ready_or_it_ends(ready_after, expected
         while time.monotonic() - started < 30:
             sum(range(1000))
     assert expected <= time.monotonic() - started < expected + RETRY_S + 0.5
+
+
+def test_what_follows_a_stop_runs_clean_of_the_tensorflow_state_the_stop_left(digits):
+    """A stop that lands inside TensorFlow's context bookkeeping can leave the main thread in
+    graph mode for good; the CLI's refit then failed in CI with "numpy() is only available
+    when eager execution is enabled". What follows a stop runs in a fresh thread."""
+    import tensorflow as tf
+
+    from sklearn_keras_hpo import CNNClassifier
+    from sklearn_keras_hpo.search._stopping import in_fresh_thread
+
+    from .conftest import FAST
+
+    X, y = digits
+    with tf.Graph().as_default():  # the state such a stop leaves behind
+        with pytest.raises(Exception, match="eager"):
+            CNNClassifier(**FAST).fit(X[:200], y[:200])
+        refit = in_fresh_thread(CNNClassifier(**FAST).fit, X[:200], y[:200])
+        assert in_fresh_thread(refit.score, X[200:400], y[200:400]) > 0.2
+        with pytest.raises(ValueError, match="epochs"):  # the thread's error is raised here
+            in_fresh_thread(CNNClassifier(**{**FAST, "epochs": 0}).fit, X[:200], y[:200])

@@ -10,10 +10,17 @@ A time limit may give ``grace``: when it runs out before anything the search did
 use (``grace.ready()`` false), the search runs on, checked every ``RETRY_S`` seconds,
 until it is or ``grace.seconds`` more have passed (the CLI lends the search part of the
 refit's reserve rather than end with no configuration finished).
+
+A stop can land inside TensorFlow's own bookkeeping, between a context's entry and its
+``try`` or in a ``finally`` while unwinding, and leave the main thread in graph mode for
+good ("numpy() is only available when eager execution is enabled" in the refit). What runs
+after a stop therefore runs in a fresh thread (:func:`in_fresh_thread`): TensorFlow's and
+Keras's context stacks are per thread, and a new thread starts them clean.
 """
 
 import contextlib
 import signal
+import threading
 import time
 from typing import Callable, NamedTuple
 
@@ -87,3 +94,32 @@ def stop_worker_processes():
     executor = getattr(reusable_executor, "_executor", None)
     if executor is not None:
         executor.shutdown(wait=False, kill_workers=True)
+
+
+def in_fresh_thread(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` run in a new thread, its result returned and its
+    exception raised here: TensorFlow's per-thread state (eager mode, default graph, name
+    scopes) starts clean there, whatever an interrupted fit left in this thread.
+
+    Examples
+    --------
+    >>> import tensorflow as tf
+    >>> with tf.Graph().as_default():  # as an interrupted trace can leave the main thread
+    ...     print(tf.executing_eagerly(), in_fresh_thread(tf.executing_eagerly))
+    False True
+    """
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = function(*args, **kwargs)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, name="after-stop", daemon=True)  # a second Ctrl-C still exits
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)  # in short waits, so that a signal's handler runs in this thread
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
