@@ -42,6 +42,23 @@ def test_convnet_weights_do_not_grow_with_the_image(residual):
     assert tutorial[96] > 8 * tutorial[32]  # the tutorials' flatten grows with the area
 
 
+@pytest.mark.parametrize("shape, schedule, flip", [((28, 28, 1), "constant", None), ((32, 32, 1), "cosine", None),
+                                                    ((32, 32, 3), "cosine", "horizontal")])
+def test_auto_schedule_and_flip_follow_the_net_and_colour(shape, schedule, flip):
+    """The convnet anneals (cosine) and flips colour images; the tutorials' nets keep a
+    constant rate and no flips, so the seeds' studies reproduce; explicit values are kept."""
+    from sklearn_keras_hpo import CNNClassifier
+
+    X = np.random.default_rng(0).integers(0, 255, (16, *shape), dtype=np.uint8)
+    clf = CNNClassifier(filters=4, dense_units=8, epochs=3, random_state=0).fit(X, np.arange(16) % 2)
+    rates = clf.history_["learning_rate"]
+    assert (rates[0] > rates[1] > rates[2]) if schedule == "cosine" else rates == [rates[0]] * 3
+    assert clf._augmentation_settings()["flip"] == flip
+    chosen = CNNClassifier(filters=4, dense_units=8, epochs=3, random_state=0, lr_schedule="constant", flip=None)
+    chosen.fit(X, np.arange(16) % 2)
+    assert len(set(chosen.history_["learning_rate"])) == 1 and chosen._augmentation_settings()["flip"] is None
+
+
 def test_convnet_stem_brings_large_images_to_32_px_or_less():
     from sklearn_keras_hpo.model.architectures import stem_halvings
 

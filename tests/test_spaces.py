@@ -5,6 +5,7 @@ import pytest
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 
 from sklearn_keras_hpo import CNNClassifier
+from sklearn_keras_hpo.estimators._planning import resolve_auto
 from sklearn_keras_hpo.model.schedules import ESTIMATOR_PARAMS, inert_schedule_message
 from sklearn_keras_hpo.search.spaces import PRESETS, search_space
 
@@ -31,7 +32,7 @@ def test_every_preset_configuration_has_a_schedule_that_acts(name, kind):
     defaults = CNNClassifier().get_params()
     schedules, checked = set(), {}
     for config in _configurations(name, kind):
-        params = {**defaults, **config}
+        params = resolve_auto({**defaults, **config}, (28, 28, 1))  # the presets' MNIST-sized images
         schedules.add(params["lr_schedule"])
         for epochs in {params["epochs"], *RUNG_EPOCHS}:
             schedule = _schedule(params, epochs)
@@ -65,7 +66,7 @@ def test_every_auto_configuration_can_learn(case, kind):
     defaults = CNNClassifier().get_params()
     colour = len(shape) == 3 and shape[-1] == 3
     for config in draws:
-        params = {**defaults, **config}
+        params = resolve_auto({**defaults, **config}, shape)  # "auto" as a fit on these images settles it
         assert params["activation"] in ("relu", "swish") and params["optimizer"] == "adam"
         assert 3e-4 <= params["learning_rate"] <= 3e-3 and params["batch_norm"] is True
         assert params["architecture"] == "convnet" or (min(shape[:2]) < 32 and params["architecture"] == "cnn")

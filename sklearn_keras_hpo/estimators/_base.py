@@ -14,7 +14,6 @@ from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ..model.architectures import resolve_architecture
 from . import _planning, _routing, _scikeras
 from ._constraints import PARAMETER_CONSTRAINTS
 from ._params import RoutedParameters
@@ -66,7 +65,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         epochs=10,
         shuffle=True,
         warm_start=False,
-        lr_schedule="constant",
+        lr_schedule="auto",
         lr_decay=0.0,
         lr_step_size=10,
         lr_drop=0.5,
@@ -80,7 +79,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         translation=0.0,
         zoom=0.0,
         shear=0.0,
-        flip=None,
+        flip="auto",
         elastic=0.0,
         brightness=0.0,
         contrast=0.0,
@@ -253,7 +252,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         images, y = check_images(self, X, y, reset=previous is None, y_numeric=self._numeric_targets,
                                  keep_layout=self._keeps_layout())  # fmt: skip
         targets = self._encode_targets(y, classes, reset=previous is None)
-        params["architecture"] = resolve_architecture(params["architecture"], images.image_shape)
+        params = _planning.resolve_auto(params, images.image_shape)
         self._check_augmentation(params, images)
         weights = self._training_weights(targets, _check_sample_weight(sample_weight, _rows(len(targets))))
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -365,8 +364,13 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
     def _validation_splitter(self, fraction, seed):
         return ShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
 
-    def _augmentation_settings(self):
-        return _planning.augmentation_settings(self.get_params(deep=False))
+    def _augmentation_settings(self, image_shape=None):
+        """The augmentation as a fit on images of ``image_shape`` (default: the fitted
+        ``image_shape_``) applies it: ``flip="auto"`` resolved (off when no shape is known)."""
+        params = self.get_params(deep=False)
+        shape = getattr(self, "image_shape_", None) or image_shape
+        params = _planning.resolve_auto(params, shape) if shape is not None else {**params, "flip": None}
+        return _planning.augmentation_settings(params)
 
     def _outputs(self, X):
         from ..training import predict_outputs

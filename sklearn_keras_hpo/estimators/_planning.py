@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from ..model.architectures import resolve_architecture
 from ..model.augmentation import LABEL_MIXERS, TRANSFORMS
 from ..model.backbones import BACKBONES, weights_digest
 from ..model.schedules import EPOCH_COUNT_FREE_SCHEDULES, PLATEAU, inert_schedule_message
@@ -24,6 +25,30 @@ FLAT_OPTIMIZER_DEFAULTS = {"learning_rate": 0.001, "momentum": 0.0, "nesterov": 
 KERAS_DEFAULT_BATCH_SIZE = 32  # what batch_size=None means, as in Keras and scikeras
 # inert-schedule messages already given in this process (see warn_if_schedule_inert)
 _INERT_SCHEDULES_WARNED = set()
+
+
+def resolve_auto(params, image_shape):
+    """``params`` with ``"auto"`` settled for images of ``image_shape``: the architecture
+    (``convnet`` from 32 px a side, else the tutorials' ``cnn``), and for the convnet the
+    settings that let it learn photos in a few epochs, a cosine schedule and, on colour
+    images, horizontal flips; the other nets keep the tutorials' constant rate, no flips.
+
+    >>> params = {"architecture": "auto", "model": None, "lr_schedule": "auto", "flip": "auto"}
+    >>> resolve_auto(params, (32, 32, 3))
+    {'architecture': 'convnet', 'model': None, 'lr_schedule': 'cosine', 'flip': 'horizontal'}
+    >>> resolve_auto(params, (28, 28, 1))
+    {'architecture': 'cnn', 'model': None, 'lr_schedule': 'constant', 'flip': None}
+    """
+    architecture = resolve_architecture(params["architecture"], image_shape)
+    convnet = architecture == "convnet" and params["model"] is None
+    colour = len(image_shape) == 3 and image_shape[-1] == 3
+    settled = {"architecture": architecture, "lr_schedule": "cosine" if convnet else "constant",
+               "flip": "horizontal" if convnet and colour else None}  # fmt: skip
+    return {**params, **{name: value for name, value in settled.items() if _is_auto(params[name])}}
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 def augmentation_settings(params):

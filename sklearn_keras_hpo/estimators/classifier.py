@@ -146,11 +146,14 @@ class CNNClassifier(ClassifierMixin, ClassTargets, _BaseCNN):
     lr_schedule, lr_decay, lr_step_size, lr_drop, lr_min_fraction, lr_power, \
 lr_restart_epochs, lr_schedule_epochs, lr_patience, warmup_epochs
         The learning-rate schedule and its settings (user guide: "Learning-rate
-        schedules").
+        schedules"). ``lr_schedule="auto"`` (the default) is "cosine" for the
+        ``convnet`` and "constant" for every other net (the tutorials' setting).
     rotation, translation, zoom, shear, flip, elastic, brightness, contrast, gamma, \
 hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copies
         Augmentation of the training images, each transform off at 0 or None
-        (user guide: "Augmentation").
+        (user guide: "Augmentation"). ``flip="auto"`` (the default) flips colour
+        images horizontally for the ``convnet`` and nothing else: set None for
+        photos that a mirror changes the meaning of (text, road signs).
     early_stopping : bool, default=False
         Stop when the validation loss has not improved by ``tol`` for
         ``n_iter_no_change`` epochs, and restore the best epoch's weights.

@@ -46,7 +46,7 @@ def plot_augmentations(images, estimator, *, n_images=6, n_versions=3, random_st
     images = images[..., None] if images.ndim == 3 else images
     images = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
     augment = make_batch_augmenter(
-        estimator._augmentation_settings(), channels=images.shape[-1], n_classes=2,
+        estimator._augmentation_settings(images.shape[1:]), channels=images.shape[-1], n_classes=2,
         seed=random_state,
     )  # fmt: skip
     labels = np.zeros(len(images), np.int32)
