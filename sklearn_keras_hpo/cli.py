@@ -14,6 +14,7 @@ folder of image files), and ``--x-key``/``--y-key`` name an .npz's arrays.
 """
 
 import argparse
+import functools
 import json
 import shutil
 import sys
@@ -191,14 +192,14 @@ def _tune(args):
     if args.searcher in ("halving", "hyperband", "asha"):
         summary["best chosen at"] = _budget_note(best_params.get("epochs"), args.max_epochs)
     seconds = epoch_seconds(records, best_params)
-    finish = (_refit_and_write, args, budget, estimator, best_params, seconds, (X_train, y_train), (X_test, y_test),
-              (output, results, summary, searched))  # fmt: skip
+    finish = functools.partial(_refit_and_write, args, budget, estimator, best_params, seconds,
+                               (X_train, y_train), (X_test, y_test), output, results, summary, searched)  # fmt: skip
     # a stop can land inside TensorFlow and leave this thread's state half-changed: refit elsewhere
-    return in_fresh_thread(*finish) if stopped else finish[0](*finish[1:])
+    return in_fresh_thread(finish) if stopped else finish()
 
 
-def _refit_and_write(args, budget, estimator, best_params, epoch_seconds, train, test, outputs):
-    output, results, summary, searched = outputs
+def _refit_and_write(args, budget, estimator, best_params, epoch_seconds, train, test, output, results, summary,
+                     searched):  # fmt: skip
     best, summary["refit"] = refit_within(budget, estimator, best_params, train, cv=args.cv,
                                           epoch_seconds=epoch_seconds, n_held_out=len(test[1]),
                                           rule=args.refit_epochs)  # fmt: skip
