@@ -40,11 +40,11 @@ def sample_rss(process, peaks, stop):
     while not stop.is_set():
         total = 0
         for proc in [root, *root.children(recursive=True)]:
-            try:
+            try:  # a child may end, or be a zombie, between the listing and these calls
                 rss = proc.memory_info().rss / 2**20
+                key = f"{proc.pid} {' '.join(proc.cmdline()[1:3])[:40]}" if proc.pid != root.pid else "skhpo tune"
             except psutil.Error:
                 continue
-            key = f"{proc.pid} {' '.join(proc.cmdline()[1:3])[:40]}" if proc.pid != root.pid else "skhpo tune"
             peaks[key] = max(peaks.get(key, 0.0), rss)
             total += rss
         peaks["all processes"] = max(peaks.get("all processes", 0.0), total)
@@ -86,7 +86,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--time-limit", type=float, default=600)
     parser.add_argument("--image-size", type=int, default=32)
-    parser.add_argument("--searcher", default="random")
+    parser.add_argument("--searcher", default="asha", help="the CLI's own default")
     parser.add_argument("--no-handwritten", action="store_true")
     parser.add_argument("--output", default="runs/photos_cli")
     args = parser.parse_args()

@@ -35,7 +35,8 @@ def _parse_value(text):
 
 
 def _make_search(args, estimator, scorer, image_shape, n_train):
-    """The searcher and the names of the parameters it searches. It does not refit: the
+    """The searcher, the names of the parameters it searches and the longest training it
+    considers (``_longest_epochs``). It does not refit: the
     tune command refits the best itself, within the time limit."""
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
     from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
@@ -47,6 +48,7 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
         specs = auto_space(image_shape, n_train)
     else:
         specs = dict(PRESETS[args.space]) if args.space in PRESETS else read_space_file(args.space)
+    longest = _longest_epochs(specs, args, estimator)
     if args.searcher in ("halving", "hyperband", "asha"):
         specs.pop("epochs", None)  # the resource, set per rung
     for item in args.set:  # a parameter fixed with --set is not searched (--set architecture=... with weights=)
@@ -87,7 +89,16 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
                                       factor=3, **seeded)  # fmt: skip
     else:
         search = HyperbandSearchCV(estimator, space, max_epochs=args.max_epochs, factor=3, **seeded)
-    return search, list(specs)
+    return search, list(specs), longest
+
+
+def _longest_epochs(specs, args, estimator):
+    """The longest training the search considers for one model: the space's largest epochs
+    (the estimator's own when it names none), or the last rung's when that is longer."""
+    spec = specs.get("epochs")
+    longest = estimator.get_params()["epochs"] if spec is None else max(spec[1]) if spec[0] == "cat" else spec[2]
+    rungs = args.max_epochs if args.searcher in ("halving", "hyperband", "asha") else 0
+    return int(max(longest, rungs))
 
 
 def _run_search(search, X, y, args, budget, records):

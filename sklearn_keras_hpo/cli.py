@@ -62,7 +62,9 @@ def _parser():
                       f"decoding it all first (auto: above {STREAM_ABOVE_BYTES // 2**20} MiB of decoded pixels)")
     _add_key_options(tune)
     tune.add_argument("--max-samples", type=int, help="use a stratified subset of this many images")
-    tune.add_argument("--searcher", choices=SEARCHERS, default="random")
+    tune.add_argument("--searcher", choices=SEARCHERS, default="asha",
+                      help="asha (default: asynchronous successive halving over epochs, the estimator's own "
+                      "configuration first), hyperband, halving, random, bayes or grid")
     tune.add_argument("--space", default="auto", help="auto (default: built from the data's image size, "
                       "channels and count), a tutorial preset (cnn, mlp_lr, augmentation, hyperband, "
                       "regularisation, transfer) or a YAML/JSON file")
@@ -76,9 +78,11 @@ def _parser():
     tune.add_argument("--sampler", choices=SAMPLERS, default="random", help="what hyperband and asha try next: "
                       "random draws, or tpe (Optuna's TPE, fit on the results so far; the optuna extra)")
     tune.add_argument("--max-epochs", type=int, default=9, help="epochs of the last rung (halving, hyperband, asha)")
-    tune.add_argument("--refit-epochs", type=refit_rule, default="searched", metavar="searched|scaled|N",
-                      help="epochs of the refit on the whole training set: the best's searched epochs (default), "
-                      "those scaled by cv/(cv-1) (the validation images join the training set), or N")
+    tune.add_argument("--refit-epochs", type=refit_rule, metavar="searched|scaled|fill|N",
+                      help="epochs of the refit on the whole training set: the best's searched epochs (default "
+                      "without --time-limit), those scaled by cv/(cv-1) (the validation images join the training "
+                      "set), fill (default with --time-limit, unless --set fixes epochs: the epochs the time left "
+                      "affords, up to the search's longest training), or N")
     tune.add_argument("--time-limit", type=float, help="seconds for the whole run: the search (stopped, keeping "
                       "what finished), the refit of the best and the report")
     tune.add_argument("--random-state", type=int, default=0)
@@ -172,7 +176,8 @@ def _tune(args):
     if records.exists() and not args.resume:
         records.unlink()
     estimator = _base_estimator(args, fits)
-    search, searched = _make_search(args, estimator, RecordingScorer(records), summary["image shape"], len(X_train))
+    search, searched, longest = _make_search(args, estimator, RecordingScorer(records), summary["image shape"],
+                                             len(X_train))  # fmt: skip
     summary.update({"searcher": type(search).__name__, "search space": args.space, "cv folds": args.cv})
 
     started = time.monotonic()
@@ -186,23 +191,31 @@ def _tune(args):
             return 130
         budgets = [params.get("epochs", 0) for params in results["params"]]
         best_params = results["params"][best_at_largest_budget(results["mean_test_score"], budgets)]
+        # a record holds every parameter of its fit, some set by the search for its rungs
+        # (lr_schedule_epochs); the refit takes the searched ones and the epochs
+        best_params = {name: value for name, value in best_params.items() if name in searched or name == "epochs"}
         print(f"Stopped ({stopped}); the best of {len(results['params'])} finished configurations:")
     else:
         results, best_params = search.cv_results_, search.best_params_
     if args.searcher in ("halving", "hyperband", "asha"):
         summary["best chosen at"] = _budget_note(best_params.get("epochs"), args.max_epochs)
     seconds = epoch_seconds(records, best_params)
-    finish = functools.partial(_refit_and_write, args, budget, estimator, best_params, seconds,
-                               (X_train, y_train), (X_test, y_test), output, results, summary, searched)  # fmt: skip
+    rule = args.refit_epochs or ("fill" if args.time_limit and "epochs" not in _fixed(args) else "searched")
+    plan = functools.partial(refit_within, budget, estimator, best_params, (X_train, y_train), cv=args.cv,
+                             epoch_seconds=seconds, n_held_out=len(y_test), rule=rule, longest=longest)  # fmt: skip
+    finish = functools.partial(_refit_and_write, args, plan, best_params, (X_train, y_train), (X_test, y_test),
+                               output, results, summary, searched)  # fmt: skip
     # a stop can land inside TensorFlow and leave this thread's state half-changed: refit elsewhere
     return in_fresh_thread(finish) if stopped else finish()
 
 
-def _refit_and_write(args, budget, estimator, best_params, epoch_seconds, train, test, output, results, summary,
-                     searched):  # fmt: skip
-    best, summary["refit"] = refit_within(budget, estimator, best_params, train, cv=args.cv,
-                                          epoch_seconds=epoch_seconds, n_held_out=len(test[1]),
-                                          rule=args.refit_epochs)  # fmt: skip
+def _fixed(args):
+    """The parameters that --set fixes."""
+    return {item.partition("=")[0].strip() for item in args.set}
+
+
+def _refit_and_write(args, plan, best_params, train, test, output, results, summary, searched):
+    best, summary["refit"] = plan()
     print(f"Refit: {summary['refit']}.")
     if getattr(args, "label_names", None):  # a .csv's label names name the columns (classes_) of the model
         best.classes_ = np.asarray(args.label_names)

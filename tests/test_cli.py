@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_keras_hpo import load
+from sklearn_keras_hpo import load, search_space
 from sklearn_keras_hpo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,11 +164,30 @@ def test_time_limit_keeps_what_finished(tmp_path, capsys):
     assert main(args) == 0
     assert time.monotonic() - started < 60
     out = capsys.readouterr().out
-    assert "Stopped (time limit of 20 s, 10 s of it for the search)" in out and "Refit: " in out
+    assert "Stopped (time limit of 20 s, 8 s of it for the search)" in out and "Refit: " in out
     with open(tmp_path / "cv_results.csv") as file:
         finished = len(list(csv.DictReader(file)))
     assert 1 <= finished < 50
     assert load(tmp_path / "model").get_params()["epochs"] >= 1
+
+
+def test_time_limited_asha_refits_the_searched_values_for_the_time_left(tmp_path, capsys):
+    """The default searcher (asha) stopped by --time-limit: the refit takes the searched
+    values and the epochs the time left affords, up to the search's longest training (the
+    space's 10 epochs over the last rung's 3), with the rate schedule of its own length
+    (not the rungs' lr_schedule_epochs)."""
+    args = ["tune", "--space", "cnn", "--n-iter", "200", "--max-epochs", "3", "--time-limit", "25",
+            "--output", str(tmp_path), *TINY]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Stopped (time limit of 25 s" in out, out
+    refit = re.search(r"Refit: on the whole training set for (\d+) epochs \(what the time left affords, up to 10", out)
+    assert refit, out
+    model = load(tmp_path / "model")
+    assert model.get_params()["epochs"] == int(refit.group(1)) >= 1
+    assert model.get_params()["lr_schedule_epochs"] is None
+    best = json.loads((tmp_path / "best_params.json").read_text())
+    assert set(best) <= set(search_space("cnn")) | {"epochs"}, best
 
 
 def test_ctrl_c_stops_cleanly_and_resume_skips_finished_fits(tmp_path, space_file):

@@ -255,7 +255,7 @@ def test_cli_set_fixes_the_backbone_and_its_weights_file(weights_file, tmp_path)
                                      f"architecture={NAME}", "--set", f"weights={weights_file[0]}"])  # fmt: skip
     estimator = cli._base_estimator(args, tmp_path)
     assert (estimator.architecture, estimator.weights) == (NAME, weights_file[0])
-    search, searched = cli._make_search(args, estimator, "accuracy", (28, 28, 1), 24)
+    search, searched, _ = cli._make_search(args, estimator, "accuracy", (28, 28, 1), 24)
     assert "architecture" not in searched  # fixed by --set, not drawn from the preset
     assert {"freeze_epochs", "fine_tune_layers", "learning_rate", "fine_tune_learning_rate"} <= set(searched)
     assert search.estimator.weights == weights_file[0]

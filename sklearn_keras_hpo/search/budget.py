@@ -5,7 +5,15 @@ The search gets ``SEARCH_SHARE`` of the limit, leaving at least ``MIN_RESERVE`` 
 left from the best configuration's measured seconds per epoch (scaled from a fold's
 training rows to the whole training set): its own epochs when they fit, fewer when
 only those fit, and when not one epoch fits, no training at all: the best
-configuration's first fold, restored from its checkpoint.
+configuration's first fold, restored from its checkpoint. Under a time limit the refit's
+rule is ``"fill"``: as many epochs as the time left affords, up to the longest training
+the search considered (its largest epochs), because a search stopped by the clock chose
+on short fits, and the final model is what the user keeps.
+
+Why the search gets 0.4 and not more: on 10,000 CIFAR-10 images and 2 cores, ten minutes
+are about 28 epochs of one model; the refit is the model the user keeps, and its test
+accuracy gains about 3 points per 1.5x more epochs there (0.7174 at 10, 0.7447 at 14),
+more than a search of a few minutes finds over its starting point.
 
 A fold's epoch took 2 s on 2/3 of the training set, so an epoch of the refit takes 3 s;
 20 s left, less 6 s to build the model, leave room for 4 epochs:
@@ -21,7 +29,7 @@ A fold's epoch took 2 s on 2/3 of the training set, so an epoch of the refit tak
 import math
 import time
 
-SEARCH_SHARE = 0.75  # of the time limit; the rest is for the refit and the report
+SEARCH_SHARE = 0.4  # of the time limit; the rest is for the refit and the report
 MIN_RESERVE = 10.0  # seconds kept from the search at least: a refit and a report cost that much at any size
 FIXED_SECONDS = 6.0  # a refit's cost besides its epochs: building and tracing the model
 REPORT_SECONDS = 4.0  # the report's plots and tables, besides predicting the held-out images
@@ -66,26 +74,29 @@ def refit_epochs(*, epochs, epoch_seconds, train_fraction, seconds_left, reserve
     return int(max(0, min(epochs, (seconds_left - reserve) // per_epoch)))
 
 
-def epochs_for_refit(rule, searched, train_fraction):
+def epochs_for_refit(rule, searched, train_fraction, longest=None):
     """Epochs of a refit on all the training images, by the rule ``refit_epochs``: the
-    searched epochs, those scaled by the whole set's size over a fold's, or a given number.
+    searched epochs, those scaled by the whole set's size over a fold's, the ``longest``
+    training the search considered (``"fill"``: the time left may cut it), or a given number.
 
-    >>> [epochs_for_refit(rule, 9, 2 / 3) for rule in ("searched", "scaled", 20)]
-    [9, 14, 20]
+    >>> [epochs_for_refit(rule, 9, 2 / 3, longest=15) for rule in ("searched", "scaled", "fill", 20)]
+    [9, 14, 15, 20]
     """
     if rule == "searched":
         return int(searched)
+    if rule == "fill":
+        return int(max(searched, longest or searched))
     if rule == "scaled":
         return max(1, int(searched / train_fraction + 0.5))
     return int(rule)
 
 
 def refit_rule(text):
-    """``refit_epochs`` from the command line: "searched", "scaled" or a number >= 1."""
-    if text in ("searched", "scaled"):
+    """``refit_epochs`` from the command line: "searched", "scaled", "fill" or a number >= 1."""
+    if text in ("searched", "scaled", "fill"):
         return text
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"refit epochs must be searched, scaled or a number >= 1, got {text!r}")
+        raise ValueError(f"refit epochs must be searched, scaled, fill or a number >= 1, got {text!r}")
     return int(text)
 
 
@@ -97,24 +108,27 @@ def report_reserve(n_held_out, epoch_seconds, n_fold_train):
     return REPORT_SECONDS + epoch_seconds * n_held_out / n_fold_train / 3
 
 
-def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_out, rule="searched"):
+def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_out, rule="searched", longest=None):
     """``(fitted, what was done)``: ``estimator`` with the best ``params`` fitted in what
     ``budget`` leaves (less the report's share): on the whole training set for its own
     epochs, or for the epochs that fit, or, with no time for one, its fit on the first of
-    the search's ``cv`` folds restored from the checkpoint (no training). ``rule`` scales
-    the epochs first (``epochs_for_refit``)."""
+    the search's ``cv`` folds restored from the checkpoint (no training). ``rule`` sets
+    the epochs first (``epochs_for_refit``, with ``longest``)."""
     from sklearn.base import clone
     from sklearn.model_selection import check_cv
 
     X, y = train
     fraction = (cv - 1) / cv
-    epochs = epochs_for_refit(rule, params.get("epochs", estimator.get_params()["epochs"]), fraction)
+    epochs = epochs_for_refit(rule, params.get("epochs", estimator.get_params()["epochs"]), fraction, longest)
     reserve = report_reserve(n_held_out, epoch_seconds, fraction * len(y))
     affordable = refit_epochs(epochs=epochs, epoch_seconds=epoch_seconds, train_fraction=fraction,
                               seconds_left=budget.seconds_left() - reserve)  # fmt: skip
     best = clone(estimator).set_params(**params)
     if affordable >= 1:
         best.set_params(epochs=affordable).fit(X, y)
+        if rule == "fill":
+            return best, (f"on the whole training set for {affordable} epochs (what the time left "
+                          f"affords, up to {epochs}: the search's longest training)")  # fmt: skip
         cut = f" of its {epochs} (what the time limit left room for)" if affordable < epochs else ""
         return best, f"on the whole training set for {affordable}{cut} epochs"
     first_fold, _ = next(check_cv(cv, y, classifier=True).split(X, y))
