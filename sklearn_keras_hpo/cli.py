@@ -28,7 +28,7 @@ from .data.rows import ImageRows
 from .reporting.files import json_default, write_label_predictions, write_predictions, write_results_csv
 from .search._rung_search import best_at_largest_budget
 from .search._stopping import in_fresh_thread
-from .search.budget import Budget, refit_rule, refit_within
+from .search.budget import Budget, refit_rule, refit_within, solo_speedup
 from .search.records import RecordingScorer, epoch_seconds, partial_results
 from .search.samplers import SAMPLERS
 
@@ -199,7 +199,8 @@ def _tune(args):
         results, best_params = search.cv_results_, search.best_params_
     if args.searcher in ("halving", "hyperband", "asha"):
         summary["best chosen at"] = _budget_note(best_params.get("epochs"), args.max_epochs)
-    seconds = epoch_seconds(records, best_params)
+    seconds = epoch_seconds(records, best_params)  # measured while --n-jobs fits shared the cores
+    seconds = seconds and seconds / solo_speedup(args.n_jobs)
     rule = args.refit_epochs or ("fill" if args.time_limit and "epochs" not in _fixed(args) else "searched")
     plan = functools.partial(refit_within, budget, estimator, best_params, (X_train, y_train), cv=args.cv,
                              epoch_seconds=seconds, n_held_out=len(y_test), rule=rule, longest=longest)  # fmt: skip
