@@ -42,6 +42,8 @@ def sample_rss(process, peaks, stop):
         for proc in [root, *root.children(recursive=True)]:
             try:  # a child may end, or be a zombie, between the listing and these calls
                 rss = proc.memory_info().rss / 2**20
+                if not rss:  # ending: nothing left to measure
+                    continue
                 key = f"{proc.pid} {' '.join(proc.cmdline()[1:3])[:40]}" if proc.pid != root.pid else "skhpo tune"
             except psutil.Error:
                 continue

@@ -181,7 +181,8 @@ def test_time_limited_asha_refits_the_searched_values_for_the_time_left(tmp_path
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "Stopped (time limit of 25 s" in out, out
-    refit = re.search(r"Refit: on the whole training set for (\d+) epochs \(what the time left affords, up to 10", out)
+    refit = re.search(r"Refit: on the whole training set for (\d+) epochs \(what the time left affords, "
+                      r"up to 10", out)  # fmt: skip
     assert refit, out
     model = load(tmp_path / "model")
     assert model.get_params()["epochs"] == int(refit.group(1)) >= 1

@@ -1,10 +1,11 @@
 """A time limit that bounds the whole run: the search, the refit of the best
 configuration and the report.
 
-The search gets ``SEARCH_SHARE`` of the limit, leaving at least ``MIN_RESERVE`` seconds. The refit is then planned in what is
-left from the best configuration's measured seconds per epoch (scaled from a fold's
-training rows to the whole training set): its own epochs when they fit, fewer when
-only those fit, and when not one epoch fits, no training at all: the best
+The search gets ``SEARCH_SHARE`` of the limit, leaving at least ``MIN_RESERVE`` seconds.
+The refit is then planned in what is left from the best configuration's measured seconds
+per epoch (scaled from a fold's training rows to the whole training set, and to a fit
+alone on the cores: ``solo_speedup``): its own epochs when they fit, fewer when only
+those fit, and when not one epoch fits, no training at all: the best
 configuration's first fold, restored from its checkpoint. Under a time limit the refit's
 rule is ``"fill"``: as many epochs as the time left affords, up to the longest training
 the search considered (its largest epochs), because a search stopped by the clock chose
@@ -147,8 +148,10 @@ def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_
         if rule == "fill":
             return best, (f"on the whole training set for {affordable} epochs (what the time left "
                           f"affords, up to {epochs}: the search's longest training)")  # fmt: skip
-        cut = f" of its {epochs} (what the time limit left room for)" if affordable < epochs else ""
-        return best, f"on the whole training set for {affordable}{cut} epochs"
+        if affordable < epochs:
+            return best, (f"on the whole training set for {affordable} of its {epochs} epochs (what the "
+                          "time limit left room for)")  # fmt: skip
+        return best, f"on the whole training set for {affordable} epochs"
     first_fold, _ = next(check_cv(cv, y, classifier=True).split(X, y))
     best.fit(X[first_fold], y[first_fold])  # the search's own fit: its checkpoint holds it
     return best, (f"no time left to train: the best configuration's fit on fold 1 ({len(first_fold)} "
