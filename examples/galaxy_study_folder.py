@@ -13,10 +13,11 @@ the images on disk have the real size; nothing is held as a float array:
 - precomputed mode keeps the augmented copies as uint8 (2 x 8,000 x 96 x 96 x 3 =
   442 MB for one copy), checked by the memory guard before it is made.
 
-Measured on the project's 2-core CPU machine with the default convnet: untuned 0.7 min,
-held-out accuracy 0.488; online search 2.6 min (0.451), precomputed 3.9 min (0.516); with the
-old default ``cnn``: 4.9 min (0.325), 15.0 min (0.280), 24.8 min (0.385); see docs/guide.md
-("Real-size images"). ``--small`` runs the same code on 600
+Measured on the project's 2-core CPU machine with the default convnet (2026-12-06, a cosine
+schedule; whole run 5.8 min): untuned 0.5 min, held-out accuracy 0.445; online search 1.8 min
+(0.441), precomputed 3.2 min (0.483); with a constant rate (2026-12-05): 0.488, 0.451, 0.516;
+with the old default ``cnn``: 4.9 min (0.325), 15.0 min (0.280), 24.8 min (0.385); see
+docs/guide.md ("Real-size images"). ``--small`` runs the same code on 600
 images at 48 px in about two minutes (what the test runs).
 
     python examples/galaxy_study_folder.py                   # 10,000 images at 96 px
