@@ -39,7 +39,7 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
     considers (``_longest_epochs``). It does not refit: the
     tune command refits the best itself, within the time limit."""
     from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
+    from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV
 
     from .search.hyperband import HyperbandSearchCV
     from .search.spaces import PRESETS, auto_space, read_space_file, search_space
@@ -74,7 +74,7 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
                   "samples it instead.", file=sys.stderr)  # fmt: skip
         search = GridSearchCV(estimator, space, **common)
     elif args.searcher == "random":
-        search = RandomizedSearchCV(estimator, space, n_iter=args.n_iter, **seeded)
+        search = _random_search_from_the_start()(estimator, space, n_iter=args.n_iter, **seeded)
     elif args.searcher == "bayes":
         from skopt import BayesSearchCV
 
@@ -90,6 +90,23 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
     else:
         search = HyperbandSearchCV(estimator, space, max_epochs=args.max_epochs, factor=3, **seeded)
     return search, list(specs), longest
+
+
+def _random_search_from_the_start():
+    """``RandomizedSearchCV`` whose first of ``n_iter`` candidates is the estimator's own
+    configuration, as in our rung searches: a search cut short by a time limit still has
+    the default to fall back on. The candidates are dispatched at once, so the progress
+    bar's total is known from the start."""
+    from sklearn.model_selection import ParameterSampler, RandomizedSearchCV
+
+    class RandomSearchFromTheStart(RandomizedSearchCV):
+        def _run_search(self, evaluate_candidates):
+            own = self.estimator.get_params()
+            start = {name: own[name] for name in self.param_distributions}
+            drawn = ParameterSampler(self.param_distributions, self.n_iter - 1, random_state=self.random_state)
+            evaluate_candidates([start, *drawn])
+
+    return RandomSearchFromTheStart
 
 
 def _longest_epochs(specs, args, estimator):
