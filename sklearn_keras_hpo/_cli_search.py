@@ -96,17 +96,19 @@ def _random_search_from_the_start():
     """``RandomizedSearchCV`` whose first of ``n_iter`` candidates is the estimator's own
     configuration, as in our rung searches: a search cut short by a time limit still has
     the default to fall back on. The candidates are dispatched at once, so the progress
-    bar's total is known from the start."""
-    from sklearn.model_selection import ParameterSampler, RandomizedSearchCV
+    bar's total is known from the start. It keeps scikit-learn's name, which the report and
+    the tracking logs show."""
+    from sklearn import model_selection
+    from sklearn.model_selection import ParameterSampler
 
-    class RandomSearchFromTheStart(RandomizedSearchCV):
+    class RandomizedSearchCV(model_selection.RandomizedSearchCV):
         def _run_search(self, evaluate_candidates):
             own = self.estimator.get_params()
             start = {name: own[name] for name in self.param_distributions}
             drawn = ParameterSampler(self.param_distributions, self.n_iter - 1, random_state=self.random_state)
             evaluate_candidates([start, *drawn])
 
-    return RandomSearchFromTheStart
+    return RandomizedSearchCV
 
 
 def _longest_epochs(specs, args, estimator):
