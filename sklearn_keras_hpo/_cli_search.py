@@ -27,6 +27,11 @@ def _base_estimator(args, fits):
     return estimator.set_params(**params)
 
 
+def fixed_names(args):
+    """The parameters that --set fixes."""
+    return {item.partition("=")[0].strip() for item in args.set}
+
+
 def _parse_value(text):
     try:
         return json.loads(text)
@@ -51,8 +56,8 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
     longest = _longest_epochs(specs, args, estimator)
     if args.searcher in ("halving", "hyperband", "asha"):
         specs.pop("epochs", None)  # the resource, set per rung
-    for item in args.set:  # a parameter fixed with --set is not searched (--set architecture=... with weights=)
-        specs.pop(item.partition("=")[0].strip(), None)
+    for name in fixed_names(args):  # a parameter fixed with --set is not searched (--set architecture=... with weights=)
+        specs.pop(name, None)
     kind = {"grid": "grid", "bayes": "bayes"}.get(args.searcher, "random")
     unknown = set(specs) - set(estimator.get_params())
     if unknown:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_search import _base_estimator, _make_search, _run_search
+from ._cli_search import _base_estimator, _make_search, _run_search, fixed_names
 from .data.rows import ImageRows
 from .reporting.files import json_default, write_label_predictions, write_predictions, write_results_csv
 from .search._rung_search import best_at_largest_budget
@@ -201,18 +201,13 @@ def _tune(args):
         summary["best chosen at"] = _budget_note(best_params.get("epochs"), args.max_epochs)
     seconds = epoch_seconds(records, best_params)  # measured while --n-jobs fits shared the cores
     seconds = seconds and seconds / solo_speedup(args.n_jobs)
-    rule = args.refit_epochs or ("fill" if args.time_limit and "epochs" not in _fixed(args) else "searched")
+    rule = args.refit_epochs or ("fill" if args.time_limit and "epochs" not in fixed_names(args) else "searched")
     plan = functools.partial(refit_within, budget, estimator, best_params, (X_train, y_train), cv=args.cv,
                              epoch_seconds=seconds, n_held_out=len(y_test), rule=rule, longest=longest)  # fmt: skip
     finish = functools.partial(_refit_and_write, args, plan, best_params, (X_train, y_train), (X_test, y_test),
                                output, results, summary, searched)  # fmt: skip
     # a stop can land inside TensorFlow and leave this thread's state half-changed: refit elsewhere
     return in_fresh_thread(finish) if stopped else finish()
-
-
-def _fixed(args):
-    """The parameters that --set fixes."""
-    return {item.partition("=")[0].strip() for item in args.set}
 
 
 def _refit_and_write(args, plan, best_params, train, test, output, results, summary, searched):

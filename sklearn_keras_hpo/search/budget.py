@@ -84,13 +84,12 @@ def solo_speedup(n_jobs, cores=None):
     margin, because a refit planned too long overruns the limit and one planned too short
     only ends early.
 
-    >>> round(solo_speedup(2, cores=2), 2), solo_speedup(1, cores=2), round(solo_speedup(-1, cores=4), 2)
+    >>> round(solo_speedup(2, cores=2), 2), solo_speedup(1, cores=2), round(solo_speedup(8, cores=4), 2)
     (1.52, 1.0, 2.3)
     """
+    from joblib import effective_n_jobs
 
-    cores = cores or os.cpu_count() or 1
-    workers = 1 if n_jobs is None else cores + 1 + n_jobs if n_jobs < 0 else n_jobs  # joblib's n_jobs
-    return min(max(workers, 1), cores) ** 0.6
+    return min(effective_n_jobs(n_jobs), cores or os.cpu_count() or 1) ** 0.6
 
 
 def epochs_for_refit(rule, searched, train_fraction, longest=None):
