@@ -19,6 +19,14 @@ validation split. Every system runs in a fresh process:
   ``search_space(auto_space(image shape, n training images))`` without its ``epochs`` (the
   resource, 1..``--max-epochs``, factor 3), the estimator's own configuration as the first
   candidate (``points_to_evaluate=None``), ``n_jobs=2``, ``time_limit`` = the budget;
+- ``ours-tune``: ``skhpo tune --time-limit <budget>`` with its defaults (ASHA from the
+  default configuration, 3 folds, the search in 0.4 of the limit, then the best refitted
+  for the epochs the time left affords): the whole run, refit included, inside the budget,
+  where every other search's refit runs after its budget; its curve is the one model it
+  writes, when it writes it;
+- ``default-budget``: the bound the issue names, the default configuration trained alone
+  for the whole budget (its epochs, and so its cosine schedule, set from one measured
+  epoch, which counts in the budget);
 - the peers, on the same space (each entry as its API writes it: keras-tuner ``hp.Choice``/
   ``hp.Int``/``hp.Float`` with choices as strings and one-value choices fixed, Optuna
   ``suggest_*``, scikeras ``model__``/``optimizer__`` parameters and scipy distributions)
@@ -64,17 +72,19 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from peers_report import OURS, curve, report
-from peers_runners import RUNNERS, searched
+from peers_runners import RUNNERS, run_default_for_budget, run_tune, searched
 from peers_tasks import SMOKE, TASKS, curve_rows, data_present
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMS = {  # name: (label, modules it needs)
     "baseline": ("untuned default CNNClassifier", ()),
     "handwritten": ("hand-written Keras net", ()),
+    "default-budget": ("default trained for the budget", ()),
     "ours-asha-random": ("ours: ASHA, random", ()),
     "ours-asha-tpe": ("ours: ASHA, TPE", ("optuna",)),
     "ours-hyperband-random": ("ours: Hyperband, random", ()),
     "ours-hyperband-tpe": ("ours: Hyperband, TPE", ("optuna",)),
+    "ours-tune": ("ours: skhpo tune --time-limit", ()),
     "optuna": ("Optuna TPE + HyperbandPruner", ("optuna", "optuna_integration")),
     "keras-tuner": ("keras-tuner Hyperband", ("keras_tuner",)),
     "scikeras-random": ("scikeras + RandomizedSearchCV", ("scikeras",)),
@@ -89,6 +99,7 @@ class BudgetSpent(BaseException):
     searcher scores it as a failed fit)."""
 
 
+WHOLE_RUNS = {"ours-tune": run_tune, "default-budget": run_default_for_budget}  # refit inside the budget
 CHOICE = {"optuna": "complete", "keras-tuner": "all", "scikeras-random": "all", "scikeras-halving": "all"}
 
 
@@ -132,6 +143,8 @@ def run_system(args):
 
         hand = run_handwritten(args.task, X, y, X_test, y_test, ctx["curve"], ctx["budget"])
         result.update(search_wall_s=hand["train_s"], n_models=1, curve=hand.pop("curve"), final=hand)
+    elif args.system in WHOLE_RUNS:
+        result.update(WHOLE_RUNS[args.system](ctx, X_test, y_test))
     else:
         with tempfile.TemporaryDirectory(prefix="bench-peers-") as scratch:
             result.update(run_search(args.system, {**ctx, "scratch": scratch}, X_test, y_test))

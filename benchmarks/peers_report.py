@@ -4,8 +4,9 @@ wrote (pure functions of those results)."""
 import math
 import statistics
 
-OURS = ("ours-asha-random", "ours-asha-tpe", "ours-hyperband-random", "ours-hyperband-tpe")
-REFERENCES = ("baseline", "handwritten")
+OURS_SEARCHES = ("ours-asha-random", "ours-asha-tpe", "ours-hyperband-random", "ours-hyperband-tpe")
+OURS = (*OURS_SEARCHES, "ours-tune")
+REFERENCES = ("baseline", "handwritten", "default-budget")
 NAN = float("nan")
 
 

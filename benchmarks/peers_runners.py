@@ -7,7 +7,7 @@ import json
 import time
 
 import numpy as np
-from peers_report import OURS
+from peers_report import OURS_SEARCHES
 from peers_tasks import as_float, compile_peer, epoch_schedule, kt_params, peer_model, suggest
 
 
@@ -156,5 +156,58 @@ def run_optuna(name, ctx):
     study.optimize(objective, timeout=ctx["budget"])
 
 
-RUNNERS = {**dict.fromkeys(OURS, run_ours), "keras-tuner": run_keras_tuner, "optuna": run_optuna,
+RUNNERS = {**dict.fromkeys(OURS_SEARCHES, run_ours), "keras-tuner": run_keras_tuner, "optuna": run_optuna,
            "scikeras-random": run_scikeras, "scikeras-halving": run_scikeras}  # fmt: skip
+
+
+# -- whole runs inside the budget (refit included): ours as `skhpo tune`, and the bound -------------
+def run_tune(ctx, X_test, y_test):
+    """``skhpo tune --time-limit <budget>`` with its defaults (ASHA from the default
+    configuration, 3 folds, the search in 0.4 of the limit, the refit filling what is left)
+    on the training images, all held in (``--test-size 0``); its model scored on the test
+    split. Its search, refit and report all run inside the budget (the other searches' refits
+    run after theirs), so its curve is one point: the model it writes, when it writes it."""
+    import tempfile
+    from pathlib import Path
+
+    from sklearn_keras_hpo import load
+    from sklearn_keras_hpo.cli import main
+
+    args = ctx["args"]
+    with tempfile.TemporaryDirectory(prefix="bench-tune-") as scratch:
+        data, output = Path(scratch) / "train.npz", Path(scratch) / "run"
+        np.savez(data, x=ctx["X"], y=ctx["y"])
+        start = time.time()
+        code = main(["tune", "--data", str(data), "--test-size", "0", "--time-limit", str(ctx["budget"]),
+                     "--n-jobs", str(args.n_jobs), "--max-epochs", str(args.max_epochs), "--output", str(output),
+                     "--no-progress"])  # fmt: skip
+        wall = time.time() - start
+        if code:
+            raise RuntimeError(f"skhpo tune exited {code}")
+        model = load(output / "model")
+        params = json.loads((output / "best_params.json").read_text())
+        n_fits = len((output / "finished_fits.jsonl").read_text().splitlines())
+    curve_accuracy = float(model.score(*ctx["curve"]))
+    refit = model.get_params()["epochs"]
+    final = {"params": {**params, "epochs": refit}, "test_accuracy": float(model.score(X_test, y_test)),
+             "refit_s": float("nan"), "chosen_by": f"skhpo tune: chosen at {params.get('epochs')} epochs, refit {refit}"}
+    return {"search_wall_s": wall, "n_models": n_fits, "curve": [[wall / 60, curve_accuracy]], "final": final}
+
+
+def run_default_for_budget(ctx, X_test, y_test):
+    """The bound the issue names: the default configuration trained alone for the whole
+    budget, its epochs (and so its schedule) set from one measured epoch, which counts in
+    the budget."""
+    from sklearn_keras_hpo import CNNClassifier
+    from sklearn_keras_hpo.search.budget import Budget, refit_epochs
+
+    budget, start = Budget(ctx["budget"]), time.time()
+    probe = CNNClassifier(random_state=0, epochs=1).fit(ctx["X"], ctx["y"])
+    epoch_s = probe.epoch_seconds_  # its first epoch, tracing included: the plan errs short
+    epochs = refit_epochs(epochs=1000, epoch_seconds=epoch_s, train_fraction=1.0, seconds_left=budget.seconds_left())
+    model = CNNClassifier(random_state=0, epochs=max(1, epochs)).fit(ctx["X"], ctx["y"])
+    wall = time.time() - start
+    final = {"params": {"epochs": epochs}, "test_accuracy": float(model.score(X_test, y_test)), "refit_s": wall,
+             "chosen_by": f"one epoch took {epoch_s:.1f} s"}  # fmt: skip
+    return {"search_wall_s": wall, "n_models": 1, "curve": [[wall / 60, float(model.score(*ctx["curve"]))]],
+            "final": final}
