@@ -190,7 +190,8 @@ def run_tune(ctx, X_test, y_test):
     curve_accuracy = float(model.score(*ctx["curve"]))
     refit = model.get_params()["epochs"]
     final = {"params": {**params, "epochs": refit}, "test_accuracy": float(model.score(X_test, y_test)),
-             "refit_s": float("nan"), "chosen_by": f"skhpo tune: chosen at {params.get('epochs')} epochs, refit {refit}"}
+             "refit_s": float("nan"),
+             "chosen_by": f"skhpo tune: chosen at {params.get('epochs')} epochs, refit {refit}"}  # fmt: skip
     return {"search_wall_s": wall, "n_models": n_fits, "curve": [[wall / 60, curve_accuracy]], "final": final}
 
 

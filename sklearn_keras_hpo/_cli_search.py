@@ -43,9 +43,6 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
     """The searcher, the names of the parameters it searches and the longest training it
     considers (``_longest_epochs``). It does not refit: the
     tune command refits the best itself, within the time limit."""
-    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-    from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV
-
     from .search.hyperband import HyperbandSearchCV
     from .search.spaces import PRESETS, auto_space, read_space_file, search_space
 
@@ -77,16 +74,14 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
         if n_fits > 1000:
             print(f"skhpo: the {args.space} grid means {n_fits} fits; --searcher random or hyperband "
                   "samples it instead.", file=sys.stderr)  # fmt: skip
-        search = GridSearchCV(estimator, space, **common)
+        search = _grid_search_from_the_start()(estimator, space, **common)
     elif args.searcher == "random":
         search = _random_search_from_the_start()(estimator, space, n_iter=args.n_iter, **seeded)
     elif args.searcher == "bayes":
-        from skopt import BayesSearchCV
-
-        search = BayesSearchCV(estimator, space, n_iter=args.n_iter, **seeded)
+        search = _bayes_search_from_the_start()(estimator, space, n_iter=args.n_iter, **seeded)
     elif args.searcher == "halving":
-        search = HalvingRandomSearchCV(estimator, space, resource="epochs", min_resources=1,
-                                       max_resources=args.max_epochs, factor=3, **seeded)  # fmt: skip
+        search = _halving_search_from_the_start()(estimator, space, resource="epochs", min_resources=1,
+                                                  max_resources=args.max_epochs, factor=3, **seeded)  # fmt: skip
     elif args.searcher == "asha":
         from .search.asha import AsyncHalvingSearchCV
 
@@ -97,23 +92,85 @@ def _make_search(args, estimator, scorer, image_shape, n_train):
     return search, list(specs), longest
 
 
+# The CLI's searchers start from the estimator's own configuration, as our rung searches
+# do: a search cut short by a time limit still has the default to fall back on. Each is
+# made in a function (sklearn and skopt are imported only when a search is made) and keeps
+# its library's class name, which the report and the tracking logs show.
+def _own_configuration(estimator, names):
+    own = estimator.get_params()
+    return {name: own[name] for name in names}
+
+
 def _random_search_from_the_start():
     """``RandomizedSearchCV`` whose first of ``n_iter`` candidates is the estimator's own
-    configuration, as in our rung searches: a search cut short by a time limit still has
-    the default to fall back on. The candidates are dispatched at once, so the progress
-    bar's total is known from the start. It keeps scikit-learn's name, which the report and
-    the tracking logs show."""
+    configuration. The candidates are dispatched at once, so the progress bar's total is
+    known from the start."""
     from sklearn import model_selection
     from sklearn.model_selection import ParameterSampler
 
     class RandomizedSearchCV(model_selection.RandomizedSearchCV):
         def _run_search(self, evaluate_candidates):
-            own = self.estimator.get_params()
-            start = {name: own[name] for name in self.param_distributions}
+            start = _own_configuration(self.estimator, self.param_distributions)
             drawn = ParameterSampler(self.param_distributions, self.n_iter - 1, random_state=self.random_state)
             evaluate_candidates([start, *drawn])
 
     return RandomizedSearchCV
+
+
+def _halving_search_from_the_start():
+    """``HalvingRandomSearchCV`` whose first candidate is the estimator's own configuration,
+    in place of the last of its random draws (so as many candidates as scikit-learn's)."""
+    from sklearn import model_selection
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+
+    class HalvingRandomSearchCV(model_selection.HalvingRandomSearchCV):
+        def _generate_candidate_params(self):
+            drawn = list(super()._generate_candidate_params())
+            return [_own_configuration(self.estimator, self.param_distributions), *drawn[:-1]]
+
+    return HalvingRandomSearchCV
+
+
+def _grid_search_from_the_start():
+    """``GridSearchCV`` that fits the estimator's own configuration first when the grid
+    holds it (the rest in scikit-learn's order); the same grid, only its order changes."""
+    from sklearn import model_selection
+    from sklearn.model_selection import ParameterGrid
+
+    class GridSearchCV(model_selection.GridSearchCV):
+        def _run_search(self, evaluate_candidates):
+            grid = list(ParameterGrid(self.param_grid))
+            own = [c for c in grid if c == _own_configuration(self.estimator, c)]
+            evaluate_candidates(own[:1] + [c for c in grid if c not in own[:1]])
+
+    return GridSearchCV
+
+
+def _bayes_search_from_the_start():
+    """scikit-optimize's ``BayesSearchCV`` whose first point is the estimator's own
+    configuration when the space holds it (every value inside its dimension), told to the
+    optimizer like any point it asked for."""
+    import skopt
+    from skopt.utils import dimensions_aslist, point_aslist
+
+    class BayesSearchCV(skopt.BayesSearchCV):
+        def _step(self, search_space, optimizer, score_name, evaluate_candidates, n_points=1):
+            start = point_aslist(search_space, _own_configuration(self.estimator, search_space))
+            inside = all(value in dimension for value, dimension in zip(start, dimensions_aslist(search_space)))
+            if optimizer.Xi or not inside:
+                return super()._step(search_space, optimizer, score_name, evaluate_candidates, n_points)
+            ask = optimizer.ask
+
+            def ask_from_the_start(n_points=1, **kwargs):
+                return [start, *(ask(n_points=n_points - 1, **kwargs) if n_points > 1 else [])]
+
+            optimizer.ask = ask_from_the_start
+            try:
+                return super()._step(search_space, optimizer, score_name, evaluate_candidates, n_points)
+            finally:
+                del optimizer.ask  # its own method again
+
+    return BayesSearchCV
 
 
 def _longest_epochs(specs, args, estimator):

@@ -134,11 +134,21 @@ def test_every_searcher_from_the_cli(searcher, sampler, tmp_path, capsys):
     with open(tmp_path / "cv_results.csv") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) >= 2
-    if searcher in ("hyperband", "asha", "random"):  # the default configuration first
-        assert json.loads(rows[0]["params"])["learning_rate"] == 0.001
+    first = json.loads(rows[0]["params"])  # every searcher starts from the default configuration
+    assert (first["learning_rate"], first["batch_size"], first["activation"]) == (0.001, 32, "relu"), first
     if searcher in ("hyperband", "asha"):  # the best at the top rung
         assert "3 of 3 epochs (the largest that finished)" in (tmp_path / "report.html").read_text()
     assert (tmp_path / "report.html").exists() and "Held-out accuracy" in capsys.readouterr().out
+
+
+def test_grid_fits_the_default_configuration_first_when_it_holds_it(tmp_path):
+    space = tmp_path / "grid.yaml"
+    space.write_text("learning_rate: [0.01, 0.001, 0.1]\n")
+    assert main(["tune", "--searcher", "grid", "--space", str(space), "--set", "epochs=1", "--output",
+                 str(tmp_path / "out"), *TINY]) == 0  # fmt: skip
+    with open(tmp_path / "out" / "cv_results.csv") as file:
+        order = [json.loads(row["params"])["learning_rate"] for row in csv.DictReader(file)]
+    assert order == [0.001, 0.01, 0.1]
 
 
 def test_tpe_sampler_needs_a_rung_searcher(tmp_path, capsys):
