@@ -82,7 +82,7 @@ def _parser():
                       help="epochs of the refit on the whole training set: the best's searched epochs (default "
                       "without --time-limit), those scaled by cv/(cv-1) (the validation images join the training "
                       "set), fill (default with --time-limit, unless --set fixes epochs: the epochs the time left "
-                      "affords, up to the search's longest training), or N")
+                      "affords, up to 3 x the search's longest training), or N")
     tune.add_argument("--time-limit", type=float, help="seconds for the whole run: the search (stopped, keeping "
                       "what finished), the refit of the best and the report")
     tune.add_argument("--random-state", type=int, default=0)

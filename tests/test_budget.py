@@ -10,7 +10,7 @@ from sklearn_keras_hpo.search.budget import epochs_for_refit, refit_rule
 def test_refit_epoch_rules():
     assert [epochs_for_refit(rule, 9, 0.9) for rule in ("searched", "scaled", 4)] == [9, 10, 4]
     assert epochs_for_refit("scaled", 1, 0.5) == 2 and epochs_for_refit("scaled", 3, 2 / 3) == 5  # 4.5 rounds up
-    assert [epochs_for_refit("fill", searched, 0.9, longest=15) for searched in (3, 15, 20)] == [15, 15, 20]
+    assert [epochs_for_refit("fill", searched, 0.9, longest=15) for searched in (3, 15, 20)] == [45, 45, 60]
     assert [refit_rule(text) for text in ("searched", "scaled", "fill", "12")] == ["searched", "scaled", "fill", 12]
     for bad in ("longer", "0", "-3", "2.5"):
         with pytest.raises(ValueError, match="searched, scaled, fill or a number"):
@@ -43,10 +43,10 @@ def test_refit_plans_its_epochs_in_the_time_left(tmp_path):
     scaled, said = refit_within(Budget(1000), estimator, {"epochs": 3}, (X, y), **kwargs, rule="scaled")
     assert scaled.n_epochs_ == 6 and said == "on the whole training set for 6 epochs"  # 3 epochs on half, cv=2
     filled, said = refit_within(Budget(6.0 + 4.0 + 2.0 * 2 + 0.5), estimator, {"epochs": 1}, (X, y), **kwargs,
-                                rule="fill", longest=5)  # fmt: skip
-    assert filled.n_epochs_ == 2 and "for 2 epochs (what the time left affords, up to 5" in said
-    filled, _ = refit_within(Budget(1000), estimator, {"epochs": 1}, (X, y), **kwargs, rule="fill", longest=5)
-    assert filled.n_epochs_ == 5  # room for all: the longest training the search considered
+                                rule="fill", longest=2)  # fmt: skip
+    assert filled.n_epochs_ == 2 and "for 2 epochs (what the time left affords, up to 6: 3 x the search's" in said
+    filled, _ = refit_within(Budget(1000), estimator, {"epochs": 1}, (X, y), **kwargs, rule="fill", longest=2)
+    assert filled.n_epochs_ == 6  # room for all: 3 x the longest training the search considered
     some, said = refit_within(Budget(6.0 + 4.0 + 2.0 * 2 + 0.5), estimator, {"epochs": 3}, (X, y), **kwargs)
     assert some.n_epochs_ == 2 and "for 2 of its 3" in said
     none, said = refit_within(Budget(1.0), estimator, {"epochs": 3}, (X, y), **kwargs)

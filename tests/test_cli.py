@@ -184,7 +184,7 @@ def test_time_limit_keeps_what_finished(tmp_path, capsys):
 
 def test_time_limited_asha_refits_the_searched_values_for_the_time_left(tmp_path, capsys):
     """The default searcher (asha) stopped by --time-limit: the refit takes the searched
-    values and the epochs the time left affords, up to the search's longest training (the
+    values and the epochs the time left affords, up to 3 x the search's longest training (the
     space's 10 epochs over the last rung's 3), with the rate schedule of its own length
     (not the rungs' lr_schedule_epochs)."""
     args = ["tune", "--space", "cnn", "--n-iter", "200", "--max-epochs", "3", "--time-limit", "25",
@@ -193,7 +193,7 @@ def test_time_limited_asha_refits_the_searched_values_for_the_time_left(tmp_path
     out = capsys.readouterr().out
     assert "Stopped (time limit of 25 s" in out, out
     refit = re.search(r"Refit: on the whole training set for (\d+) epochs \(what the time left affords, "
-                      r"up to 10", out)  # fmt: skip
+                      r"up to 30: 3 x the search's longest training", out)  # fmt: skip
     assert refit, out
     model = load(tmp_path / "model")
     assert model.get_params()["epochs"] == int(refit.group(1)) >= 1
