@@ -172,6 +172,7 @@ def run_tune(ctx, X_test, y_test):
 
     from sklearn_keras_hpo import load
     from sklearn_keras_hpo.cli import main
+    from sklearn_keras_hpo.search.records import partial_results
 
     args = ctx["args"]
     with tempfile.TemporaryDirectory(prefix="bench-tune-") as scratch:
@@ -187,11 +188,15 @@ def run_tune(ctx, X_test, y_test):
         model = load(output / "model")
         params = json.loads((output / "best_params.json").read_text())
         n_fits = len((output / "finished_fits.jsonl").read_text().splitlines())
+        finished = partial_results(output / "finished_fits.jsonl", 3)["params"]  # the CLI's 3 folds
+        epochs = sorted({p.get("epochs") for p in finished})
+        rungs = {str(e): sum(p.get("epochs") == e for p in finished) for e in epochs}
     curve_accuracy = float(model.score(*ctx["curve"]))
     refit = model.get_params()["epochs"]
     final = {"params": {**params, "epochs": refit}, "test_accuracy": float(model.score(X_test, y_test)),
              "refit_s": float("nan"),
-             "chosen_by": f"skhpo tune: chosen at {params.get('epochs')} epochs, refit {refit}"}  # fmt: skip
+             "chosen_by": f"skhpo tune: chosen at {params.get('epochs')} epochs, refit {refit}; "
+                          f"configurations finished per epochs {rungs}"}  # fmt: skip
     return {"search_wall_s": wall, "n_models": n_fits, "curve": [[wall / 60, curve_accuracy]], "final": final}
 
 

@@ -189,8 +189,7 @@ def _tune(args):
             print(f"Stopped ({stopped}) before any configuration finished all {args.cv} folds; "
                   f"the finished fits are kept in {fits} for --resume.")  # fmt: skip
             return 130
-        budgets = [params.get("epochs", 0) for params in results["params"]]
-        best_params = results["params"][best_at_largest_budget(results["mean_test_score"], budgets)]
+        best_params = results["params"][_best_of_stopped(results, args, estimator, searched)]
         # a record holds every parameter of its fit, some set by the search for its rungs
         # (lr_schedule_epochs); the refit takes the searched ones and the epochs
         best_params = {name: value for name, value in best_params.items() if name in searched or name == "epochs"}
@@ -216,6 +215,23 @@ def _refit_and_write(args, plan, best_params, train, test, output, results, summ
     if getattr(args, "label_names", None):  # a .csv's label names name the columns (classes_) of the model
         best.classes_ = np.asarray(args.label_names)
     return _write_outputs(output, results, best_params, best, summary, train, test, searched)
+
+
+def _best_of_stopped(results, args, estimator, searched):
+    """The row a stopped search chooses, as its searcher would (``best_at_largest_budget``:
+    the largest epochs that finished; a rung searcher stopped before any promotion keeps
+    its starting point, the estimator's own configuration)."""
+    budgets = [params.get("epochs", 0) for params in results["params"]]
+    if args.searcher not in ("halving", "hyperband", "asha"):
+        return best_at_largest_budget(results["mean_test_score"], budgets)
+    own = {name: value for name, value in estimator.get_params().items() if name in searched}
+    starting = [all(params.get(name) == value for name, value in own.items()) for params in results["params"]]
+    chosen = best_at_largest_budget(results["mean_test_score"], budgets, top=args.max_epochs, starting=starting)
+    if chosen != best_at_largest_budget(results["mean_test_score"], budgets):
+        print(f"Note: no candidate got past {budgets[chosen]} epochs in the time given, so the starting point "
+              "(the default configuration) is kept: a first-rung score decides which candidate trains longer, "
+              "not which replaces the default.")  # fmt: skip
+    return chosen
 
 
 def _budget_note(epochs, max_epochs):

@@ -137,3 +137,27 @@ def test_random_sampler_without_points_draws_as_before():
     expected = list(ParameterSampler(SPACE, 5, random_state=np.random.RandomState(7)))
     drawn = RandomSampler(SPACE, np.random.RandomState(7)).ask(5)
     assert [sorted(p.items()) for p in drawn] == [sorted(p.items()) for p in expected]
+
+
+@pytest.mark.parametrize("kind", ["hyperband", "asha"])
+def test_a_first_rung_score_does_not_replace_the_starting_point(kind):
+    """A search stopped before any promotion (every finished row at the first rung, below
+    max_epochs) keeps its best starting point; once a row is at a larger budget, or at
+    max_epochs, or without starting points, the best score there wins as before."""
+    start, other = {"learning_rate": 0.001, "dropout": 0.25}, {"learning_rate": 0.05, "dropout": 0.0}
+    search = make_search(kind, "random")
+
+    def best(rows, points=None):
+        search.set_params(points_to_evaluate=points)
+        results = {"mean_test_score": np.array([score for _, _, score in rows]),
+                   "n_resources": np.array([epochs for _, epochs, _ in rows]),
+                   "params": [{**params, "epochs": epochs} for params, epochs, _ in rows]}  # fmt: skip
+        return search._best_at_largest_budget(True, "score", results, search.estimator)
+
+    stopped = [(start, 2, 0.5), (other, 2, 0.6), ({**other, "dropout": 0.2}, 2, np.nan)]
+    assert best(stopped) == 0  # the default configuration (points_to_evaluate=None)
+    assert best(stopped, points=[]) == 1
+    assert best(stopped, points=[other]) == 1
+    assert best([(start, 2, 0.5), (other, 2, 0.6), (other, 4, 0.55)]) == 2  # promoted: the largest budget
+    assert best([(start, 4, 0.5), (other, 4, 0.6)]) == 1  # max_epochs reached: the best there
+    assert best([(start, 2, np.nan), (other, 2, 0.6)]) == 1  # the starting point failed
