@@ -211,7 +211,10 @@ class AsyncHalvingSearchCV(RungSearchCV):
         ``n_resources`` (the epochs of that row).
     best_params_, best_score_, best_index_, best_estimator_, n_splits_, refit_time_
         As in ``GridSearchCV``, the best chosen among the rows of the largest epochs
-        that finished; ``best_params_`` includes the rung's epochs.
+        that finished (where a time limit stopped the search before any promotion,
+        among the starting points' rows: a first-rung score promotes a candidate, it
+        does not replace the configuration the search started from);
+        ``best_params_`` includes the rung's epochs.
     best_n_resources_ : int
         Epochs of the best row: below ``max_epochs`` when the time limit stopped
         the search before any candidate reached it.
