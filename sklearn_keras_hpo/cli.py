@@ -202,7 +202,8 @@ def _tune(args):
     seconds = seconds and seconds / solo_speedup(args.n_jobs)
     rule = args.refit_epochs or ("fill" if args.time_limit and "epochs" not in fixed_names(args) else "searched")
     plan = functools.partial(refit_within, budget, estimator, best_params, (X_train, y_train), cv=args.cv,
-                             epoch_seconds=seconds, n_held_out=len(y_test), rule=rule, longest=longest)  # fmt: skip
+                             epoch_seconds=seconds, n_held_out=len(y_test), rule=rule, longest=longest,
+                             measure=bool(args.time_limit))  # fmt: skip
     finish = functools.partial(_refit_and_write, args, plan, best_params, (X_train, y_train), (X_test, y_test),
                                output, results, summary, searched)  # fmt: skip
     # a stop can land inside TensorFlow and leave this thread's state half-changed: refit elsewhere

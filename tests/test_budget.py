@@ -54,3 +54,31 @@ def test_refit_plans_its_epochs_in_the_time_left(tmp_path):
     first, _ = next(StratifiedKFold(2).split(X, y))  # what cross_val_score's cv=2 trained first
     fold = CNNClassifier(**{**estimator.get_params(), "checkpoint_dir": None}).fit(X[first], y[first])
     np.testing.assert_allclose(none.predict_proba(X[:20]), fold.predict_proba(X[:20]), atol=1e-5)
+
+
+def test_a_time_limited_refit_plans_from_its_own_measured_epochs(tmp_path):
+    """A search's estimate of a refit epoch that is far too long (as when its fits shared the
+    cores, or included tracing) no longer shortens the refit: two short fits alone measure an
+    epoch, and the refit trains the epochs that measurement affords, within the limit; the
+    timing fits hold every class and write no checkpoint."""
+    import time
+
+    from sklearn_keras_hpo import CNNClassifier
+    from sklearn_keras_hpo.data import load_digits_images
+    from sklearn_keras_hpo.search.budget import Budget, _probe_rows, measured_epoch_seconds, refit_within
+
+    X, y = load_digits_images()
+    X, y = X[:600], y[:600]
+    estimator = CNNClassifier(filters=4, dense_units=16, epochs=3, random_state=0, checkpoint_dir=str(tmp_path))
+    assert set(y[_probe_rows(y, 40)]) == set(y) and len(_probe_rows(y, 40)) == 40
+    seconds = measured_epoch_seconds(estimator, X, y)
+    assert 0 < seconds < 5.0 and not any(tmp_path.iterdir())
+    pessimistic = {"cv": 2, "epoch_seconds": 2.0, "n_held_out": 0, "rule": "fill", "longest": 10}
+    budget = Budget(31.0)
+    # the search's estimate: (31 - 4 - 6) s // (2.0 / 0.5) s = 5 epochs
+    planned, _ = refit_within(budget, estimator, {"epochs": 1}, (X, y), **pessimistic)
+    assert planned.n_epochs_ == 5
+    budget = Budget(31.0)
+    measured, said = refit_within(budget, estimator, {"epochs": 1}, (X, y), **pessimistic, measure=True)
+    assert 5 < measured.n_epochs_ <= 30 and "what the time left affords, up to 30" in said
+    assert time.monotonic() - budget.started < 31.0

@@ -42,12 +42,15 @@ import math
 import os
 import time
 
+import numpy as np
+
 SEARCH_SHARE = 0.4  # of the time limit; the rest is for the refit and the report
 FILL_STRETCH = 3  # "fill" refits up to this many times the search's longest training
 MIN_RESERVE = 10.0  # seconds kept from the search at least: a refit and a report cost that much at any size
 FIXED_SECONDS = 6.0  # a refit's cost besides its epochs: building and tracing the model
 REPORT_SECONDS = 4.0  # the report's plots and tables, besides predicting the held-out images
 RESTORE_SECONDS = 2.0  # building the best model and restoring its first fold's checkpoint
+PROBE_BATCHES = 20  # batches in each of the two fits that time a refit's epoch (measured_epoch_seconds)
 
 
 class Budget:
@@ -139,12 +142,45 @@ def report_reserve(n_held_out, epoch_seconds, n_fold_train):
     return REPORT_SECONDS + epoch_seconds * n_held_out / n_fold_train / 3
 
 
-def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_out, rule="searched", longest=None):
+def measured_epoch_seconds(estimator, X, y):
+    """Seconds an epoch of all of ``X`` takes ``estimator`` fitted alone on the cores,
+    measured: two 1-epoch fits on ``PROBE_BATCHES`` batches of images of every class (at
+    most a tenth of ``X``); the first builds and traces the model (the refit then reuses the
+    traced step), the second is timed, with no held-out split. No checkpoint is written."""
+    from sklearn.base import clone
+
+    batch = estimator.get_params()["batch_size"]
+    rows = _probe_rows(y, max(2 * batch, min(PROBE_BATCHES * batch, len(y) // 10)))
+    # no held-out split (too few images for every class; the refit's epoch trains on less)
+    probe = clone(estimator).set_params(epochs=1, checkpoint_dir=None, validation_fraction=None, early_stopping=False)
+    probe.fit(X[rows], y[rows])
+    started = time.perf_counter()
+    probe.fit(X[rows], y[rows])
+    return (time.perf_counter() - started) * len(y) / len(rows)
+
+
+def _probe_rows(y, n):
+    """``n`` sorted row indices (all rows when fewer) holding every class of ``y``."""
+    from sklearn.model_selection import train_test_split
+
+    if len(y) <= n:
+        return np.arange(len(y))
+    try:
+        rows, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=0)
+    except ValueError:  # multi-label targets, or a class too small to stratify
+        rows = np.linspace(0, len(y) - 1, n).astype(int)
+    return np.sort(rows)
+
+
+def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_out, rule="searched", longest=None,
+                 measure=False):  # fmt: skip
     """``(fitted, what was done)``: ``estimator`` with the best ``params`` fitted in what
     ``budget`` leaves (less the report's share): on the whole training set for its own
     epochs, or for the epochs that fit, or, with no time for one, its fit on the first of
     the search's ``cv`` folds restored from the checkpoint (no training). ``rule`` sets
-    the epochs first (``epochs_for_refit``, with ``longest``)."""
+    the epochs first (``epochs_for_refit``, with ``longest``). The epochs that fit are
+    planned from ``epoch_seconds`` (a fold's epoch, alone on the cores); with ``measure``,
+    where that plan affords 2 epochs or more, from ``measured_epoch_seconds`` instead."""
     from sklearn.base import clone
     from sklearn.model_selection import check_cv
 
@@ -152,9 +188,12 @@ def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_
     fraction = (cv - 1) / cv
     epochs = epochs_for_refit(rule, params.get("epochs", estimator.get_params()["epochs"]), fraction, longest)
     reserve = report_reserve(n_held_out, epoch_seconds, fraction * len(y))
+    best = clone(estimator).set_params(**params)
     affordable = refit_epochs(epochs=epochs, epoch_seconds=epoch_seconds, train_fraction=fraction,
                               seconds_left=budget.seconds_left() - reserve)  # fmt: skip
-    best = clone(estimator).set_params(**params)
+    if measure and math.isfinite(budget.seconds_left()) and affordable >= 2:
+        affordable = refit_epochs(epochs=epochs, epoch_seconds=measured_epoch_seconds(best, X, y), train_fraction=1.0,
+                                  seconds_left=budget.seconds_left() - reserve)  # fmt: skip
     if affordable >= 1:
         best.set_params(epochs=affordable).fit(X, y)
         if rule == "fill":
