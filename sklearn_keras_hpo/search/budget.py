@@ -4,8 +4,9 @@ configuration and the report.
 The search gets ``SEARCH_SHARE`` of the limit, leaving at least ``MIN_RESERVE`` seconds.
 The refit is then planned in what is left from the best configuration's measured seconds
 per epoch (scaled from a fold's training rows to the whole training set, and to a fit
-alone on the cores: ``solo_speedup``): its own epochs when they fit, fewer when only
-those fit, and when not one epoch fits, no training at all: the best
+alone on the cores: ``solo_speedup``; or, where that affords 2 epochs or more,
+``measured_epoch_seconds``, the refit's own epoch timed alone): its own epochs when they
+fit, fewer when only those fit, and when not one epoch fits, no training at all: the best
 configuration's first fold, restored from its checkpoint. Under a time limit the refit's
 rule is ``"fill"``: as many epochs as the time left affords, up to ``FILL_STRETCH`` times
 the longest training the search considered (its largest epochs), because a search stopped
@@ -144,19 +145,27 @@ def report_reserve(n_held_out, epoch_seconds, n_fold_train):
 
 def measured_epoch_seconds(estimator, X, y):
     """Seconds an epoch of all of ``X`` takes ``estimator`` fitted alone on the cores,
-    measured: two 1-epoch fits on ``PROBE_BATCHES`` batches of images of every class (at
-    most a tenth of ``X``); the first builds and traces the model (the refit then reuses the
-    traced step), the second is timed, with no held-out split. No checkpoint is written."""
+    measured: 1-epoch fits on images of every class, with no held-out split and no
+    checkpoint. The first, on 2 batches, builds and traces the model (the refit then
+    reuses the traced step); two more, on ``n`` and ``2 n`` images (``n`` up to
+    ``PROBE_BATCHES`` batches, at most a twentieth of ``X``), are timed: their difference
+    is the cost of ``n`` images (at least half the larger fit's), the rest a fit's fixed
+    cost, counted once per epoch."""
     from sklearn.base import clone
 
     batch = estimator.get_params()["batch_size"]
-    rows = _probe_rows(y, max(2 * batch, min(PROBE_BATCHES * batch, len(y) // 10)))
+    n = max(batch, min(PROBE_BATCHES * batch, len(y) // 20))
     # no held-out split (too few images for every class; the refit's epoch trains on less)
     probe = clone(estimator).set_params(epochs=1, checkpoint_dir=None, validation_fraction=None, early_stopping=False)
-    probe.fit(X[rows], y[rows])
-    started = time.perf_counter()
-    probe.fit(X[rows], y[rows])
-    return (time.perf_counter() - started) * len(y) / len(rows)
+    seconds = []
+    for size in (2 * batch, n, 2 * n):
+        rows = _probe_rows(y, size)
+        started = time.perf_counter()
+        probe.fit(X[rows], y[rows])
+        seconds.append(time.perf_counter() - started)
+    per_image = max(seconds[2] - seconds[1], seconds[2] / 2) / n  # noise: at most half of it fixed
+    fixed = max(seconds[1] - per_image * n, 0.0)
+    return fixed + per_image * len(y)
 
 
 def _probe_rows(y, n):
