@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._cli_search import _base_estimator, _make_search, _run_search, fixed_names
+from ._cli_search import _base_estimator, _make_search, _own_configuration, _run_search, fixed_names
 from .data.rows import ImageRows
 from .reporting.files import json_default, write_label_predictions, write_predictions, write_results_csv
 from .search._rung_search import best_at_largest_budget
@@ -225,7 +225,7 @@ def _best_of_stopped(results, args, estimator, searched):
     budgets = [params.get("epochs", 0) for params in results["params"]]
     if args.searcher not in ("halving", "hyperband", "asha"):
         return best_at_largest_budget(results["mean_test_score"], budgets)
-    own = {name: value for name, value in estimator.get_params().items() if name in searched}
+    own = _own_configuration(estimator, searched)
     starting = [all(params.get(name) == value for name, value in own.items()) for params in results["params"]]
     chosen = best_at_largest_budget(results["mean_test_score"], budgets, top=args.max_epochs, starting=starting)
     if chosen != best_at_largest_budget(results["mean_test_score"], budgets):

@@ -156,27 +156,6 @@ def test_tpe_sampler_needs_a_rung_searcher(tmp_path, capsys):
     assert "--sampler tpe works with --searcher hyperband or asha" in capsys.readouterr().err
 
 
-def test_a_stopped_rung_search_keeps_its_starting_point_until_a_promotion(capsys):
-    """The CLI's choice from a stopped search's records: rows all at the first rung keep the
-    default configuration and say so; a random search, or a row at a larger budget, does not."""
-    import argparse
-
-    from sklearn_keras_hpo import CNNClassifier
-    from sklearn_keras_hpo.cli import _best_of_stopped
-
-    own, other = {"learning_rate": 0.001, "batch_size": 32}, {"learning_rate": 0.01, "batch_size": 64}
-    rows = [({**own, "epochs": 1}, 0.40), ({**other, "epochs": 1}, 0.45)]
-    results = {"params": [params for params, _ in rows], "mean_test_score": [score for _, score in rows]}
-    searcher = lambda name: argparse.Namespace(searcher=name, max_epochs=9)  # noqa: E731
-    assert _best_of_stopped(results, searcher("asha"), CNNClassifier(), set(own)) == 0
-    assert "the starting point (the default configuration) is kept" in capsys.readouterr().out
-    assert _best_of_stopped(results, searcher("random"), CNNClassifier(), set(own)) == 1
-    results["params"].append({**other, "epochs": 3})
-    results["mean_test_score"].append(0.41)
-    assert _best_of_stopped(results, searcher("asha"), CNNClassifier(), set(own)) == 2
-    assert "kept" not in capsys.readouterr().out
-
-
 def test_parallel_tune_ends_without_loky_warnings(tmp_path):
     """loky restarts a worker it takes for leaking (RSS +300 MB since its first task) and
     warns "A worker stopped while some jobs were given to the executor"; the freed heap
