@@ -51,7 +51,7 @@ MIN_RESERVE = 10.0  # seconds kept from the search at least: a refit and a repor
 FIXED_SECONDS = 6.0  # a refit's cost besides its epochs: building and tracing the model
 REPORT_SECONDS = 4.0  # the report's plots and tables, besides predicting the held-out images
 RESTORE_SECONDS = 2.0  # building the best model and restoring its first fold's checkpoint
-PROBE_BATCHES = 20  # batches in each of the two fits that time a refit's epoch (measured_epoch_seconds)
+PROBE_BATCHES = 20  # batches in the smaller of the two timed fits of measured_epoch_seconds
 
 
 class Budget:
@@ -158,7 +158,8 @@ def measured_epoch_seconds(estimator, X, y):
     scaled from the search's shared-core fits the estimate was 40 s."""
     from sklearn.base import clone
 
-    batch = estimator.get_params()["batch_size"]
+    params = estimator.get_params()
+    batch = params["batch_size"]
     n = max(batch, min(PROBE_BATCHES * batch, len(y) // 20))
     # no held-out split (too few images for every class; the refit's epoch trains on less)
     probe = clone(estimator).set_params(epochs=1, checkpoint_dir=None, validation_fraction=None, early_stopping=False)
@@ -170,7 +171,6 @@ def measured_epoch_seconds(estimator, X, y):
         seconds.append(time.perf_counter() - started)
     per_image = max(seconds[2] - seconds[1], seconds[2] / 2) / n  # noise: at most half of it fixed
     fixed = max(seconds[1] - per_image * n, 0.0)
-    params = estimator.get_params()
     held_out = params.get("validation_fraction") or params.get("validation_split") or 0.0
     return fixed + per_image * len(y) * (1 - held_out + held_out / 3)  # predicting costs about a third
 
