@@ -34,14 +34,23 @@ def multiply_adds(model):
 def handwritten():
     keras, _ = keras_and_tf()
     layers = keras.layers
-    return keras.Sequential([
-        keras.Input((32, 32, 3)),
-        layers.Conv2D(32, 3, padding="same", activation="relu"), layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(), layers.Dropout(0.25),
-        layers.Conv2D(64, 3, padding="same", activation="relu"), layers.Conv2D(64, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(), layers.Dropout(0.25), layers.Flatten(),
-        layers.Dense(512, activation="relu"), layers.Dropout(0.5), layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
+    return keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Dropout(0.25),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(512, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def images_per_second(model, size, n_images, batch_size):
@@ -62,12 +71,19 @@ def main():
     args = parser.parse_args()
     rows = [("handwritten", 32, handwritten(), 64)]
     for size in args.sizes:
-        rows += [(name, size, build_model(name, (size, size, 3), 10), 32) for name in ("convnet", "cnn")]
-    print(f"{'architecture':12s} {'px':>4s} {'weights':>9s} {'MACs/image':>11s} {'train img/s':>12s}")
+        rows += [
+            (name, size, build_model(name, (size, size, 3), 10), 32) for name in ("convnet", "cnn")
+        ]
+    print(
+        f"{'architecture':12s} {'px':>4s} {'weights':>9s} {'MACs/image':>11s} {'train img/s':>12s}"
+    )
     for name, size, model, batch in rows:
         rate = images_per_second(model, size, args.images, batch)
-        print(f"{name:12s} {size:4d} {model.count_params() / 1e6:8.3f}M {multiply_adds(model) / 1e6:10.1f}M {rate:12.0f}",
-              flush=True)
+        print(
+            f"{name:12s} {size:4d} {model.count_params() / 1e6:8.3f}M "
+            f"{multiply_adds(model) / 1e6:10.1f}M {rate:12.0f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

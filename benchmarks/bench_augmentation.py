@@ -60,7 +60,9 @@ def load_mnist(samples):
 
 def epoch_seconds(X, y, epochs, **augmentation):
     timer = EpochTimer()
-    clf = CNNClassifier(batch_size=128, epochs=epochs, random_state=0, callbacks=[timer], **augmentation)
+    clf = CNNClassifier(
+        batch_size=128, epochs=epochs, random_state=0, callbacks=[timer], **augmentation
+    )
     clf.fit(X, y)
     return statistics.median(timer.seconds[1:])
 
@@ -80,8 +82,10 @@ def main():
             without.append(epoch_seconds(X, y, args.epochs))
             with_aug.append(epoch_seconds(X, y, args.epochs, **augmentation))
             ratios.append(with_aug[-1] / without[-1])
-        print(f"{name:<28}{statistics.median(with_aug):9.2f}{statistics.median(without):11.2f}"
-              f"{statistics.median(ratios):8.2f}")  # fmt: skip
+        print(
+            f"{name:<28}{statistics.median(with_aug):9.2f}{statistics.median(without):11.2f}"
+            f"{statistics.median(ratios):8.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,11 @@ import time
 import numpy as np
 
 ARCHITECTURES = ("cnn", "mlp", "vgg", "resnet")
-SETTINGS = {"1": {"TF_NUM_INTRAOP_THREADS": "1"}, "2": {"TF_NUM_INTRAOP_THREADS": "2"}, "default": {}}
+SETTINGS = {
+    "1": {"TF_NUM_INTRAOP_THREADS": "1"},
+    "2": {"TF_NUM_INTRAOP_THREADS": "2"},
+    "default": {},
+}
 
 
 def configurations():
@@ -45,12 +49,22 @@ def fit_all(epochs):
     train, test = next(StratifiedKFold(3).split(X, y))
     out = {}
     for config in configurations():
-        clf = CNNClassifier(image_shape=(8, 8), dense_units=32, dropout=0.2, n_blocks=2, epochs=epochs,
-                            random_state=0, **config)  # fmt: skip
+        clf = CNNClassifier(
+            image_shape=(8, 8),
+            dense_units=32,
+            dropout=0.2,
+            n_blocks=2,
+            epochs=epochs,
+            random_state=0,
+            **config,
+        )
         start = time.perf_counter()
         clf.fit(X[train] / 16, y[train])
         seconds = (time.perf_counter() - start) / epochs
-        out[json.dumps(config, sort_keys=True)] = (clf.predict_proba(X[test] / 16).tolist(), seconds)
+        out[json.dumps(config, sort_keys=True)] = (
+            clf.predict_proba(X[test] / 16).tolist(),
+            seconds,
+        )
     return out
 
 
@@ -66,10 +80,18 @@ def worker(path, epochs, in_loky):
 
 
 def run(mode, setting, epochs, directory, in_loky=False):
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_NUM_INTRAOP_THREADS", "SKHPO_DETERMINISTIC")}
-    env.update(SETTINGS.get(setting, {}), SKHPO_DETERMINISTIC="1" if mode == "deterministic" else "0")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_NUM_INTRAOP_THREADS", "SKHPO_DETERMINISTIC")
+    }
+    env.update(
+        SETTINGS.get(setting, {}), SKHPO_DETERMINISTIC="1" if mode == "deterministic" else "0"
+    )
     path = os.path.join(directory, f"{mode}-{setting}.json")
-    args = [sys.executable, __file__, "--worker", path, "--epochs", str(epochs)] + (["--loky"] if in_loky else [])
+    args = [sys.executable, __file__, "--worker", path, "--epochs", str(epochs)] + (
+        ["--loky"] if in_loky else []
+    )
     subprocess.run(args, env=env, check=True)
     with open(path) as file:
         return {name: (np.array(p), s) for name, (p, s) in json.load(file).items()}
@@ -89,18 +111,31 @@ def main():
             for setting in ("1", "2", "default"):
                 runs[mode, setting] = run(mode, setting, args.epochs, directory)
             runs[mode, "loky"] = run(mode, "loky", args.epochs, directory, in_loky=True)
-    print(f"max |predict_proba - the 1-thread process's|, {args.epochs} epochs, filters 16/64, rotation 0/15")
+    print(
+        f"max |predict_proba - the 1-thread process's|, {args.epochs} epochs, filters 16/64, "
+        "rotation 0/15"
+    )
     print(f"{'architecture':12} {'mode':14} {'2 threads':>10} {'default':>10} {'loky worker':>12}")
     for architecture in ARCHITECTURES:
         for mode in ("default", "deterministic"):
             base = runs[mode, "1"]
             names = [n for n in base if json.loads(n)["architecture"] == architecture]
-            cells = [max(np.abs(runs[mode, s][n][0] - base[n][0]).max() for n in names) for s in ("2", "default", "loky")]
-            print(f"{architecture:12} {mode:14} " + " ".join(f"{c:>10.2e}" for c in cells[:2]) + f" {cells[2]:>12.2e}")
+            cells = [
+                max(np.abs(runs[mode, s][n][0] - base[n][0]).max() for n in names)
+                for s in ("2", "default", "loky")
+            ]
+            print(
+                f"{architecture:12} {mode:14} "
+                + " ".join(f"{c:>10.2e}" for c in cells[:2])
+                + f" {cells[2]:>12.2e}"
+            )
     default, deterministic = runs["default", "default"], runs["deterministic", "default"]
     ratios = [deterministic[n][1] / default[n][1] for n in default]
-    print(f"seconds per epoch, deterministic / default (parent, default threads): median {np.median(ratios):.2f}, "
-          f"range {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} fits")  # fmt: skip
+    print(
+        "seconds per epoch, deterministic / default (parent, default threads): "
+        f"median {np.median(ratios):.2f}, "
+        f"range {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} fits"
+    )
 
 
 if __name__ == "__main__":

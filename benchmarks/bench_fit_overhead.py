@@ -84,7 +84,7 @@ def main():
             plain.append(seconds)
             proba = model.predict(X_test[..., None], verbose=0)
             acc_plain.append(float(np.mean(np.argmax(proba, axis=1) == y_test)))
-        ratio = statistics.median(o / p for o, p in zip(ours, plain))
+        ratio = statistics.median(o / p for o, p in zip(ours, plain, strict=False))
         print(
             f"{name:<22}{statistics.median(ours):9.2f}{statistics.median(plain):9.2f}"
             f"{ratio:8.2f}{statistics.mean(acc_ours):10.3f}{statistics.mean(acc_plain):10.3f}"

@@ -39,18 +39,31 @@ def main():
     space = {**search_space("cnn"), "epochs": [1]}
     with tempfile.TemporaryDirectory() as checkpoints:
         estimator = CNNClassifier(filters=4, random_state=0, checkpoint_dir=checkpoints)
-        search = RandomizedSearchCV(estimator, space, n_iter=args.candidates, cv=2, scoring=recording_accuracy,
-                                    refit=False, n_jobs=1, random_state=0)  # fmt: skip
+        search = RandomizedSearchCV(
+            estimator,
+            space,
+            n_iter=args.candidates,
+            cv=2,
+            scoring=recording_accuracy,
+            refit=False,
+            n_jobs=1,
+            random_state=0,
+        )
         started = time.perf_counter()
         search.fit(X, y)
         elapsed = time.perf_counter() - started
     fits = len(RSS)
     after = np.arange(20, fits)
     slope = np.polyfit(after, np.asarray(RSS)[20:], 1)[0] if fits > 40 else float("nan")
-    print(f"[long search] RandomizedSearchCV {len(search.cv_results_['params'])} candidates x 2 folds = {fits} fits, "
-          f"one process, {elapsed:.0f} s")  # fmt: skip
-    print(f"  RSS after fit 20: {RSS[19]:.0f} MiB, after fit {fits}: {RSS[-1]:.0f} MiB, "
-          f"peak {max(RSS):.0f} MiB; growth {slope:.3f} MiB per fit (target < 1)")  # fmt: skip
+    print(
+        f"[long search] RandomizedSearchCV {len(search.cv_results_['params'])} candidates "
+        f"x 2 folds = {fits} fits, "
+        f"one process, {elapsed:.0f} s"
+    )
+    print(
+        f"  RSS after fit 20: {RSS[19]:.0f} MiB, after fit {fits}: {RSS[-1]:.0f} MiB, "
+        f"peak {max(RSS):.0f} MiB; growth {slope:.3f} MiB per fit (target < 1)"
+    )
     print(f"  best mean accuracy {np.nanmax(search.cv_results_['mean_test_score']):.3f}")
 
 

@@ -53,8 +53,11 @@ def load(folder, n_train, n_test, seed):
 def scores(Y_true, Y_pred):
     from sklearn.metrics import accuracy_score, f1_score
 
-    return {"micro_f1": f1_score(Y_true, Y_pred, average="micro"), "subset_accuracy": accuracy_score(Y_true, Y_pred),
-            "per_label_f1": f1_score(Y_true, Y_pred, average=None).round(4).tolist()}  # fmt: skip
+    return {
+        "micro_f1": f1_score(Y_true, Y_pred, average="micro"),
+        "subset_accuracy": accuracy_score(Y_true, Y_pred),
+        "per_label_f1": f1_score(Y_true, Y_pred, average=None).round(4).tolist(),
+    }
 
 
 def timed_fit(estimator, X, Y):
@@ -68,10 +71,24 @@ def tuned_search(args):
 
     from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier
 
-    space = {"learning_rate": loguniform(3e-4, 3e-3), "dropout": [0.1, 0.25, 0.4], "filters": [16, 32]}
-    estimator = CNNClassifier(random_state=0, checkpoint_dir=tempfile.mkdtemp(prefix="bench_multilabel_"))
-    return AsyncHalvingSearchCV(estimator, space, n_candidates=args.candidates, max_epochs=args.max_epochs,
-                                factor=3, cv=2, scoring="f1_micro", random_state=0)  # fmt: skip
+    space = {
+        "learning_rate": loguniform(3e-4, 3e-3),
+        "dropout": [0.1, 0.25, 0.4],
+        "filters": [16, 32],
+    }
+    estimator = CNNClassifier(
+        random_state=0, checkpoint_dir=tempfile.mkdtemp(prefix="bench_multilabel_")
+    )
+    return AsyncHalvingSearchCV(
+        estimator,
+        space,
+        n_candidates=args.candidates,
+        max_epochs=args.max_epochs,
+        factor=3,
+        cv=2,
+        scoring="f1_micro",
+        random_state=0,
+    )
 
 
 def _plain(params):
@@ -87,7 +104,10 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=9)
     parser.add_argument("--systems", default="default,tuned,per-label")
     args = parser.parse_args()
-    if not (args.data / "train-images-idx3-ubyte.gz").exists() and not (args.data / "train-images-idx3-ubyte").exists():
+    if (
+        not (args.data / "train-images-idx3-ubyte.gz").exists()
+        and not (args.data / "train-images-idx3-ubyte").exists()
+    ):
         print(f"no MNIST IDX files at {args.data.resolve()}: skipped")
         return 0
     from sklearn.multioutput import MultiOutputClassifier
@@ -95,8 +115,12 @@ def main():
     from sklearn_keras_hpo import CNNClassifier
 
     X, Y, X_test, Y_test = load(args.data, args.n_train, args.n_test, seed=0)
-    print(f"MNIST multi-label {LABELS}: {len(X)} training images (positives {Y.sum(axis=0).tolist()}), "
-          f"{len(X_test)} official test images", flush=True)  # fmt: skip
+    print(
+        f"MNIST multi-label {LABELS}: {len(X)} training images "
+        f"(positives {Y.sum(axis=0).tolist()}), "
+        f"{len(X_test)} official test images",
+        flush=True,
+    )
     systems = {
         "default": lambda: CNNClassifier(random_state=0),
         "tuned": lambda: tuned_search(args),
@@ -107,16 +131,23 @@ def main():
         fitted, seconds = timed_fit(systems[name](), X, Y)
         results[name] = {"fit_s": seconds, **scores(Y_test, fitted.predict(X_test))}
         extra = f"  best {_plain(fitted.best_params_)}" if name == "tuned" else ""
-        print(f"{name:10s} micro-F1 {results[name]['micro_f1']:.4f}  subset accuracy "
-              f"{results[name]['subset_accuracy']:.4f}  per-label F1 {results[name]['per_label_f1']}  "
-              f"fit {seconds:.1f} s{extra}", flush=True)  # fmt: skip
+        print(
+            f"{name:10s} micro-F1 {results[name]['micro_f1']:.4f}  subset accuracy "
+            f"{results[name]['subset_accuracy']:.4f}  "
+            f"per-label F1 {results[name]['per_label_f1']}  "
+            f"fit {seconds:.1f} s{extra}",
+            flush=True,
+        )
     if "per-label" in results:
         base = results["per-label"]
         for name, result in results.items():
             if name != "per-label":
-                print(f"{name} vs per-label: fit time ratio {result['fit_s'] / base['fit_s']:.2f}, micro-F1 "
-                      f"{result['micro_f1'] - base['micro_f1']:+.4f}, subset accuracy "
-                      f"{result['subset_accuracy'] - base['subset_accuracy']:+.4f}")  # fmt: skip
+                print(
+                    f"{name} vs per-label: fit time ratio "
+                    f"{result['fit_s'] / base['fit_s']:.2f}, micro-F1 "
+                    f"{result['micro_f1'] - base['micro_f1']:+.4f}, subset accuracy "
+                    f"{result['subset_accuracy'] - base['subset_accuracy']:+.4f}"
+                )
     print(f"whole run {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -1,4 +1,5 @@
-"""Against the peers on three real tasks: the same data, default space, seeds and wall budget per system.
+"""Against the peers on three real tasks: the same data, default space, seeds and wall budget \
+per system.
 
 Tasks (``--task``; data, hand-written nets and peer models in ``peers_tasks.py``):
 ``fashion`` (Fashion-MNIST, the first 10,000 training images, 10 minutes), ``cifar10``
@@ -99,8 +100,16 @@ class BudgetSpent(BaseException):
     searcher scores it as a failed fit)."""
 
 
-WHOLE_RUNS = {"ours-tune": run_tune, "default-budget": run_default_for_budget}  # refit inside the budget
-CHOICE = {"optuna": "complete", "keras-tuner": "all", "scikeras-random": "all", "scikeras-halving": "all"}
+WHOLE_RUNS = {
+    "ours-tune": run_tune,
+    "default-budget": run_default_for_budget,
+}  # refit inside the budget
+CHOICE = {
+    "optuna": "complete",
+    "keras-tuner": "all",
+    "scikeras-random": "all",
+    "scikeras-halving": "all",
+}
 
 
 def choose(rows, rule):
@@ -108,7 +117,11 @@ def choose(rows, rule):
     ("all"), or of the complete trials only ("complete": Optuna's ``best_trial``)."""
     eligible = [row for row in rows if rule == "all" or row.get("complete")] or rows
     best = max(eligible, key=lambda row: (row["val"], -row["t"]))
-    note = "best complete trial" if rule == "complete" and any(r.get("complete") for r in rows) else "best val"
+    note = (
+        "best complete trial"
+        if rule == "complete" and any(r.get("complete") for r in rows)
+        else "best val"
+    )
     return {"params": best["params"], "val": best["val"], "chosen_by": note}
 
 
@@ -118,11 +131,11 @@ def run_system(args):
     import tempfile
 
     import keras
+    from peers_tasks import load_task
     from sklearn.model_selection import StratifiedShuffleSplit
 
     from sklearn_keras_hpo._backend import keras_and_tf
     from sklearn_keras_hpo.search.spaces import auto_space
-    from peers_tasks import load_task
 
     keras_and_tf()
     keras.utils.set_random_seed(0)
@@ -132,17 +145,34 @@ def run_system(args):
     out = Path(args.result)
     records = out.with_suffix(".jsonl")
     records.unlink(missing_ok=True)
-    ctx = dict(X=X, y=y, split=split, curve=(X_test[rows_c], y_test[rows_c]), args=args, budget=args.budget * 60,
-               records=records, n_classes=len(classes), specs=auto_space(X.shape[1:], len(X)))  # fmt: skip
-    result = {"system": args.system, "task": args.task, "budget_s": ctx["budget"], "n_train": len(X),
-              "n_test": len(X_test), "n_curve": len(rows_c)}  # fmt: skip
+    ctx = dict(
+        X=X,
+        y=y,
+        split=split,
+        curve=(X_test[rows_c], y_test[rows_c]),
+        args=args,
+        budget=args.budget * 60,
+        records=records,
+        n_classes=len(classes),
+        specs=auto_space(X.shape[1:], len(X)),
+    )
+    result = {
+        "system": args.system,
+        "task": args.task,
+        "budget_s": ctx["budget"],
+        "n_train": len(X),
+        "n_test": len(X_test),
+        "n_curve": len(rows_c),
+    }
     if args.system == "baseline":
         result.update(run_baseline(ctx, X_test, y_test))
     elif args.system == "handwritten":
         from peers_tasks import run_handwritten
 
         hand = run_handwritten(args.task, X, y, X_test, y_test, ctx["curve"], ctx["budget"])
-        result.update(search_wall_s=hand["train_s"], n_models=1, curve=hand.pop("curve"), final=hand)
+        result.update(
+            search_wall_s=hand["train_s"], n_models=1, curve=hand.pop("curve"), final=hand
+        )
     elif args.system in WHOLE_RUNS:
         result.update(WHOLE_RUNS[args.system](ctx, X_test, y_test))
     else:
@@ -159,12 +189,31 @@ def run_baseline(ctx, X_test, y_test):
     model.fit(ctx["X"], ctx["y"])
     fit_s = time.time() - start - by_epoch.seconds
     curve_accuracy = float(model.score(*ctx["curve"]))
-    described = {key: model.get_params()[key] for key in ("epochs", "batch_size", "optimizer", "learning_rate",
-                                                          "lr_schedule", "filters", "dropout")}  # fmt: skip
-    return {"search_wall_s": fit_s, "n_models": 1, "curve": [[fit_s / 60, curve_accuracy]],
-            "curve_accuracy": curve_accuracy, "described": {"architecture_": model.architecture_, **described},
-            "final": {"params": {}, "test_accuracy": float(model.score(X_test, y_test)), "refit_s": fit_s},
-            "test_by_epoch": by_epoch.accuracies}  # fmt: skip
+    described = {
+        key: model.get_params()[key]
+        for key in (
+            "epochs",
+            "batch_size",
+            "optimizer",
+            "learning_rate",
+            "lr_schedule",
+            "filters",
+            "dropout",
+        )
+    }
+    return {
+        "search_wall_s": fit_s,
+        "n_models": 1,
+        "curve": [[fit_s / 60, curve_accuracy]],
+        "curve_accuracy": curve_accuracy,
+        "described": {"architecture_": model.architecture_, **described},
+        "final": {
+            "params": {},
+            "test_accuracy": float(model.score(X_test, y_test)),
+            "refit_s": fit_s,
+        },
+        "test_by_epoch": by_epoch.accuracies,
+    }
 
 
 def epoch_test_accuracy(X_test, y_test):
@@ -184,9 +233,13 @@ def epoch_test_accuracy(X_test, y_test):
         def on_epoch_end(self, epoch, logs=None):
             start = time.time()
             if self.inputs is None:  # the estimator's scaling of uint8 pixels, once
-                self.inputs = X_test.reshape((-1, *self.model.input_shape[1:])).astype("float32") / 255.0
+                self.inputs = (
+                    X_test.reshape((-1, *self.model.input_shape[1:])).astype("float32") / 255.0
+                )
             proba = self.model.predict(self.inputs, batch_size=512, verbose=0)
-            predicted = (proba[:, 0] > 0.5).astype(int) if proba.shape[1] == 1 else proba.argmax(axis=1)
+            predicted = (
+                (proba[:, 0] > 0.5).astype(int) if proba.shape[1] == 1 else proba.argmax(axis=1)
+            )
             self.accuracies.append(round(float(np.mean(predicted == y_test)), 4))
             self.seconds += time.time() - start
 
@@ -194,13 +247,16 @@ def epoch_test_accuracy(X_test, y_test):
 
 
 def run_search(name, ctx, X_test, y_test):
-    """Search for the budget (stopped by SIGALRM, or by its own time limit), then refit its choice."""
+    """Search for the budget (stopped by SIGALRM, or by its own time limit), then refit its
+    choice."""
     from sklearn_keras_hpo import CNNClassifier, search_space
     from sklearn_keras_hpo.search.samplers import searched_names
 
     own_limit, budget, choice = name in OURS, ctx["budget"], None
     signal.signal(signal.SIGALRM, _budget_spent)
-    signal.setitimer(signal.ITIMER_REAL, budget * 1.5 + 60 if own_limit else budget)  # ours stop themselves
+    signal.setitimer(
+        signal.ITIMER_REAL, budget * 1.5 + 60 if own_limit else budget
+    )  # ours stop themselves
     start = time.time()
     try:
         choice = RUNNERS[name](name, ctx)
@@ -212,19 +268,37 @@ def run_search(name, ctx, X_test, y_test):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     wall = time.time() - start
-    rows = [json.loads(line) for line in ctx["records"].read_text().splitlines()] if ctx["records"].exists() else []
-    result = {"search_wall_s": wall, "n_models": len(rows), "curve": curve(rows, start),
-              "models_per_epochs": _count(row["params"].get("epochs") for row in rows),
-              "n_candidates": len({json.dumps({k: v for k, v in row["params"].items() if k != "epochs"},
-                                              sort_keys=True) for row in rows}),
-              "n_searched": len(searched_names(search_space(searched(ctx))))}  # fmt: skip
+    rows = (
+        [json.loads(line) for line in ctx["records"].read_text().splitlines()]
+        if ctx["records"].exists()
+        else []
+    )
+    result = {
+        "search_wall_s": wall,
+        "n_models": len(rows),
+        "curve": curve(rows, start),
+        "models_per_epochs": _count(row["params"].get("epochs") for row in rows),
+        "n_candidates": len(
+            {
+                json.dumps(
+                    {k: v for k, v in row["params"].items() if k != "epochs"}, sort_keys=True
+                )
+                for row in rows
+            }
+        ),
+        "n_searched": len(searched_names(search_space(searched(ctx)))),
+    }
     if choice is None and rows:
         choice = choose(rows, CHOICE.get(name, "all"))
     if choice is None:
         return {**result, "final": None}
     model, refit_start = CNNClassifier(random_state=0).set_params(**choice["params"]), time.time()
     model.fit(ctx["X"], ctx["y"])
-    final = {**choice, "test_accuracy": float(model.score(X_test, y_test)), "refit_s": time.time() - refit_start}
+    final = {
+        **choice,
+        "test_accuracy": float(model.score(X_test, y_test)),
+        "refit_s": time.time() - refit_start,
+    }
     return {**result, "final": final}
 
 
@@ -232,7 +306,9 @@ def _count(values):
     counts = {}
     for value in values:
         counts[str(value)] = counts.get(str(value), 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: float(item[0]) if item[0] != "None" else -1))
+    return dict(
+        sorted(counts.items(), key=lambda item: float(item[0]) if item[0] != "None" else -1)
+    )
 
 
 def _budget_spent(signum, frame):
@@ -244,18 +320,35 @@ def _budget_spent(signum, frame):
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(TASKS), default="fashion")
-    parser.add_argument("--budget", type=float, help="minutes per system (default: the task's: 10, 10, 15)")
-    parser.add_argument("--systems", help=f"comma-separated, from {', '.join(SYSTEMS)} "
-                        f"(default: all but scikeras-halving; --smoke: {','.join(SMOKE_SYSTEMS)})")  # fmt: skip
-    parser.add_argument("--max-epochs", type=int, help="epochs of the top rung (default: the task's, 9)")
+    parser.add_argument(
+        "--budget", type=float, help="minutes per system (default: the task's: 10, 10, 15)"
+    )
+    parser.add_argument(
+        "--systems",
+        help=f"comma-separated, from {', '.join(SYSTEMS)} "
+        f"(default: all but scikeras-halving; --smoke: {','.join(SMOKE_SYSTEMS)})",
+    )
+    parser.add_argument(
+        "--max-epochs", type=int, help="epochs of the top rung (default: the task's, 9)"
+    )
     parser.add_argument("--samples", type=int, help="training images (default: the task's)")
-    parser.add_argument("--n-jobs", type=int, help="workers of the scikit-learn-API systems (default 2; --smoke: 1)")
-    parser.add_argument("--smoke", action="store_true", help=f"a quick check: {SMOKE['n_train']} training and "
-                        f"{SMOKE['n_test']} test images, {SMOKE['budget'] * 60:g} s budgets, max epochs "
-                        f"{SMOKE['max_epochs']}, n_jobs 1, systems {','.join(SMOKE_SYSTEMS)}")  # fmt: skip
+    parser.add_argument(
+        "--n-jobs", type=int, help="workers of the scikit-learn-API systems (default 2; --smoke: 1)"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"a quick check: {SMOKE['n_train']} training and "
+        f"{SMOKE['n_test']} test images, {SMOKE['budget'] * 60:g} s budgets, max epochs "
+        f"{SMOKE['max_epochs']}, n_jobs 1, systems {','.join(SMOKE_SYSTEMS)}",
+    )
     parser.add_argument("--output", help="default: runs/bench_peers/<task>[-smoke]")
-    parser.add_argument("--reuse", action="store_true", help="keep the results already in --output, run the rest")
-    parser.add_argument("--system", help=argparse.SUPPRESS)  # internal: run one system in this process
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the results already in --output, run the rest"
+    )
+    parser.add_argument(
+        "--system", help=argparse.SUPPRESS
+    )  # internal: run one system in this process
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--n-test", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -266,7 +359,9 @@ def parse_args():
     args.n_test = args.n_test or smoke.get("n_test")
     args.n_jobs = args.n_jobs or smoke.get("n_jobs") or 2
     args.systems = args.systems or ",".join(SMOKE_SYSTEMS if args.smoke else DEFAULT_SYSTEMS)
-    args.output = args.output or str(ROOT / "runs" / "bench_peers" / (args.task + ("-smoke" if args.smoke else "")))
+    args.output = args.output or str(
+        ROOT / "runs" / "bench_peers" / (args.task + ("-smoke" if args.smoke else ""))
+    )
     return parser, args
 
 
@@ -275,7 +370,10 @@ def main():
     if args.system:
         return run_system(args)
     if not data_present(args.task):
-        print(f"skipped: {TASKS[args.task]['title']} not found at {TASKS[args.task]['data'].resolve()}")
+        print(
+            f"skipped: {TASKS[args.task]['title']} not found at "
+            f"{TASKS[args.task]['data'].resolve()}"
+        )
         return
     names = [name.strip() for name in args.systems.split(",") if name.strip()]
     unknown = set(names) - set(SYSTEMS)
@@ -285,13 +383,20 @@ def main():
     output.mkdir(parents=True, exist_ok=True)
     from peers_tasks import load_task
 
-    X, _, X_test, y_test, classes = load_task(args.task, args.samples, args.n_test)  # decodes/caches once
-    print(f"{TASKS[args.task]['title']}: {len(X)} training images {X.shape[1:]} (90/10 split for validation), "
-          f"{len(X_test)} test images, {len(classes)} classes, curves on {len(curve_rows(y_test))} test images; "
-          f"budget {args.budget:g} min per system; epochs 1..{args.max_epochs}; {os.cpu_count()} cores")  # fmt: skip
+    X, _, X_test, y_test, classes = load_task(
+        args.task, args.samples, args.n_test
+    )  # decodes/caches once
+    print(
+        f"{TASKS[args.task]['title']}: {len(X)} training images {X.shape[1:]} "
+        f"(90/10 split for validation), {len(X_test)} test images, {len(classes)} classes, "
+        f"curves on {len(curve_rows(y_test))} test images; budget {args.budget:g} min per "
+        f"system; epochs 1..{args.max_epochs}; {os.cpu_count()} cores"
+    )
     results = {}
     for name in names:
-        missing = [module for module in SYSTEMS[name][1] if importlib.util.find_spec(module) is None]
+        missing = [
+            module for module in SYSTEMS[name][1] if importlib.util.find_spec(module) is None
+        ]
         if missing:
             print(f"skipped {name}: {', '.join(missing)} not installed (pip install -e '.[bench]')")
             continue
@@ -300,22 +405,50 @@ def main():
             results[name] = json.loads(result.read_text())
             print(f"{name}: reused {result}")
             continue
-        command = [sys.executable, __file__, "--system", name, "--result", str(result), "--task", args.task,
-                   "--budget", str(args.budget), "--max-epochs", str(args.max_epochs), "--n-jobs", str(args.n_jobs),
-                   *(["--samples", str(args.samples)] if args.samples else []),  # None: the task's own (all of 2-vs-7)
-                   *(["--n-test", str(args.n_test)] if args.n_test else [])]  # fmt: skip
+        command = [
+            sys.executable,
+            __file__,
+            "--system",
+            name,
+            "--result",
+            str(result),
+            "--task",
+            args.task,
+            "--budget",
+            str(args.budget),
+            "--max-epochs",
+            str(args.max_epochs),
+            "--n-jobs",
+            str(args.n_jobs),
+            *(
+                ["--samples", str(args.samples)] if args.samples else []
+            ),  # None: the task's own (all of 2-vs-7)
+            *(["--n-test", str(args.n_test)] if args.n_test else []),
+        ]
         started = time.time()
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0 or not result.exists():
             print(f"{name}: failed (exit {done.returncode})\n{done.stderr[-3000:]}")
             continue
         results[name] = json.loads(result.read_text())
-        print(f"{name}: {results[name]['n_models']} models in {results[name]['search_wall_s']:.0f} s, "
-              f"process {time.time() - started:.0f} s", flush=True)
+        print(
+            f"{name}: {results[name]['n_models']} models in "
+            f"{results[name]['search_wall_s']:.0f} s, "
+            f"process {time.time() - started:.0f} s",
+            flush=True,
+        )
     if results:
         labels = {name: label for name, (label, _) in SYSTEMS.items()}
-        report(results, dict(task=args.task, title=TASKS[args.task]["title"], budget=args.budget, output=output,
-                             labels=labels))  # fmt: skip
+        report(
+            results,
+            dict(
+                task=args.task,
+                title=TASKS[args.task]["title"],
+                budget=args.budget,
+                output=output,
+                labels=labels,
+            ),
+        )
 
 
 if __name__ == "__main__":

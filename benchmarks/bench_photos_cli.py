@@ -2,7 +2,8 @@
 Keras net given the same wall time; and the peak memory of every process it starts.
 
     python benchmarks/bench_photos_cli.py --time-limit 600 --image-size 32   # the accuracy target
-    python benchmarks/bench_photos_cli.py --time-limit 300 --image-size 96 --no-handwritten  # memory
+    python benchmarks/bench_photos_cli.py --time-limit 300 --image-size 96 \\
+        --no-handwritten                                                     # memory
 
 One run, side by side:
 
@@ -44,7 +45,11 @@ def sample_rss(process, peaks, stop):
                 rss = proc.memory_info().rss / 2**20
                 if not rss:  # ending: nothing left to measure
                     continue
-                key = f"{proc.pid} {' '.join(proc.cmdline()[1:3])[:40]}" if proc.pid != root.pid else "skhpo tune"
+                key = (
+                    f"{proc.pid} {' '.join(proc.cmdline()[1:3])[:40]}"
+                    if proc.pid != root.pid
+                    else "skhpo tune"
+                )
             except psutil.Error:
                 continue
             peaks[key] = max(peaks.get(key, 0.0), rss)
@@ -54,13 +59,35 @@ def sample_rss(process, peaks, stop):
 
 
 def run_tune(args, output):
-    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--data", str(DATA / "train"),
-               "--max-samples", "11000", "--test-size", str(1000 / 11000), "--image-size", str(args.image_size),
-               str(args.image_size), "--time-limit", str(args.time_limit), "--n-jobs", "2", "--no-progress",
-               "--searcher", args.searcher, "--output", str(output)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "sklearn_keras_hpo",
+        "tune",
+        "--data",
+        str(DATA / "train"),
+        "--max-samples",
+        "11000",
+        "--test-size",
+        str(1000 / 11000),
+        "--image-size",
+        str(args.image_size),
+        str(args.image_size),
+        "--time-limit",
+        str(args.time_limit),
+        "--n-jobs",
+        "2",
+        "--no-progress",
+        "--searcher",
+        args.searcher,
+        "--output",
+        str(output),
+    ]
     peaks, stop = {}, threading.Event()
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     sampler = threading.Thread(target=sample_rss, args=(process, peaks, stop), daemon=True)
     sampler.start()
     out, _ = process.communicate()
@@ -71,16 +98,41 @@ def run_tune(args, output):
 
 
 def test_accuracy(output):
-    done = subprocess.run([sys.executable, "-m", "sklearn_keras_hpo", "predict", str(output / "model"),
-                           str(DATA / "test"), "-o", str(output / "test_predictions.csv")],
-                          cwd=ROOT, capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sklearn_keras_hpo",
+            "predict",
+            str(output / "model"),
+            str(DATA / "test"),
+            "-o",
+            str(output / "test_predictions.csv"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(re.search(r"accuracy against the file's labels: ([0-9.]+)", done.stdout).group(1))
 
 
 def handwritten(budget, output):
     results = output / "handwritten.json"
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_photos.py"), "--systems", "handwritten",
-                    "--budget", str(budget), "--json", str(results)], cwd=ROOT, check=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "bench_photos.py"),
+            "--systems",
+            "handwritten",
+            "--budget",
+            str(budget),
+            "--json",
+            str(results),
+        ],
+        cwd=ROOT,
+        check=True,
+    )
     return json.loads(results.read_text())["results"][0]
 
 
@@ -98,8 +150,10 @@ def main():
     output = Path(args.output) / f"{args.image_size}px_{args.time_limit:g}s"
     wall, peaks, out, returncode = run_tune(args, output)
     print(out[-1500:])
-    print(f"skhpo tune, {args.image_size} px, --time-limit {args.time_limit:g}: wall {wall:.0f} s "
-          f"({wall / args.time_limit:.2f} x the limit), exit status {returncode}")
+    print(
+        f"skhpo tune, {args.image_size} px, --time-limit {args.time_limit:g}: wall {wall:.0f} s "
+        f"({wall / args.time_limit:.2f} x the limit), exit status {returncode}"
+    )
     for name, mib in sorted(peaks.items(), key=lambda item: -item[1]):
         print(f"  peak RSS {mib:8.0f} MiB  {name}")
     if returncode != 0:
@@ -108,8 +162,11 @@ def main():
     print(f"test accuracy {accuracy:.4f} on the 10,000 test images")
     if not args.no_handwritten:
         hand = handwritten(args.time_limit, output)
-        print(f"hand-written Keras net, {args.time_limit:g} s: test accuracy {hand['accuracy']:.4f} "
-              f"({hand['epochs']:.1f} epochs); skhpo tune - hand-written: {100 * (accuracy - hand['accuracy']):+.1f} points")
+        print(
+            f"hand-written Keras net, {args.time_limit:g} s: test accuracy {hand['accuracy']:.4f} "
+            f"({hand['epochs']:.1f} epochs); skhpo tune - hand-written: "
+            f"{100 * (accuracy - hand['accuracy']):+.1f} points"
+        )
 
 
 if __name__ == "__main__":

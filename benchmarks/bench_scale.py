@@ -29,7 +29,6 @@ steps; measured).
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -43,7 +42,13 @@ import numpy as np
 SHAPES = {"28x28x1": (28, 28, 1), "96x96x3": (96, 96, 3), "160x160x3": (160, 160, 3)}
 MODEL = dict(filters=16, dense_units=64, dropout=0.0)
 BATCH, EPOCHS, CLASSES = 32, 1, 10
-SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_subset" / "cifar10_subset.npz"
+SUBSET = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "data"
+    / "cifar10_subset"
+    / "cifar10_subset.npz"
+)
 
 
 def make_array(path, shape, mebibytes, seed=0):
@@ -67,11 +72,16 @@ def make_folder(directory, n, size):
             source, labels = data["x_train"], data["y_train"].ravel()
     else:
         rng = np.random.default_rng(0)
-        source, labels = rng.integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 1000)
+        source, labels = (
+            rng.integers(0, 256, (1000, 32, 32, 3), dtype=np.uint8),
+            rng.integers(0, 10, 1000),
+        )
     for i in range(n):
         folder = Path(directory) / f"class{labels[i % len(source)]}"
         folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(source[i % len(source)]).resize(size, Image.BILINEAR).save(folder / f"{i:06d}.png")
+        Image.fromarray(source[i % len(source)]).resize(size, Image.BILINEAR).save(
+            folder / f"{i:06d}.png"
+        )
     return "CIFAR-10 subset, upsampled" if SUBSET.exists() else "generated noise"
 
 
@@ -94,8 +104,14 @@ def run_ours(args):
     from sklearn_keras_hpo import CNNClassifier
 
     X, y = _load(args)
-    clf = CNNClassifier(**MODEL, epochs=EPOCHS, batch_size=BATCH, random_state=0, image_size=args.size,
-                        callbacks=stop_after(args.steps))  # fmt: skip
+    clf = CNNClassifier(
+        **MODEL,
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        random_state=0,
+        image_size=args.size,
+        callbacks=stop_after(args.steps),
+    )
     start = time.perf_counter()
     clf.fit(X, y)
     return time.perf_counter() - start
@@ -107,8 +123,9 @@ def run_keras(args):
 
     keras, tf = keras_and_tf()
     if args.folder:
-        ds = keras.utils.image_dataset_from_directory(args.folder, image_size=args.size, batch_size=BATCH,
-                                                      seed=0, verbose=False)  # fmt: skip
+        ds = keras.utils.image_dataset_from_directory(
+            args.folder, image_size=args.size, batch_size=BATCH, seed=0, verbose=False
+        )
         shape = (*args.size, 3)
     else:
         X, y = _load(args)
@@ -136,8 +153,12 @@ def run_bound(args):
     ds = tf.data.Dataset.from_tensors(batch).repeat(steps)
     keras.utils.set_random_seed(0)
     model = build_model("cnn", X.shape[1:], CLASSES, **MODEL)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  steps_per_execution=16)  # fmt: skip
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=16,
+    )
     start = time.perf_counter()
     model.fit(ds, epochs=EPOCHS, verbose=0)
     return time.perf_counter() - start
@@ -150,7 +171,9 @@ def run_cross_val(args):
 
     X, y = _load(args)
     X = ImageRows(X) if args.rows else X
-    clf = CNNClassifier(**MODEL, epochs=EPOCHS, batch_size=BATCH, random_state=0, callbacks=stop_after(args.steps))
+    clf = CNNClassifier(
+        **MODEL, epochs=EPOCHS, batch_size=BATCH, random_state=0, callbacks=stop_after(args.steps)
+    )
     start = time.perf_counter()
     scores = cross_val_score(clf, X, y, cv=5, n_jobs=2)
     assert np.all(np.isfinite(scores))
@@ -161,7 +184,9 @@ def _load(args):
     if args.folder:
         paths = sorted(Path(args.folder).glob("*/*.png"))
         return np.array([str(p) for p in paths]), np.array([p.parent.name for p in paths])
-    return np.load(args.data, mmap_mode="r" if args.mmap else None), np.load(args.data + ".labels.npy")
+    return np.load(args.data, mmap_mode="r" if args.mmap else None), np.load(
+        args.data + ".labels.npy"
+    )
 
 
 def worker(args):
@@ -178,9 +203,15 @@ def measure(kind, data=None, folder=None, size=None, mmap=False, rows=False, ste
     by the loky workers count once) summed over it and its children, sampled every 0.5 s."""
     import psutil
 
-    command = [sys.executable, __file__, "--worker", kind] + (["--mmap"] if mmap else []) + (["--rows"] if rows else [])
+    command = (
+        [sys.executable, __file__, "--worker", kind]
+        + (["--mmap"] if mmap else [])
+        + (["--rows"] if rows else [])
+    )
     command += ["--steps", str(steps)] if steps else []
-    command += ["--data", str(data)] if data else ["--folder", str(folder), "--size", *map(str, size)]
+    command += (
+        ["--data", str(data)] if data else ["--folder", str(folder), "--size", *map(str, size)]
+    )
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     tree_peak, tree_pss, done = [0], [0], threading.Event()
 
@@ -210,9 +241,13 @@ def mib(n_bytes):
 
 def row(label, ours, keras, bound=None):
     bound_ratio = f"{bound['seconds'] / keras['seconds']:6.2f}" if bound else f"{'':>6}"
-    print(f"{label:<34} {ours['seconds']:8.1f} {keras['seconds']:8.1f} {ours['seconds'] / keras['seconds']:6.2f}"
-          f" {bound_ratio} {mib(ours['peak_rss'])} {mib(keras['peak_rss'])} {ours['peak_rss'] / keras['peak_rss']:6.2f}",
-          flush=True)  # fmt: skip
+    print(
+        f"{label:<34} {ours['seconds']:8.1f} {keras['seconds']:8.1f} "
+        f"{ours['seconds'] / keras['seconds']:6.2f}"
+        f" {bound_ratio} {mib(ours['peak_rss'])} {mib(keras['peak_rss'])} "
+        f"{ours['peak_rss'] / keras['peak_rss']:6.2f}",
+        flush=True,
+    )
 
 
 def main():
@@ -221,31 +256,54 @@ def main():
     parser.add_argument("--data")
     parser.add_argument("--folder")
     parser.add_argument("--size", type=int, nargs=2, default=None)
-    parser.add_argument("--quick", action="store_true", help="50 MiB arrays and a 2,000-file folder only")
+    parser.add_argument(
+        "--quick", action="store_true", help="50 MiB arrays and a 2,000-file folder only"
+    )
     parser.add_argument("--sizes", type=float, nargs="+", default=None, help="MiB of each array")
     parser.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
-    parser.add_argument("--files", type=int, default=None, help="PNG files in the folder (default 10,000)")
+    parser.add_argument(
+        "--files", type=int, default=None, help="PNG files in the folder (default 10,000)"
+    )
     parser.add_argument("--skip-cross-val", action="store_true")
-    parser.add_argument("--steps", type=int, default=None, help="stop every fit after this many batches")
-    parser.add_argument("--mmap", action="store_true", help=argparse.SUPPRESS)  # worker: memory-map the array
-    parser.add_argument("--rows", action="store_true", help=argparse.SUPPRESS)  # worker: X as ImageRows
+    parser.add_argument(
+        "--steps", type=int, default=None, help="stop every fit after this many batches"
+    )
+    parser.add_argument(
+        "--mmap", action="store_true", help=argparse.SUPPRESS
+    )  # worker: memory-map the array
+    parser.add_argument(
+        "--rows", action="store_true", help=argparse.SUPPRESS
+    )  # worker: X as ImageRows
     args = parser.parse_args()
     if args.worker:
         return worker(args)
     sizes = args.sizes or ([50] if args.quick else [50, 256, 1024])
     steps = f", stopped after {args.steps} batches" if args.steps else ""
     print(f"{EPOCHS} epoch{steps}, batch {BATCH}, cnn {MODEL}; each figure a fresh process\n")
-    print("bound: the same model and steps on one in-memory float32 batch repeated, / Keras (no pipeline can beat it)")
-    print(f"{'data':<34} {'ours s':>8} {'keras s':>8} {'ratio':>6} {'bound':>6} {'ours MiB':>8} {'keras MiB':>8} {'ratio':>6}")
+    print(
+        "bound: the same model and steps on one in-memory float32 batch repeated, / Keras "
+        "(no pipeline can beat it)"
+    )
+    print(
+        f"{'data':<34} {'ours s':>8} {'keras s':>8} {'ratio':>6} {'bound':>6} "
+        f"{'ours MiB':>8} {'keras MiB':>8} {'ratio':>6}"
+    )
     with tempfile.TemporaryDirectory(prefix="skhpo-scale-") as scratch:
         largest = None
         for name in args.shapes:
             for size in sizes:
                 path = Path(scratch) / f"{name}-{size:g}.npy"
                 n = make_array(path, SHAPES[name], size)
-                ours, keras, bound = (measure(kind, data=path, steps=args.steps) for kind in ("ours", "keras", "bound"))
+                ours, keras, bound = (
+                    measure(kind, data=path, steps=args.steps)
+                    for kind in ("ours", "keras", "bound")
+                )
                 row(f"{name} uint8 {size:g} MiB ({n} images)", ours, keras, bound)
-                largest = path if largest is None or path.stat().st_size > largest.stat().st_size else largest
+                largest = (
+                    path
+                    if largest is None or path.stat().st_size > largest.stat().st_size
+                    else largest
+                )
                 if path != largest:
                     path.unlink()
         n_files = (2000 if args.quick else 10000) if args.files is None else args.files
@@ -257,20 +315,32 @@ def main():
 
 def folder_row(folder, n_files, steps):
     source = make_folder(folder, n_files, (96, 96))
-    ours, keras = (measure(kind, folder=folder, size=(96, 96), steps=steps) for kind in ("ours", "keras"))
+    ours, keras = (
+        measure(kind, folder=folder, size=(96, 96), steps=steps) for kind in ("ours", "keras")
+    )
     row(f"PNG folder {n_files} files 96x96x3", ours, keras)
     print(f"  (folder: {source}; ours streams the paths, Keras uses image_dataset_from_directory)")
 
 
 def cross_val(path, steps=None):
-    """``cross_val_score(cv=5, n_jobs=2)`` on the array in memory, in ``ImageRows``, memory-mapped."""
-    print(f"\ncross_val_score(cv=5, n_jobs=2) on {path.stat().st_size / 2**30:.2f} GiB of uint8 images:")
-    for label, mmap, rows in [("in memory", False, False), ("ImageRows(in memory)", False, True),
-                              ('np.load(mmap_mode="r")', True, False)]:  # fmt: skip
+    """``cross_val_score(cv=5, n_jobs=2)`` on the array in memory, in ``ImageRows``,
+    memory-mapped."""
+    print(
+        "\ncross_val_score(cv=5, n_jobs=2) on "
+        f"{path.stat().st_size / 2**30:.2f} GiB of uint8 images:"
+    )
+    for label, mmap, rows in [
+        ("in memory", False, False),
+        ("ImageRows(in memory)", False, True),
+        ('np.load(mmap_mode="r")', True, False),
+    ]:
         result = measure("cross_val", data=path, mmap=mmap, rows=rows, steps=steps)
-        print(f"  {label:<24} {result['seconds']:6.0f} s, peak of all "
-              f"processes: RSS {result['tree_peak'] / 2**30:.2f} GiB, PSS {result['tree_pss'] / 2**30:.2f} GiB",
-              flush=True)  # fmt: skip
+        print(
+            f"  {label:<24} {result['seconds']:6.0f} s, peak of all "
+            f"processes: RSS {result['tree_peak'] / 2**30:.2f} GiB, "
+            f"PSS {result['tree_pss'] / 2**30:.2f} GiB",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ logged searches write into a store that exists, in a process that imported MLflo
 
     python benchmarks/bench_tracking.py [--repeats 2] [--tensorboard]
 
-Run it under the shared lock: ``flock /tmp/coord/bench.lock .venv/bin/python benchmarks/bench_tracking.py``.
+Run it under the shared lock:
+``flock /tmp/coord/bench.lock .venv/bin/python benchmarks/bench_tracking.py``.
 """
 
 import argparse
@@ -28,14 +29,29 @@ from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV
 from sklearn_keras_hpo.search import hyperband_brackets
 
 MAX_EPOCHS, FACTOR, ITERATIONS = 4, 2, 3  # 10 candidates per iteration: 30
-SPACE = {"dropout": [0.0, 0.1, 0.2, 0.3], "learning_rate": [0.003, 0.01, 0.03], "filters": [4, 8],
-         "dense_units": [16, 32]}  # fmt: skip
+SPACE = {
+    "dropout": [0.0, 0.1, 0.2, 0.3],
+    "learning_rate": [0.003, 0.01, 0.03],
+    "filters": [4, 8],
+    "dense_units": [16, 32],
+}
 
 
 def search(log_to=None):
-    estimator = CNNClassifier(image_shape=(8, 8), batch_size=32, validation_fraction=0.2, random_state=0)
-    return HyperbandSearchCV(estimator, SPACE, max_epochs=MAX_EPOCHS, factor=FACTOR, n_iterations=ITERATIONS,
-                             cv=2, random_state=0, points_to_evaluate=[], log_to=log_to)  # fmt: skip
+    estimator = CNNClassifier(
+        image_shape=(8, 8), batch_size=32, validation_fraction=0.2, random_state=0
+    )
+    return HyperbandSearchCV(
+        estimator,
+        SPACE,
+        max_epochs=MAX_EPOCHS,
+        factor=FACTOR,
+        n_iterations=ITERATIONS,
+        cv=2,
+        random_state=0,
+        points_to_evaluate=[],
+        log_to=log_to,
+    )
 
 
 def timed(log_to, X, y):
@@ -44,7 +60,9 @@ def timed(log_to, X, y):
     return time.perf_counter() - started, fitted
 
 
-INSIDE = {"seconds": 0.0}  # wall time spent in the logger's hooks, in the process running the search
+INSIDE = {
+    "seconds": 0.0
+}  # wall time spent in the logger's hooks, in the process running the search
 
 
 def clock_the_logger():
@@ -72,7 +90,9 @@ def main():
     parser.add_argument("--samples", type=int, default=600)
     parser.add_argument("--tensorboard", action="store_true", help="log TensorBoard too")
     args = parser.parse_args()
-    n_candidates = ITERATIONS * sum(rungs[0][0] for _, rungs in hyperband_brackets(MAX_EPOCHS, FACTOR))
+    n_candidates = ITERATIONS * sum(
+        rungs[0][0] for _, rungs in hyperband_brackets(MAX_EPOCHS, FACTOR)
+    )
     X, y = load_digits(return_X_y=True)
     X, y = X[: args.samples] / 16.0, y[: args.samples]
     folder = Path(tempfile.mkdtemp(prefix="bench-tracking-"))
@@ -102,12 +122,22 @@ def main():
         wall, fitted = timed(log_to, X, y)
         n_rows = len(fitted.cv_results_["params"])
         walls[kind].append(wall)
-        inside = f", {INSIDE['seconds']:.2f} s in the logger ({100 * INSIDE['seconds'] / wall:.1f} %)" if log_to else ""
-        print(f"{kind:>6}: {wall:7.1f} s  ({n_candidates} candidates, {n_rows} rows, best {fitted.best_score_:.3f}){inside}")
+        inside = (
+            f", {INSIDE['seconds']:.2f} s in the logger ({100 * INSIDE['seconds'] / wall:.1f} %)"
+            if log_to
+            else ""
+        )
+        print(
+            f"{kind:>6}: {wall:7.1f} s  ({n_candidates} candidates, {n_rows} rows, "
+            f"best {fitted.best_score_:.3f}){inside}"
+        )
     plain, logged = statistics.mean(walls["plain"]), statistics.mean(walls["logged"])
     what = "MLflow + TensorBoard" if args.tensorboard else "MLflow"
-    print(f"mean plain {plain:.1f} s, logged ({what}) {logged:.1f} s: "
-          f"logged / plain = {logged / plain:.3f} (overhead {100 * (logged / plain - 1):+.1f} %; target < +3 %)")
+    print(
+        f"mean plain {plain:.1f} s, logged ({what}) {logged:.1f} s: "
+        f"logged / plain = {logged / plain:.3f} "
+        f"(overhead {100 * (logged / plain - 1):+.1f} %; target < +3 %)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ class, ``pretrained`` >= 10 points above both.
 
     flock /tmp/coord/bench.lock .venv/bin/python benchmarks/bench_transfer.py
     flock /tmp/coord/bench.lock .venv/bin/python benchmarks/bench_transfer.py --reuse-pretrained
-    .venv/bin/python benchmarks/bench_transfer.py --smoke     # 60 s pretraining, 20 s budgets, 500 test images
+    # 60 s pretraining, 20 s budgets, 500 test images:
+    .venv/bin/python benchmarks/bench_transfer.py --smoke
 
 Exits 0 with a message when the image folder is absent.
 """
@@ -62,7 +63,10 @@ def decoded(folder, split):
         partial = cache.with_suffix(".partial.npz")
         np.savez(partial, X=X, names=names)
         partial.rename(cache)
-        print(f"decoded {len(X)} {split} images in {time.perf_counter() - start:.0f} s -> {cache}", flush=True)
+        print(
+            f"decoded {len(X)} {split} images in {time.perf_counter() - start:.0f} s -> {cache}",
+            flush=True,
+        )
     with np.load(cache) as npz:
         X, names = npz["X"], npz["names"]
     classes, y = np.unique(names, return_inverse=True)
@@ -102,7 +106,9 @@ def timed_fit(params, X, y, seconds):
 
     reuse.clear()  # every system pays its own tracing
     start = time.monotonic()
-    clf = CNNClassifier(**COMMON, **params, epochs=10_000, callbacks=[deadline_callback(seconds)]).fit(X, y)
+    clf = CNNClassifier(
+        **COMMON, **params, epochs=10_000, callbacks=[deadline_callback(seconds)]
+    ).fit(X, y)
     return clf, time.monotonic() - start
 
 
@@ -123,12 +129,19 @@ def pretrain(train, test, args):
     test_rows = subset(y_test, SOURCE, args.test_per_class, seed=1)
     accuracy = float(np.mean(clf.predict(X_test[test_rows]) == y_test[test_rows]))
     save_backbone_weights(clf.model_, path)
-    info = {"images": int(len(rows)), "seconds": round(seconds, 1), "epochs": clf.n_epochs_,
-            "test_accuracy_classes_0_4": round(accuracy, 4)}  # fmt: skip
+    info = {
+        "images": int(len(rows)),
+        "seconds": round(seconds, 1),
+        "epochs": clf.n_epochs_,
+        "test_accuracy_classes_0_4": round(accuracy, 4),
+    }
     meta.write_text(json.dumps(info))
-    print(f"pretraining: {info['images']} images of classes 0-4, {seconds:.0f} s wall, {clf.n_epochs_} epochs "
-          f"(the last one stopped at the deadline), test accuracy on classes 0-4 {accuracy:.3f} -> {path}",
-          flush=True)  # fmt: skip
+    print(
+        f"pretraining: {info['images']} images of classes 0-4, {seconds:.0f} s wall, "
+        f"{clf.n_epochs_} epochs (the last one stopped at the deadline), test accuracy on "
+        f"classes 0-4 {accuracy:.3f} -> {path}",
+        flush=True,
+    )
     return path, info
 
 
@@ -136,9 +149,14 @@ def systems(weights, args):
     return {
         "scratch": dict(architecture=BACKBONE, learning_rate=1e-3),
         "default": dict(architecture="auto"),
-        "pretrained": dict(architecture=BACKBONE, weights=str(weights), freeze_epochs=args.freeze_epochs,
-                           fine_tune_layers=args.fine_tune_layers, learning_rate=1e-3,
-                           fine_tune_learning_rate=args.fine_tune_learning_rate),  # fmt: skip
+        "pretrained": dict(
+            architecture=BACKBONE,
+            weights=str(weights),
+            freeze_epochs=args.freeze_epochs,
+            fine_tune_layers=args.fine_tune_layers,
+            learning_rate=1e-3,
+            fine_tune_learning_rate=args.fine_tune_learning_rate,
+        ),
     }
 
 
@@ -153,10 +171,20 @@ def compare(train, test, weights, args):
                 continue
             clf, seconds = timed_fit(params, X[rows], y[rows], args.budget)
             accuracy = float(np.mean(clf.predict(X_test[test_rows]) == y_test[test_rows]))
-            results.append({"per_class": per_class, "system": name, "epochs": clf.n_epochs_,
-                            "train_s": round(seconds, 1), "accuracy": round(accuracy, 4)})  # fmt: skip
-            print(f"  {per_class:>4}/class {name:<10} {clf.n_epochs_:>4} epochs {seconds:6.1f} s  "
-                  f"test accuracy {accuracy:.3f}", flush=True)  # fmt: skip
+            results.append(
+                {
+                    "per_class": per_class,
+                    "system": name,
+                    "epochs": clf.n_epochs_,
+                    "train_s": round(seconds, 1),
+                    "accuracy": round(accuracy, 4),
+                }
+            )
+            print(
+                f"  {per_class:>4}/class {name:<10} {clf.n_epochs_:>4} epochs {seconds:6.1f} s  "
+                f"test accuracy {accuracy:.3f}",
+                flush=True,
+            )
     return results
 
 
@@ -164,29 +192,55 @@ def report(results, pretraining, args):
     print(f"\npretraining (separately): {pretraining}")
     print(f"{'per class':>9} {'system':<10} {'epochs':>6} {'wall s':>7} {'test acc':>8}")
     for r in results:
-        print(f"{r['per_class']:>9} {r['system']:<10} {r['epochs']:>6} {r['train_s']:>7.1f} {r['accuracy']:>8.3f}")
+        print(
+            f"{r['per_class']:>9} {r['system']:<10} {r['epochs']:>6} {r['train_s']:>7.1f} "
+            f"{r['accuracy']:>8.3f}"
+        )
     for per_class in args.per_class:
         acc = {r["system"]: r["accuracy"] for r in results if r["per_class"] == per_class}
-        margins = [f"pretrained - {other} {100 * (acc['pretrained'] - acc[other]):+.1f} points"
-                   for other in ("scratch", "default") if other in acc and "pretrained" in acc]  # fmt: skip
+        margins = [
+            f"pretrained - {other} {100 * (acc['pretrained'] - acc[other]):+.1f} points"
+            for other in ("scratch", "default")
+            if other in acc and "pretrained" in acc
+        ]
         print(f"{per_class}/class: " + (", ".join(margins) or "no margin (a system was not run)"))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pretrain-budget", type=float, default=780.0, help="seconds of pretraining wall time")
-    parser.add_argument("--pretrain-per-class", type=int, default=None, help="default: all 5,000 per class")
-    parser.add_argument("--budget", type=float, default=120.0, help="seconds of wall time per system and size")
+    parser.add_argument(
+        "--pretrain-budget", type=float, default=780.0, help="seconds of pretraining wall time"
+    )
+    parser.add_argument(
+        "--pretrain-per-class", type=int, default=None, help="default: all 5,000 per class"
+    )
+    parser.add_argument(
+        "--budget", type=float, default=120.0, help="seconds of wall time per system and size"
+    )
     parser.add_argument("--per-class", type=int, nargs="+", default=[100, 500])
-    parser.add_argument("--test-per-class", type=int, default=None, help="default: all 1,000 per class")
+    parser.add_argument(
+        "--test-per-class", type=int, default=None, help="default: all 1,000 per class"
+    )
     parser.add_argument("--freeze-epochs", type=int, default=3)
-    parser.add_argument("--fine-tune-layers", default="all", type=lambda v: v if v == "all" else int(v),
-                        help="'all' or how many layers from the top to unfreeze after the frozen epochs")
+    parser.add_argument(
+        "--fine-tune-layers",
+        default="all",
+        type=lambda v: v if v == "all" else int(v),
+        help="'all' or how many layers from the top to unfreeze after the frozen epochs",
+    )
     parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
-    parser.add_argument("--systems", nargs="+", default=["scratch", "default", "pretrained"],
-                        choices=["scratch", "default", "pretrained"])
-    parser.add_argument("--reuse-pretrained", action="store_true", help="skip pretraining when its file exists")
-    parser.add_argument("--smoke", action="store_true", help="a quick run of every step (numbers meaningless)")
+    parser.add_argument(
+        "--systems",
+        nargs="+",
+        default=["scratch", "default", "pretrained"],
+        choices=["scratch", "default", "pretrained"],
+    )
+    parser.add_argument(
+        "--reuse-pretrained", action="store_true", help="skip pretraining when its file exists"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="a quick run of every step (numbers meaningless)"
+    )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
     if args.smoke:
@@ -199,12 +253,17 @@ def main(argv=None):
     import keras  # noqa: F401  (imported before any clock starts)
 
     train, test = decoded(DATA, "train"), decoded(DATA, "test")
-    print(f"classes 0-4 {list(train[2][list(SOURCE)])}, 5-9 {list(train[2][list(TARGET)])}", flush=True)
+    print(
+        f"classes 0-4 {list(train[2][list(SOURCE)])}, 5-9 {list(train[2][list(TARGET)])}",
+        flush=True,
+    )
     weights, pretraining = pretrain(train, test, args)
     results = compare(train, test, weights, args)
     report(results, pretraining, args)
     if args.json:
-        Path(args.json).write_text(json.dumps({"pretraining": pretraining, "results": results}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({"pretraining": pretraining, "results": results}, indent=1)
+        )
     return 0
 
 

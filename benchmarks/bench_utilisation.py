@@ -32,17 +32,26 @@ from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, Paramet
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 
-from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier, HyperbandSearchCV, search_space
+from sklearn_keras_hpo import (
+    AsyncHalvingSearchCV,
+    CNNClassifier,
+    HyperbandSearchCV,
+    failures_as_scores,
+    search_space,
+)
 from sklearn_keras_hpo._backend import keras_and_tf
 from sklearn_keras_hpo.data.datasets import load_digits_images, load_mnist
-from sklearn_keras_hpo import failures_as_scores
-from sklearn_keras_hpo.search._rung_search import top_k
 from sklearn_keras_hpo.search import hyperband_brackets
+from sklearn_keras_hpo.search._rung_search import top_k
 
 FASHION = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fashion_mnist"
-SPACE = {"batch_size": ("int", 16, 128), "learning_rate": ("log", 1e-4, 1e-1),
-         "activation": ("cat", ["relu", "tanh", "swish", "linear"]), "dropout": ("real", 0.0, 0.5),
-         "filters": ("cat", [8, 16, 32])}  # fmt: skip
+SPACE = {
+    "batch_size": ("int", 16, 128),
+    "learning_rate": ("log", 1e-4, 1e-1),
+    "activation": ("cat", ["relu", "tanh", "swish", "linear"]),
+    "dropout": ("real", 0.0, 0.5),
+    "filters": ("cat", [8, 16, 32]),
+}
 
 
 class RungByRungHyperband(HyperbandSearchCV):
@@ -60,15 +69,25 @@ class RungByRungHyperband(HyperbandSearchCV):
     def _run_search(self, evaluate_candidates):
         rng = check_random_state(self.random_state)
         for bracket, rungs in hyperband_brackets(self.max_epochs, self.factor, self.min_epochs):
-            candidates = list(ParameterSampler(self.param_distributions, rungs[0][0], random_state=rng))
+            candidates = list(
+                ParameterSampler(self.param_distributions, rungs[0][0], random_state=rng)
+            )
             for rung, (_, epochs) in enumerate(rungs):
                 batch = [{**candidate, self.resource: epochs} for candidate in candidates]
                 n = len(batch)
                 results = evaluate_candidates(
-                    batch, more_results={"bracket": [bracket] * n, "rung": [rung] * n, "n_resources": [epochs] * n}
+                    batch,
+                    more_results={
+                        "bracket": [bracket] * n,
+                        "rung": [rung] * n,
+                        "n_resources": [epochs] * n,
+                    },
                 )
                 if rung + 1 < len(rungs):
-                    candidates = [candidates[i] for i in top_k(results["mean_test_score"][-n:], rungs[rung + 1][0])]
+                    candidates = [
+                        candidates[i]
+                        for i in top_k(results["mean_test_score"][-n:], rungs[rung + 1][0])
+                    ]
 
 
 def utilisation(search, wall, n_jobs):
@@ -88,8 +107,10 @@ def data(samples):
 
 def scores(search):
     results = search.cv_results_
-    return sorted((json.dumps(p, sort_keys=True, default=float), float(s))
-                  for p, s in zip(results["params"], results["mean_test_score"]))  # fmt: skip
+    return sorted(
+        (json.dumps(p, sort_keys=True, default=float), float(s))
+        for p, s in zip(results["params"], results["mean_test_score"], strict=False)
+    )
 
 
 def main():
@@ -105,9 +126,13 @@ def main():
     n_jobs, n_candidates = args.n_jobs, args.max_epochs * 2
     base = dict(dense_units=64, random_state=0)
     common = dict(cv=args.cv, n_jobs=n_jobs, random_state=0, refit=False)
-    print(f"data: {name}, {len(X)} images; {os.cpu_count()} cores; n_jobs={n_jobs}, cv={args.cv}, "
-          f"epochs 1..{args.max_epochs}, factor 3")  # fmt: skip
-    GridSearchCV(CNNClassifier(**base, epochs=1), {"dropout": [0.0, 0.1]}, cv=2, n_jobs=n_jobs).fit(X[:300], y[:300])
+    print(
+        f"data: {name}, {len(X)} images; {os.cpu_count()} cores; n_jobs={n_jobs}, cv={args.cv}, "
+        f"epochs 1..{args.max_epochs}, factor 3"
+    )
+    GridSearchCV(CNNClassifier(**base, epochs=1), {"dropout": [0.0, 0.1]}, cv=2, n_jobs=n_jobs).fit(
+        X[:300], y[:300]
+    )
 
     def run(label, make):
         with tempfile.TemporaryDirectory() as checkpoints:
@@ -117,23 +142,42 @@ def main():
             wall = time.perf_counter() - start
         ratio, busy = utilisation(search, wall, n_jobs)
         fits = len(search.cv_results_["params"]) * search.n_splits_
-        print(f"  {label:<52} wall {wall:6.1f} s  busy {busy:6.1f} s  {fits:3d} fits  "
-              f"best {np.nanmax(search.cv_results_['mean_test_score']):.4f}  utilisation {ratio:.2f}")
+        print(
+            f"  {label:<52} wall {wall:6.1f} s  busy {busy:6.1f} s  {fits:3d} fits  "
+            f"best {np.nanmax(search.cv_results_['mean_test_score']):.4f}  utilisation {ratio:.2f}"
+        )
         return search, wall
 
     hyperband = dict(max_epochs=args.max_epochs, factor=3, **common)
-    run("sklearn HalvingRandomSearchCV(resource='epochs')", lambda est: HalvingRandomSearchCV(
-        est, space, resource="epochs", min_resources=1, max_resources=args.max_epochs, factor=3,
-        n_candidates=n_candidates, **common))  # fmt: skip
+    run(
+        "sklearn HalvingRandomSearchCV(resource='epochs')",
+        lambda est: HalvingRandomSearchCV(
+            est,
+            space,
+            resource="epochs",
+            min_resources=1,
+            max_resources=args.max_epochs,
+            factor=3,
+            n_candidates=n_candidates,
+            **common,
+        ),
+    )
     # after first: the second of the two meets the traced models of the first (favours "before")
     after, wall = run("HyperbandSearchCV", lambda est: HyperbandSearchCV(est, space, **hyperband))
-    before, _ = run("HyperbandSearchCV, rung by rung (before)", lambda est: RungByRungHyperband(est, space, **hyperband))
+    before, _ = run(
+        "HyperbandSearchCV, rung by rung (before)",
+        lambda est: RungByRungHyperband(est, space, **hyperband),
+    )
     print(f"    HyperbandSearchCV before/after: same scores {scores(before) == scores(after)}")
     asha = dict(max_epochs=args.max_epochs, factor=3, **common)
-    run(f"AsyncHalvingSearchCV, {n_candidates} candidates",
-        lambda est: AsyncHalvingSearchCV(est, space, n_candidates=n_candidates, **asha))  # fmt: skip
-    run(f"AsyncHalvingSearchCV, time_limit={wall:.0f} s",
-        lambda est: AsyncHalvingSearchCV(est, space, time_limit=wall, **asha))  # fmt: skip
+    run(
+        f"AsyncHalvingSearchCV, {n_candidates} candidates",
+        lambda est: AsyncHalvingSearchCV(est, space, n_candidates=n_candidates, **asha),
+    )
+    run(
+        f"AsyncHalvingSearchCV, time_limit={wall:.0f} s",
+        lambda est: AsyncHalvingSearchCV(est, space, time_limit=wall, **asha),
+    )
     print("  target: >= 0.9 for HyperbandSearchCV and AsyncHalvingSearchCV")
 
 

@@ -20,7 +20,13 @@ def canonical(params, names):
 
 
 def record(path, params, val, test, names, **extra):
-    row = {"t": time.time(), "params": canonical(params, names), "val": float(val), "test": float(test), **extra}
+    row = {
+        "t": time.time(),
+        "params": canonical(params, names),
+        "val": float(val),
+        "test": float(test),
+        **extra,
+    }
     with open(path, "a") as file:  # one short append per model: atomic across processes
         file.write(json.dumps(row) + "\n")
 
@@ -33,8 +39,13 @@ class TimelineScorer:
 
     def __call__(self, estimator, X, y):
         val = float(np.mean(estimator.predict(X) == y))
-        record(self.path, estimator.get_params(), val, np.mean(estimator.predict(self.X_curve) == self.y_curve),
-               self.names)  # fmt: skip
+        record(
+            self.path,
+            estimator.get_params(),
+            val,
+            np.mean(estimator.predict(self.X_curve) == self.y_curve),
+            self.names,
+        )
         return val
 
 
@@ -49,21 +60,39 @@ def searched(ctx, with_epochs=False):
 
 # -- the searches: each runs until its budget is spent -----------------------------------------
 def run_ours(name, ctx):
-    from sklearn_keras_hpo import AsyncHalvingSearchCV, CNNClassifier, HyperbandSearchCV, search_space
+    from sklearn_keras_hpo import (
+        AsyncHalvingSearchCV,
+        CNNClassifier,
+        HyperbandSearchCV,
+        search_space,
+    )
 
     _, searcher, sampler = name.split("-")
     args, specs = ctx["args"], searched(ctx)
-    common = dict(max_epochs=args.max_epochs, factor=3, cv=[ctx["split"]], refit=False, n_jobs=args.n_jobs,
-                  scoring=TimelineScorer(ctx["records"], *ctx["curve"], specs), random_state=0,
-                  time_limit=ctx["budget"], sampler=sampler)  # fmt: skip
+    common = dict(
+        max_epochs=args.max_epochs,
+        factor=3,
+        cv=[ctx["split"]],
+        refit=False,
+        n_jobs=args.n_jobs,
+        scoring=TimelineScorer(ctx["records"], *ctx["curve"], specs),
+        random_state=0,
+        time_limit=ctx["budget"],
+        sampler=sampler,
+    )
     estimator, space = CNNClassifier(random_state=0), search_space(specs)
-    if searcher == "hyperband":  # brackets repeat with new candidates until time_limit, as keras-tuner's
+    if (
+        searcher == "hyperband"
+    ):  # brackets repeat with new candidates until time_limit, as keras-tuner's
         search = HyperbandSearchCV(estimator, space, n_iterations=1000, **common)
     else:
         search = AsyncHalvingSearchCV(estimator, space, **common)
     search.fit(ctx["X"], ctx["y"])
-    return {"params": canonical(search.best_params_, specs), "val": float(search.best_score_),
-            "chosen_by": f"best_params_ (best at best_n_resources_={search.best_n_resources_} epochs)"}  # fmt: skip
+    return {
+        "params": canonical(search.best_params_, specs),
+        "val": float(search.best_score_),
+        "chosen_by": f"best_params_ (best at best_n_resources_={search.best_n_resources_} epochs)",
+    }
 
 
 def run_scikeras(name, ctx):
@@ -74,16 +103,44 @@ def run_scikeras(name, ctx):
     from sklearn_keras_hpo import search_space
 
     args, specs = ctx["args"], searched(ctx, with_epochs=name == "scikeras-random")
-    prefix = {"learning_rate": "optimizer__", "weight_decay": "optimizer__", "batch_size": "", "epochs": ""}
+    prefix = {
+        "learning_rate": "optimizer__",
+        "weight_decay": "optimizer__",
+        "batch_size": "",
+        "epochs": "",
+    }
     space = {prefix.get(k, "model__") + k: v for k, v in search_space(specs).items()}
-    first = {key: value[0] if isinstance(value, list) else value.rvs(random_state=0) for key, value in space.items()}
-    clf = KerasClassifier(scikeras_model, optimizer="adam", loss="sparse_categorical_crossentropy",
-                          callbacks=[epoch_schedule()], verbose=0, random_state=0, **{"epochs": 1, **first})  # fmt: skip
-    common = dict(cv=[ctx["split"]], refit=False, n_jobs=args.n_jobs, random_state=0,
-                  scoring=TimelineScorer(ctx["records"], as_float(ctx["curve"][0]), ctx["curve"][1], specs))  # fmt: skip
+    first = {
+        key: value[0] if isinstance(value, list) else value.rvs(random_state=0)
+        for key, value in space.items()
+    }
+    clf = KerasClassifier(
+        scikeras_model,
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        callbacks=[epoch_schedule()],
+        verbose=0,
+        random_state=0,
+        **{"epochs": 1, **first},
+    )
+    common = dict(
+        cv=[ctx["split"]],
+        refit=False,
+        n_jobs=args.n_jobs,
+        random_state=0,
+        scoring=TimelineScorer(ctx["records"], as_float(ctx["curve"][0]), ctx["curve"][1], specs),
+    )
     if name == "scikeras-halving":
-        search = HalvingRandomSearchCV(clf, space, resource="epochs", min_resources=1, max_resources=args.max_epochs,
-                                       factor=3, n_candidates=3 * args.max_epochs, **common)  # fmt: skip
+        search = HalvingRandomSearchCV(
+            clf,
+            space,
+            resource="epochs",
+            min_resources=1,
+            max_resources=args.max_epochs,
+            factor=3,
+            n_candidates=3 * args.max_epochs,
+            **common,
+        )
     else:
         search = RandomizedSearchCV(clf, space, n_iter=10_000, **common)
     search.fit(as_float(ctx["X"]), ctx["y"])
@@ -96,7 +153,13 @@ def scikeras_model(meta=None, compile_kwargs=None, params=None, **model_params):
 def run_keras_tuner(name, ctx):
     import keras_tuner as kt
 
-    X, y, (train, val), args, specs = as_float(ctx["X"]), ctx["y"], ctx["split"], ctx["args"], searched(ctx)
+    X, y, (train, val), args, specs = (
+        as_float(ctx["X"]),
+        ctx["y"],
+        ctx["split"],
+        ctx["args"],
+        searched(ctx),
+    )
     X_curve, y_curve = as_float(ctx["curve"][0]), ctx["curve"][1]
 
     class CNN(kt.HyperModel):
@@ -107,15 +170,32 @@ def run_keras_tuner(name, ctx):
 
         def fit(self, hp, model, *fit_args, callbacks=(), **fit_kwargs):
             params = kt_params(hp, specs)
-            history = model.fit(*fit_args, batch_size=params["batch_size"], callbacks=[*callbacks, epoch_schedule()],
-                                **fit_kwargs)  # fmt: skip
-            record(ctx["records"], {**params, "epochs": hp.values.get("tuner/epochs", fit_kwargs.get("epochs"))},
-                   history.history["val_accuracy"][-1], accuracy(model, X_curve, y_curve), specs)  # fmt: skip
+            history = model.fit(
+                *fit_args,
+                batch_size=params["batch_size"],
+                callbacks=[*callbacks, epoch_schedule()],
+                **fit_kwargs,
+            )
+            record(
+                ctx["records"],
+                {**params, "epochs": hp.values.get("tuner/epochs", fit_kwargs.get("epochs"))},
+                history.history["val_accuracy"][-1],
+                accuracy(model, X_curve, y_curve),
+                specs,
+            )
             return history
 
-    tuner = kt.Hyperband(CNN(), objective="val_accuracy", max_epochs=args.max_epochs, factor=3,
-                         hyperband_iterations=1000, seed=0, directory=ctx["scratch"], project_name="bench",
-                         overwrite=True)  # fmt: skip
+    tuner = kt.Hyperband(
+        CNN(),
+        objective="val_accuracy",
+        max_epochs=args.max_epochs,
+        factor=3,
+        hyperband_iterations=1000,
+        seed=0,
+        directory=ctx["scratch"],
+        project_name="bench",
+        overwrite=True,
+    )
     tuner.search(X[train], y[train], validation_data=(X[val], y[val]), verbose=0)
 
 
@@ -124,7 +204,13 @@ def run_optuna(name, ctx):
     import optuna
     from optuna_integration.keras import KerasPruningCallback
 
-    X, y, (train, val), args, specs = as_float(ctx["X"]), ctx["y"], ctx["split"], ctx["args"], searched(ctx)
+    X, y, (train, val), args, specs = (
+        as_float(ctx["X"]),
+        ctx["y"],
+        ctx["split"],
+        ctx["args"],
+        searched(ctx),
+    )
     X_curve, y_curve = as_float(ctx["curve"][0]), ctx["curve"][1]
 
     class LastEpoch(keras.callbacks.Callback):
@@ -135,32 +221,56 @@ def run_optuna(name, ctx):
 
     def objective(trial):
         params = {name: suggest(trial, name, *spec) for name, spec in specs.items()}
-        model = compile_peer(peer_model(params, X.shape[1:], ctx["n_classes"]), params["learning_rate"],
-                             params["weight_decay"])  # fmt: skip
+        model = compile_peer(
+            peer_model(params, X.shape[1:], ctx["n_classes"]),
+            params["learning_rate"],
+            params["weight_decay"],
+        )
         last, pruned = LastEpoch(), False
         try:
-            model.fit(X[train], y[train], batch_size=params["batch_size"], epochs=args.max_epochs, verbose=0,
-                      validation_data=(X[val], y[val]),
-                      callbacks=[last, epoch_schedule(), KerasPruningCallback(trial, "val_accuracy")])  # fmt: skip
+            model.fit(
+                X[train],
+                y[train],
+                batch_size=params["batch_size"],
+                epochs=args.max_epochs,
+                verbose=0,
+                validation_data=(X[val], y[val]),
+                callbacks=[last, epoch_schedule(), KerasPruningCallback(trial, "val_accuracy")],
+            )
         except optuna.TrialPruned:
             pruned = True
-        record(ctx["records"], {**params, "epochs": last.epochs}, last.val, accuracy(model, X_curve, y_curve), specs,
-               complete=not pruned)  # fmt: skip
+        record(
+            ctx["records"],
+            {**params, "epochs": last.epochs},
+            last.val,
+            accuracy(model, X_curve, y_curve),
+            specs,
+            complete=not pruned,
+        )
         if pruned:
             raise optuna.TrialPruned()
         return last.val
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=args.max_epochs, reduction_factor=3)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0), pruner=pruner)
+    pruner = optuna.pruners.HyperbandPruner(
+        min_resource=1, max_resource=args.max_epochs, reduction_factor=3
+    )
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=0), pruner=pruner
+    )
     study.optimize(objective, timeout=ctx["budget"])
 
 
-RUNNERS = {**dict.fromkeys(OURS_SEARCHES, run_ours), "keras-tuner": run_keras_tuner, "optuna": run_optuna,
-           "scikeras-random": run_scikeras, "scikeras-halving": run_scikeras}  # fmt: skip
+RUNNERS = {
+    **dict.fromkeys(OURS_SEARCHES, run_ours),
+    "keras-tuner": run_keras_tuner,
+    "optuna": run_optuna,
+    "scikeras-random": run_scikeras,
+    "scikeras-halving": run_scikeras,
+}
 
 
-# -- whole runs inside the budget (refit included): ours as `skhpo tune`, and the bound -------------
+# -- whole runs inside the budget (refit included): ours as `skhpo tune`, and the bound ---------
 def run_tune(ctx, X_test, y_test):
     """``skhpo tune --time-limit <budget>`` with its defaults (ASHA from the default
     configuration, 3 folds, the search in 0.4 of the limit, the refit filling what is left)
@@ -179,9 +289,24 @@ def run_tune(ctx, X_test, y_test):
         data, output = Path(scratch) / "train.npz", Path(scratch) / "run"
         np.savez(data, x=ctx["X"], y=ctx["y"])
         start = time.time()
-        code = main(["tune", "--data", str(data), "--test-size", "0", "--time-limit", str(ctx["budget"]),
-                     "--n-jobs", str(args.n_jobs), "--max-epochs", str(args.max_epochs), "--output", str(output),
-                     "--no-progress"])  # fmt: skip
+        code = main(
+            [
+                "tune",
+                "--data",
+                str(data),
+                "--test-size",
+                "0",
+                "--time-limit",
+                str(ctx["budget"]),
+                "--n-jobs",
+                str(args.n_jobs),
+                "--max-epochs",
+                str(args.max_epochs),
+                "--output",
+                str(output),
+                "--no-progress",
+            ]
+        )
         wall = time.time() - start
         if code:
             raise RuntimeError(f"skhpo tune exited {code}")
@@ -193,11 +318,19 @@ def run_tune(ctx, X_test, y_test):
         rungs = {str(e): sum(p.get("epochs") == e for p in finished) for e in epochs}
     curve_accuracy = float(model.score(*ctx["curve"]))
     refit = model.get_params()["epochs"]
-    final = {"params": {**params, "epochs": refit}, "test_accuracy": float(model.score(X_test, y_test)),
-             "refit_s": float("nan"),
-             "chosen_by": f"skhpo tune: chosen at {params.get('epochs')} epochs, refit {refit}; "
-                          f"configurations finished per epochs {rungs}"}  # fmt: skip
-    return {"search_wall_s": wall, "n_models": n_fits, "curve": [[wall / 60, curve_accuracy]], "final": final}
+    final = {
+        "params": {**params, "epochs": refit},
+        "test_accuracy": float(model.score(X_test, y_test)),
+        "refit_s": float("nan"),
+        "chosen_by": f"skhpo tune: chosen at {params.get('epochs')} epochs, refit {refit}; "
+        f"configurations finished per epochs {rungs}",
+    }
+    return {
+        "search_wall_s": wall,
+        "n_models": n_fits,
+        "curve": [[wall / 60, curve_accuracy]],
+        "final": final,
+    }
 
 
 def run_default_for_budget(ctx, X_test, y_test):
@@ -210,10 +343,20 @@ def run_default_for_budget(ctx, X_test, y_test):
     budget, start = Budget(ctx["budget"]), time.time()
     probe = CNNClassifier(random_state=0, epochs=1).fit(ctx["X"], ctx["y"])
     epoch_s = probe.epoch_seconds_  # its first epoch, tracing included: the plan errs short
-    epochs = refit_epochs(epochs=1000, epoch_seconds=epoch_s, train_fraction=1.0, seconds_left=budget.seconds_left())
+    epochs = refit_epochs(
+        epochs=1000, epoch_seconds=epoch_s, train_fraction=1.0, seconds_left=budget.seconds_left()
+    )
     model = CNNClassifier(random_state=0, epochs=max(1, epochs)).fit(ctx["X"], ctx["y"])
     wall = time.time() - start
-    final = {"params": {"epochs": epochs}, "test_accuracy": float(model.score(X_test, y_test)), "refit_s": wall,
-             "chosen_by": f"one epoch took {epoch_s:.1f} s"}  # fmt: skip
-    return {"search_wall_s": wall, "n_models": 1, "curve": [[wall / 60, float(model.score(*ctx["curve"]))]],
-            "final": final}
+    final = {
+        "params": {"epochs": epochs},
+        "test_accuracy": float(model.score(X_test, y_test)),
+        "refit_s": wall,
+        "chosen_by": f"one epoch took {epoch_s:.1f} s",
+    }
+    return {
+        "search_wall_s": wall,
+        "n_models": 1,
+        "curve": [[wall / 60, float(model.score(*ctx["curve"]))]],
+        "final": final,
+    }

@@ -26,21 +26,49 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data"
-N_CURVE = 2_000  # test images of the best-so-far curves (all of them when the test set is not much larger)
+# test images of the best-so-far curves (all of them when the test set is not much larger)
+N_CURVE = 2_000
 TASKS = {
-    "fashion": dict(title="Fashion-MNIST", data=SHARED / "fashion_mnist", n_train=10_000, budget=10.0, max_epochs=9),
-    "cifar10": dict(title="CIFAR-10 JPEGs, RGB 32 px", data=SHARED / "cifar10_images", n_train=10_000, budget=10.0,
-                    max_epochs=9),
-    "mnist27": dict(title="MNIST 2s vs 7s", data=SHARED / "mnist", n_train=None, budget=15.0, max_epochs=9),
-}  # fmt: skip
-SMOKE = dict(n_train=600, n_test=1_000, budget=40 / 60, max_epochs=3, n_jobs=1)  # one worker: no start-up of two
-BUILDER = ("filters", "n_blocks", "residual", "batch_norm", "activation", "kernel_initializer", "dropout")
+    "fashion": dict(
+        title="Fashion-MNIST",
+        data=SHARED / "fashion_mnist",
+        n_train=10_000,
+        budget=10.0,
+        max_epochs=9,
+    ),
+    "cifar10": dict(
+        title="CIFAR-10 JPEGs, RGB 32 px",
+        data=SHARED / "cifar10_images",
+        n_train=10_000,
+        budget=10.0,
+        max_epochs=9,
+    ),
+    "mnist27": dict(
+        title="MNIST 2s vs 7s", data=SHARED / "mnist", n_train=None, budget=15.0, max_epochs=9
+    ),
+}
+SMOKE = dict(
+    n_train=600, n_test=1_000, budget=40 / 60, max_epochs=3, n_jobs=1
+)  # one worker: no start-up of two
+BUILDER = (
+    "filters",
+    "n_blocks",
+    "residual",
+    "batch_norm",
+    "activation",
+    "kernel_initializer",
+    "dropout",
+)
 AUGMENT = ("translation", "zoom", "flip")
 
 
 def data_present(task):
     path = TASKS[task]["data"]
-    return (path / "train").is_dir() and (path / "test").is_dir() if task == "cifar10" else path.is_dir()
+    return (
+        (path / "train").is_dir() and (path / "test").is_dir()
+        if task == "cifar10"
+        else path.is_dir()
+    )
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -52,7 +80,9 @@ def load_task(task, n_train=None, n_test=None, seed=0):
     if task == "cifar10":
         import bench_photos
 
-        with np.load(bench_photos.prepare(spec["data"], 32, n_train, n_test or 10_000, seed)) as npz:
+        with np.load(
+            bench_photos.prepare(spec["data"], 32, n_train, n_test or 10_000, seed)
+        ) as npz:
             X, y, X_test, y_test = (npz[key] for key in ("x_train", "y_train", "x_test", "y_test"))
     else:
         from sklearn_keras_hpo.data import load_mnist
@@ -61,7 +91,9 @@ def load_task(task, n_train=None, n_test=None, seed=0):
         if task == "mnist27":
             X, y = X[np.isin(y, (2, 7))], y[np.isin(y, (2, 7))]
             X_test, y_test = X_test[np.isin(y_test, (2, 7))], y_test[np.isin(y_test, (2, 7))]
-        if n_train and n_train < len(X):  # Fashion-MNIST: the first n, as before; 2-vs-7: stratified
+        if n_train and n_train < len(
+            X
+        ):  # Fashion-MNIST: the first n, as before; 2-vs-7: stratified
             X, y = (X[:n_train], y[:n_train]) if task == "fashion" else _subset(X, y, n_train, seed)
         if n_test and n_test < len(X_test):
             X_test, y_test = _subset(X_test, y_test, n_test, seed)
@@ -85,7 +117,9 @@ def curve_rows(y_test, seed=0):
         return np.arange(len(y_test))
     from sklearn.model_selection import train_test_split
 
-    keep, _ = train_test_split(np.arange(len(y_test)), train_size=N_CURVE, stratify=y_test, random_state=seed)
+    keep, _ = train_test_split(
+        np.arange(len(y_test)), train_size=N_CURVE, stratify=y_test, random_state=seed
+    )
     return np.sort(keep)
 
 
@@ -111,10 +145,16 @@ def peer_model(params, input_shape, n_classes, seed=0):
     augment = {name: params[name] for name in AUGMENT if name in params}
     for layer in augmentation_layers(augment, channels=input_shape[-1], seed=seed):
         x = layer(x)
-    net = build_model(params.get("architecture", "cnn"), input_shape, n_classes,
-                      **{name: params[name] for name in BUILDER if name in params})  # fmt: skip
+    net = build_model(
+        params.get("architecture", "cnn"),
+        input_shape,
+        n_classes,
+        **{name: params[name] for name in BUILDER if name in params},
+    )
     model = keras.Model(inputs, net(x))
-    model.schedule_spec = f"{params.get('lr_schedule', 'constant')}:{int(params.get('warmup_epochs', 0))}"
+    model.schedule_spec = (
+        f"{params.get('lr_schedule', 'constant')}:{int(params.get('warmup_epochs', 0))}"
+    )
     return model
 
 
@@ -142,7 +182,9 @@ def epoch_schedule():
         def on_train_begin(self, logs=None):
             name, warmup = getattr(self.model, "schedule_spec", "constant:0").split(":")
             lr0 = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            self.rate = schedule_function(name, lr0, epochs=self.params["epochs"], warmup_epochs=int(warmup))
+            self.rate = schedule_function(
+                name, lr0, epochs=self.params["epochs"], warmup_epochs=int(warmup)
+            )
 
         def on_epoch_begin(self, epoch, logs=None):
             self.model.optimizer.learning_rate = self.rate(epoch)
@@ -150,7 +192,7 @@ def epoch_schedule():
     return EpochSchedule()
 
 
-# -- the default space as the peers' APIs write it ----------------------------------------------------
+# -- the default space as the peers' APIs write it ---------------------------------------------
 def kt_params(hp, specs):
     """keras-tuner's values of ``specs``: choices written as strings (``hp.Choice`` takes no
     None and returns False/True as 0/1) and read back; one-value choices fixed."""
@@ -188,7 +230,9 @@ def epoch_curve(keras, X_curve, y_curve, points):
 
         def on_epoch_end(self, epoch, logs=None):
             predicted = np.argmax(self.model.predict(X_curve, verbose=0, batch_size=256), axis=1)
-            points.append([(time.monotonic() - self.start) / 60, float(np.mean(predicted == y_curve))])
+            points.append(
+                [(time.monotonic() - self.start) / 60, float(np.mean(predicted == y_curve))]
+            )
 
     return EpochCurve()
 
@@ -215,16 +259,25 @@ def run_handwritten(task, X, y, X_test, y_test, curve, budget):
     import keras
 
     points = []
-    callback = epoch_curve(keras, as_float(curve[0]) if task != "cifar10" else curve[0].astype(np.float32) / 255,
-                           curve[1], points)  # fmt: skip
+    callback = epoch_curve(
+        keras,
+        as_float(curve[0]) if task != "cifar10" else curve[0].astype(np.float32) / 255,
+        curve[1],
+        points,
+    )
     if task == "cifar10":
         import bench_photos
 
         data = {"x_train": X, "y_train": y, "x_test": X_test, "y_test": y_test}
         with extra_callback(keras, callback):
             result = bench_photos.run_handwritten(data, budget, X.shape[1])
-        return {"test_accuracy": result["accuracy"], "epochs": result["epochs"], "weights": result["params"],
-                "train_s": result["train_s"], "curve": points}  # fmt: skip
+        return {
+            "test_accuracy": result["accuracy"],
+            "epochs": result["epochs"],
+            "weights": result["params"],
+            "train_s": result["train_s"],
+            "curve": points,
+        }
     return {**mnist_convnet_for(X, y, X_test, y_test, budget, [callback]), "curve": points}
 
 
@@ -235,20 +288,36 @@ def mnist_convnet_for(X, y, X_test, y_test, budget, callbacks):
 
     keras.utils.set_random_seed(0)
     n_classes = int(max(y.max(), y_test.max())) + 1
-    model = keras.Sequential([
-        keras.Input((*X.shape[1:3], 1)),
-        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dropout(0.5), layers.Dense(n_classes, activation="softmax"),
-    ])  # fmt: skip
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((*X.shape[1:3], 1)),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(n_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     deadline = _deadline(keras, time.monotonic() + budget)
     start = time.monotonic()
-    model.fit(as_float(X), y, batch_size=128, epochs=10**6, verbose=0, callbacks=[deadline, *callbacks])
+    model.fit(
+        as_float(X), y, batch_size=128, epochs=10**6, verbose=0, callbacks=[deadline, *callbacks]
+    )
     train_s = time.monotonic() - start
     predicted = np.argmax(model.predict(as_float(X_test), verbose=0, batch_size=256), axis=1)
-    return {"test_accuracy": float(np.mean(predicted == y_test)), "epochs": deadline.batches / math.ceil(len(y) / 128),
-            "weights": model.count_params(), "train_s": train_s}  # fmt: skip
+    return {
+        "test_accuracy": float(np.mean(predicted == y_test)),
+        "epochs": deadline.batches / math.ceil(len(y) / 128),
+        "weights": model.count_params(),
+        "train_s": train_s,
+    }
 
 
 def _deadline(keras, deadline):

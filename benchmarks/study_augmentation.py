@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from sklearn.model_selection import train_test_split
 
 from sklearn_keras_hpo import CNNClassifier
@@ -25,15 +24,18 @@ from sklearn_keras_hpo.data.datasets import load_mnist
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SETTINGS = {
     "none": {},
-    "rotation 10 + translation 0.1 + zoom 0.1 (online)": dict(rotation=10.0, translation=0.1, zoom=0.1),
-    "same, precomputed x4": dict(rotation=10.0, translation=0.1, zoom=0.1, augment_mode="precomputed",
-                                 augment_copies=4),
+    "rotation 10 + translation 0.1 + zoom 0.1 (online)": dict(
+        rotation=10.0, translation=0.1, zoom=0.1
+    ),
+    "same, precomputed x4": dict(
+        rotation=10.0, translation=0.1, zoom=0.1, augment_mode="precomputed", augment_copies=4
+    ),
     "elastic 0.5": dict(elastic=0.5),
     "random erasing 0.2": dict(erasing=0.2),
     "RandAugment 2": dict(randaugment=2),
     "MixUp 0.2": dict(mixup=0.2),
     "CutMix 1.0": dict(cutmix=1.0),
-}  # fmt: skip
+}
 MODEL = dict(filters=32, dense_units=128, dropout=0.25, batch_size=64, learning_rate=1e-3)
 
 
@@ -44,7 +46,9 @@ def reduced(dataset, train_size, test_size, seed=0):
         sys.exit(0)
     X, y = load_mnist(directory, "train")
     X_test, y_test = load_mnist(directory, "test")
-    X_train, _, y_train, _ = train_test_split(X, y, train_size=train_size, stratify=y, random_state=seed)
+    X_train, _, y_train, _ = train_test_split(
+        X, y, train_size=train_size, stratify=y, random_state=seed
+    )
     return X_train, y_train, X_test[:test_size], y_test[:test_size]
 
 
@@ -57,8 +61,10 @@ def main():
     parser.add_argument("--seeds", type=int, default=2)
     args = parser.parse_args()
     X_train, y_train, X_test, y_test = reduced(args.dataset, args.train_size, args.test_size)
-    print(f"{args.dataset}: {len(X_train)} training images, {len(X_test)} test images, "
-          f"{args.epochs} epochs, {args.seeds} seeds, CNN {MODEL}\n")  # fmt: skip
+    print(
+        f"{args.dataset}: {len(X_train)} training images, {len(X_test)} test images, "
+        f"{args.epochs} epochs, {args.seeds} seeds, CNN {MODEL}\n"
+    )
     print("| augmentation | held-out accuracy | fit time (s) |")
     print("|---|---|---|")
     for name, augmentation in SETTINGS.items():
@@ -70,8 +76,11 @@ def main():
             seconds.append(time.perf_counter() - start)
             scores.append(clf.score(X_test, y_test))
         spread = statistics.stdev(scores) if len(scores) > 1 else 0.0
-        print(f"| {name} | {statistics.mean(scores):.4f} +/- {spread:.4f} | {statistics.mean(seconds):.0f} |",
-              flush=True)  # fmt: skip
+        print(
+            f"| {name} | {statistics.mean(scores):.4f} +/- {spread:.4f} | "
+            f"{statistics.mean(seconds):.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -25,11 +25,18 @@ def main(n_iter=6):
     )
     search = BayesSearchCV(
         CNNClassifier(filters=16, dense_units=64, epochs=8, random_state=0),
-        SPACE, n_iter=n_iter, cv=3, n_points=2, random_state=0,
-    )  # fmt: skip
+        SPACE,
+        n_iter=n_iter,
+        cv=3,
+        n_points=2,
+        random_state=0,
+    )
     search.fit(X_train, y_train)
     print("best parameters:", dict(search.best_params_))
-    print(f"cv accuracy {search.best_score_:.3f}, held-out accuracy {search.score(X_test, y_test):.3f}")
+    print(
+        f"cv accuracy {search.best_score_:.3f}, "
+        f"held-out accuracy {search.score(X_test, y_test):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -60,17 +60,32 @@ def make_folder(folder, n_images, size):
             label, image = picked[i].parent.name, Image.open(picked[i]).convert("RGB")
         else:
             label = f"class{i % 4}"
-            image = Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) // (1 + i % 4))
+            image = Image.fromarray(
+                rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) // (1 + i % 4)
+            )
         (folder / label).mkdir(parents=True, exist_ok=True)
         image.resize((size, size), Image.BILINEAR).save(folder / label / f"{i:05d}.jpg", quality=95)
     return "CIFAR-10 train images, upsampled" if picked else "generated (no shared data found)"
 
 
 def tune(mode, paths, labels, n_iter, epochs, size):
-    estimator = CNNClassifier(dropout=0.25, epochs=epochs, batch_size=64,
-                              image_size=(size, size), channels=3, augment_mode=mode, random_state=0)  # fmt: skip
-    search = RandomizedSearchCV(estimator, SPACE, n_iter=n_iter, cv=ShuffleSplit(1, test_size=0.2, random_state=0),
-                                random_state=0, n_jobs=1)  # fmt: skip
+    estimator = CNNClassifier(
+        dropout=0.25,
+        epochs=epochs,
+        batch_size=64,
+        image_size=(size, size),
+        channels=3,
+        augment_mode=mode,
+        random_state=0,
+    )
+    search = RandomizedSearchCV(
+        estimator,
+        SPACE,
+        n_iter=n_iter,
+        cv=ShuffleSplit(1, test_size=0.2, random_state=0),
+        random_state=0,
+        n_jobs=1,
+    )
     start = time.perf_counter()
     search.fit(paths, labels)
     return search, time.perf_counter() - start
@@ -81,24 +96,37 @@ def main(small=False, folder=None, untuned_only=False):
     folder = Path(folder or f"runs/galaxy_folder_{n_images}_{size}px")
     start = time.perf_counter()
     source = make_folder(folder, n_images, size)
-    print(f"folder {folder}: {n_images} RGB images at {size}x{size} ({source}), {time.perf_counter() - start:.0f} s")
+    print(
+        f"folder {folder}: {n_images} RGB images at {size}x{size} ({source}), "
+        f"{time.perf_counter() - start:.0f} s"
+    )
     paths, labels = load_image_folder(folder, lazy=True)
-    X_train, X_test, y_train, y_test = train_test_split(paths, labels, test_size=0.2, stratify=labels, random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(
+        paths, labels, test_size=0.2, stratify=labels, random_state=0
+    )
     start = time.perf_counter()
-    untuned = CNNClassifier(epochs=epochs, batch_size=64, image_size=(size, size), channels=3,
-                            random_state=0).fit(X_train, y_train)  # fmt: skip
-    print(f"untuned default ({untuned.architecture_}): {(time.perf_counter() - start) / 60:.1f} min, "
-          f"held-out accuracy {untuned.score(X_test, y_test):.3f}")
+    untuned = CNNClassifier(
+        epochs=epochs, batch_size=64, image_size=(size, size), channels=3, random_state=0
+    ).fit(X_train, y_train)
+    print(
+        f"untuned default ({untuned.architecture_}): {(time.perf_counter() - start) / 60:.1f} min, "
+        f"held-out accuracy {untuned.score(X_test, y_test):.3f}"
+    )
     for mode in () if untuned_only else ("online", "precomputed"):
         search, seconds = tune(mode, X_train, y_train, n_iter, epochs, size)
-        print(f"{mode}: {n_iter} candidates x {epochs} epochs in {seconds / 60:.1f} min; "
-              f"best parameters {search.best_params_}; held-out accuracy {search.score(X_test, y_test):.3f}")
+        print(
+            f"{mode}: {n_iter} candidates x {epochs} epochs in {seconds / 60:.1f} min; "
+            f"best parameters {search.best_params_}; "
+            f"held-out accuracy {search.score(X_test, y_test):.3f}"
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true")
     parser.add_argument("--folder", default=None)
-    parser.add_argument("--untuned-only", action="store_true", help="the untuned default only, no searches")
+    parser.add_argument(
+        "--untuned-only", action="store_true", help="the untuned default only, no searches"
+    )
     options = parser.parse_args()
     main(small=options.small, folder=options.folder, untuned_only=options.untuned_only)

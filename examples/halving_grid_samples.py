@@ -23,12 +23,21 @@ def main(grid=None, n_jobs=2):
     }
     search = HalvingGridSearchCV(
         CNNClassifier(filters=16, dense_units=64, epochs=6, learning_rate=3e-3, random_state=0),
-        grid, resource="n_samples", min_resources=150, factor=3, cv=3, n_jobs=n_jobs, random_state=0,
-    )  # fmt: skip
+        grid,
+        resource="n_samples",
+        min_resources=150,
+        factor=3,
+        cv=3,
+        n_jobs=n_jobs,
+        random_state=0,
+    )
     search.fit(X_train, y_train)
     print("samples per rung:", list(search.n_resources_))
     print("best parameters:", search.best_params_)
-    print(f"cv accuracy {search.best_score_:.3f}, held-out accuracy {search.score(X_test, y_test):.3f}")
+    print(
+        f"cv accuracy {search.best_score_:.3f}, "
+        f"held-out accuracy {search.score(X_test, y_test):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -23,15 +23,27 @@ def main(n_candidates=9, max_epochs=9, n_jobs=2):
     with tempfile.TemporaryDirectory() as checkpoints:
         search = HalvingRandomSearchCV(
             CNNClassifier(filters=16, dense_units=64, random_state=0, checkpoint_dir=checkpoints),
-            {"learning_rate": loguniform(1e-4, 1e-1), "optimizer": ["adam", "rmsprop", "sgd"],
-             "momentum": [0.0, 0.9]},
-            resource="epochs", min_resources=1, max_resources=max_epochs, factor=3,
-            n_candidates=n_candidates, cv=3, n_jobs=n_jobs, random_state=0,
-        )  # fmt: skip
+            {
+                "learning_rate": loguniform(1e-4, 1e-1),
+                "optimizer": ["adam", "rmsprop", "sgd"],
+                "momentum": [0.0, 0.9],
+            },
+            resource="epochs",
+            min_resources=1,
+            max_resources=max_epochs,
+            factor=3,
+            n_candidates=n_candidates,
+            cv=3,
+            n_jobs=n_jobs,
+            random_state=0,
+        )
         search.fit(X_train, y_train)
     print("epochs per rung:", list(search.n_resources_))
     print("best parameters:", search.best_params_)
-    print(f"cv accuracy {search.best_score_:.3f}, held-out accuracy {search.score(X_test, y_test):.3f}")
+    print(
+        f"cv accuracy {search.best_score_:.3f}, "
+        f"held-out accuracy {search.score(X_test, y_test):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,13 +18,20 @@ def main(max_epochs=9, n_jobs=2):
     search = HyperbandSearchCV(
         CNNClassifier(filters=16, dense_units=64, random_state=0),
         search_space("hyperband", "random"),  # batch_size randint, loguniform lr, activation
-        max_epochs=max_epochs, factor=3, cv=3, n_jobs=n_jobs, random_state=0,
-    )  # fmt: skip
+        max_epochs=max_epochs,
+        factor=3,
+        cv=3,
+        n_jobs=n_jobs,
+        random_state=0,
+    )
     with progress_bar():
         search.fit(X_train, y_train)
     print("brackets x rungs evaluated:", len(search.cv_results_["params"]))
     print("best parameters:", search.best_params_)
-    print(f"cv accuracy {search.best_score_:.3f}, held-out accuracy {search.score(X_test, y_test):.3f}")
+    print(
+        f"cv accuracy {search.best_score_:.3f}, "
+        f"held-out accuracy {search.score(X_test, y_test):.3f}"
+    )
 
 
 if __name__ == "__main__":

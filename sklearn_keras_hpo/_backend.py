@@ -53,8 +53,8 @@ def _import_keras_and_tf():
     context = _silenced_stderr_fd() if quiet else contextlib.nullcontext()
     with context, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import tensorflow as tf
         import keras
+        import tensorflow as tf
 
         from .parallel import configure_tensorflow
 

@@ -40,8 +40,12 @@ class _OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def create_module(self, spec):
         new = f"{_PACKAGE}.{MOVED[spec.name.rpartition('.')[2]]}"
-        warnings.warn(f"{spec.name} moved to {new}; import it from there (the old path will go "
-                      "in a later release).", FutureWarning, stacklevel=2)
+        warnings.warn(
+            f"{spec.name} moved to {new}; import it from there (the old path will go "
+            "in a later release).",
+            FutureWarning,
+            stacklevel=2,
+        )
         return importlib.import_module(new)
 
     def exec_module(self, module):

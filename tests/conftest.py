@@ -8,7 +8,9 @@ LONG_MARKERS = ("slow", "scikeras_suite")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--run-slow", action="store_true", help="also run tests marked slow or scikeras_suite")
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run tests marked slow or scikeras_suite"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -19,12 +21,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         for name in LONG_MARKERS:
             if item.get_closest_marker(name) and name not in asked:
-                item.add_marker(pytest.mark.skip(reason=f"marked {name}: run with --run-slow or -m {name}"))
+                item.add_marker(
+                    pytest.mark.skip(reason=f"marked {name}: run with --run-slow or -m {name}")
+                )
 
 
 # Small, fast settings shared by the tests: 8x8 images, a narrow net, few epochs.
 FAST = dict(
-    filters=4, dense_units=16, dropout=0.0, epochs=2, batch_size=32, learning_rate=0.01, random_state=0
+    filters=4,
+    dense_units=16,
+    dropout=0.0,
+    epochs=2,
+    batch_size=32,
+    learning_rate=0.01,
+    random_state=0,
 )
 
 
@@ -54,7 +64,9 @@ def store(tmp_path_factory):
     folder = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     previous = os.getcwd()
-    os.chdir(folder)  # MLflow keeps the store, and its artifact root ./mlruns, per URI: here, not in the repo
+    os.chdir(
+        folder
+    )  # MLflow keeps the store, and its artifact root ./mlruns, per URI: here, not in the repo
     try:
         client = MlflowClient(uri)
         client.search_experiments()  # creates the tables

@@ -23,14 +23,29 @@ if __name__ == "__main__":
     if len(sys.argv) > 3:
         cluster = contextlib.nullcontext(sys.argv[3])
     else:
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                           dashboard_address=None, processes=True)  # fmt: skip
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            processes=True,
+        )
     with cluster as address, distributed.Client(address) as client:
         with joblib.parallel_config(backend="dask"):
             on_dask = resumable_searches.scores(clone(search).fit(*resumable_searches.data()))
         worker_pids = list(client.run(os.getpid).values())
-        transitions = sum(client.run(lambda dask_worker: dask_worker.state.transition_counter).values())
+        transitions = sum(
+            client.run(lambda dask_worker: dask_worker.state.transition_counter).values()
+        )
     with open(sys.argv[1], "w") as file:
-        json.dump({"local": local, "dask": on_dask, "workers": worker_pids, "parent": os.getpid(),
-                   "transitions": transitions}, file)
+        json.dump(
+            {
+                "local": local,
+                "dask": on_dask,
+                "workers": worker_pids,
+                "parent": os.getpid(),
+                "transitions": transitions,
+            },
+            file,
+        )
     print(np.abs(np.array(local["folds"]) - np.array(on_dask["folds"])).max())

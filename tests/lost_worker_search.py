@@ -31,7 +31,10 @@ class KillingClassifier(CNNClassifier):
     ``KILLER_UNITS``, in a worker only (never the test's own process)."""
 
     def fit(self, X, y=None, **fit_params):
-        if self.dense_units == KILLER_UNITS and multiprocessing.current_process().name != "MainProcess":
+        if (
+            self.dense_units == KILLER_UNITS
+            and multiprocessing.current_process().name != "MainProcess"
+        ):
             os.kill(os.getpid(), signal.SIGKILL)
         return super().fit(X, y, **fit_params)
 
@@ -80,8 +83,13 @@ def run(kind, disturbed):
                 search.fit(*resumable_searches.data())
             seconds = time.perf_counter() - start
     lost = [w for w in caught if issubclass(w.category, LostWorkerWarning)]
-    return {"scores": resumable_searches.scores(search), "seconds": seconds, "killed": killed,
-            "warnings": [str(w.message) for w in lost], "warned_at": [w.filename for w in lost]}  # fmt: skip
+    return {
+        "scores": resumable_searches.scores(search),
+        "seconds": seconds,
+        "killed": killed,
+        "warnings": [str(w.message) for w in lost],
+        "warned_at": [w.filename for w in lost],
+    }
 
 
 if __name__ == "__main__":
@@ -89,4 +97,6 @@ if __name__ == "__main__":
     result = {"undisturbed": run(kind, False), "disturbed": run(kind, True)}
     with open(out, "w") as file:
         json.dump(result, file)
-    print(json.dumps({k: (v["seconds"], v["killed"], len(v["warnings"])) for k, v in result.items()}))
+    print(
+        json.dumps({k: (v["seconds"], v["killed"], len(v["warnings"])) for k, v in result.items()})
+    )

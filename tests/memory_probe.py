@@ -42,7 +42,13 @@ def peak_growth(body, path, mode):
     """The numbers ``report`` printed. One malloc arena: with glibc's default per-thread arenas,
     TensorFlow's freed batches made identical runs' peaks differ by up to 170 MiB (measured)."""
     script = textwrap.dedent(PRELUDE) + textwrap.dedent(body)
-    out = subprocess.run([sys.executable, "-c", script, str(path), mode], check=False, capture_output=True,
-                         text=True, timeout=600, env={**os.environ, "MALLOC_ARENA_MAX": "1"})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path), mode],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MALLOC_ARENA_MAX": "1"},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     return [float(value) for value in out.stdout.strip().splitlines()[-1].split()]

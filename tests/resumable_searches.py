@@ -25,33 +25,73 @@ def data():
 
 
 def make_search(kind, checkpoint_dir=None, n_jobs=1):
-    estimator = CNNClassifier(filters=4, dense_units=16, dropout=0.1, epochs=2, batch_size=16,
-                              random_state=0, checkpoint_dir=checkpoint_dir)  # fmt: skip
+    estimator = CNNClassifier(
+        filters=4,
+        dense_units=16,
+        dropout=0.1,
+        epochs=2,
+        batch_size=16,
+        random_state=0,
+        checkpoint_dir=checkpoint_dir,
+    )
     common = dict(cv=2, n_jobs=n_jobs)
     if kind == "grid":
-        return GridSearchCV(estimator, {"learning_rate": [0.003, 0.01, 0.03], "dropout": [0.0, 0.2]}, **common)
+        return GridSearchCV(
+            estimator, {"learning_rate": [0.003, 0.01, 0.03], "dropout": [0.0, 0.2]}, **common
+        )
     space = {"learning_rate": loguniform(1e-3, 1e-1), "dropout": [0.0, 0.2]}
     if kind == "random":
         return RandomizedSearchCV(estimator, space, n_iter=5, random_state=0, **common)
     if kind == "halving":
-        return HalvingRandomSearchCV(estimator, space, resource="epochs", min_resources=1, max_resources=4,
-                                     n_candidates=4, factor=2, random_state=0, **common)  # fmt: skip
+        return HalvingRandomSearchCV(
+            estimator,
+            space,
+            resource="epochs",
+            min_resources=1,
+            max_resources=4,
+            n_candidates=4,
+            factor=2,
+            random_state=0,
+            **common,
+        )
     if kind == "hyperband":
         return HyperbandSearchCV(estimator, space, max_epochs=4, factor=2, random_state=0, **common)
     if kind == "asha":
-        return AsyncHalvingSearchCV(estimator, space, n_candidates=5, max_epochs=4, factor=2, random_state=0,
-                                    **common)  # fmt: skip
-    if kind in ("asha_tpe", "hyperband_tpe"):  # model-guided: TPE, as soon as it has d + 1 = 3 results
+        return AsyncHalvingSearchCV(
+            estimator, space, n_candidates=5, max_epochs=4, factor=2, random_state=0, **common
+        )
+    if kind in (
+        "asha_tpe",
+        "hyperband_tpe",
+    ):  # model-guided: TPE, as soon as it has d + 1 = 3 results
         search = AsyncHalvingSearchCV if kind == "asha_tpe" else HyperbandSearchCV
         budget = dict(n_candidates=7) if kind == "asha_tpe" else {}
-        return search(estimator, space, max_epochs=4, factor=2, sampler="tpe", random_state=0, **budget, **common)
+        return search(
+            estimator,
+            space,
+            max_epochs=4,
+            factor=2,
+            sampler="tpe",
+            random_state=0,
+            **budget,
+            **common,
+        )
     if kind == "bayes":
         from skopt import BayesSearchCV
         from skopt.space import Categorical, Real
 
-        bayes_space = {"learning_rate": Real(1e-3, 1e-1, prior="log-uniform"), "dropout": Categorical([0.0, 0.2])}
-        return BayesSearchCV(estimator, bayes_space, n_iter=5, optimizer_kwargs={"n_initial_points": 2},
-                             random_state=0, **common)  # fmt: skip
+        bayes_space = {
+            "learning_rate": Real(1e-3, 1e-1, prior="log-uniform"),
+            "dropout": Categorical([0.0, 0.2]),
+        }
+        return BayesSearchCV(
+            estimator,
+            bayes_space,
+            n_iter=5,
+            optimizer_kwargs={"n_initial_points": 2},
+            random_state=0,
+            **common,
+        )
     raise ValueError(kind)
 
 

@@ -6,7 +6,12 @@ from sklearn.model_selection import cross_validate
 
 from sklearn_keras_hpo import CNNClassifier, plot_augmentations
 from sklearn_keras_hpo._backend import keras_and_tf
-from sklearn_keras_hpo.model.augmentation import COLOUR_ONLY, LABEL_MIXERS, TRANSFORMS, make_batch_augmenter
+from sklearn_keras_hpo.model.augmentation import (
+    COLOUR_ONLY,
+    LABEL_MIXERS,
+    TRANSFORMS,
+    make_batch_augmenter,
+)
 
 from .conftest import FAST
 
@@ -20,8 +25,9 @@ def _batch(channels):
 
 
 def _apply(name, images, labels, seed=0):
-    augment = make_batch_augmenter({name: SETTING.get(name, 0.4)}, channels=images.shape[-1],
-                                   n_classes=3, seed=seed)  # fmt: skip
+    augment = make_batch_augmenter(
+        {name: SETTING.get(name, 0.4)}, channels=images.shape[-1], n_classes=3, seed=seed
+    )
     return [np.asarray(t) for t in augment(images, labels)]
 
 
@@ -52,8 +58,12 @@ def _photos():
     """96 RGB 32x32 crops of scikit-learn's two bundled photographs (real colour statistics)."""
     from sklearn.datasets import load_sample_images
 
-    crops = [photo[y : y + 128 : 4, x : x + 128 : 4] for photo in load_sample_images().images
-             for y in (0, 150, 290) for x in (0, 200, 400, 500)]  # fmt: skip
+    crops = [
+        photo[y : y + 128 : 4, x : x + 128 : 4]
+        for photo in load_sample_images().images
+        for y in (0, 150, 290)
+        for x in (0, 200, 400, 500)
+    ]
     return np.tile(np.stack(crops).astype(np.float32) / 255.0, (4, 1, 1, 1))
 
 
@@ -71,8 +81,10 @@ def _moments(images):
     yy, xx = np.mgrid[: weights.shape[1], : weights.shape[2]]
     cx, cy = ((weights * grid).sum(axis=(1, 2)) / mass for grid in (xx, yy))
     dx, dy = xx - cx[:, None, None], yy - cy[:, None, None]
-    second = {key: (weights * a * b).sum(axis=(1, 2)) / mass for key, (a, b) in
-              {"xx": (dx, dx), "yy": (dy, dy), "xy": (dx, dy)}.items()}  # fmt: skip
+    second = {
+        key: (weights * a * b).sum(axis=(1, 2)) / mass
+        for key, (a, b) in {"xx": (dx, dx), "yy": (dy, dy), "xy": (dx, dy)}.items()
+    }
     return {"cx": cx, "cy": cy, **second}
 
 
@@ -93,14 +105,16 @@ def _hue_turn(before, after):
     h0, h1 = _hsv(before), _hsv(after)
     turn = (h1[..., 0] - h0[..., 0] + 0.5) % 1.0 - 0.5
     coloured = (h0[..., 1] > 0.2) & (h0[..., 2] > 0.2)
-    return np.array([np.median(t[c]) for t, c in zip(turn, coloured) if c.sum() >= 20])
+    return np.array(
+        [np.median(t[c]) for t, c in zip(turn, coloured, strict=False) if c.sum() >= 20]
+    )
 
 
 def _gamma_exponent(before, after):
     """Per image: log of the gamma exponent, from pixels away from 0 and 1."""
     mid = (before > 0.05) & (before < 0.95)
     ratio = np.log(np.clip(after, 1e-6, 1.0)) / np.log(np.where(mid, before, 0.5))
-    return np.array([np.log(np.median(r[m])) for r, m in zip(ratio, mid)])
+    return np.array([np.log(np.median(r[m])) for r, m in zip(ratio, mid, strict=False)])
 
 
 def _log_ratio(statistic):
@@ -126,13 +140,36 @@ JITTERS = {
     "rotation": (20.0, _shapes, _rotation, (-20.0, 20.0), False),
     "translation": (0.1, _shapes, _translation, (-0.1, 0.1), False),
     # Keras's zoom z in [0.8, 1.2] samples a region z times the image: objects scale by 1 / z
-    "zoom": (0.2, _shapes, lambda b, a: np.log(_size(_moments(a)) / _size(_moments(b))),
-             (-np.log(1.2), -np.log(0.8)), True),
-    # a thin horizontal bar sheared vertically by s turns to slope s (the horizontal shear slides it)
-    "shear": (0.2, lambda: _shapes(axes=(16, 1.5)), lambda b, a: np.tan(np.radians(_rotation(b, a))),
-              (-0.2, 0.2), False),
-    "brightness": (0.2, _photos, lambda b, a: a.mean(axis=(1, 2, 3)) - b.mean(axis=(1, 2, 3)), (-0.2, 0.2), False),
-    "contrast": (0.3, _photos, _log_ratio(lambda x: x.std(axis=(1, 2, 3))), (np.log(0.7), np.log(1.3)), True),
+    "zoom": (
+        0.2,
+        _shapes,
+        lambda b, a: np.log(_size(_moments(a)) / _size(_moments(b))),
+        (-np.log(1.2), -np.log(0.8)),
+        True,
+    ),
+    # a thin horizontal bar sheared vertically by s turns to slope s (the horizontal shear
+    # slides it)
+    "shear": (
+        0.2,
+        lambda: _shapes(axes=(16, 1.5)),
+        lambda b, a: np.tan(np.radians(_rotation(b, a))),
+        (-0.2, 0.2),
+        False,
+    ),
+    "brightness": (
+        0.2,
+        _photos,
+        lambda b, a: a.mean(axis=(1, 2, 3)) - b.mean(axis=(1, 2, 3)),
+        (-0.2, 0.2),
+        False,
+    ),
+    "contrast": (
+        0.3,
+        _photos,
+        _log_ratio(lambda x: x.std(axis=(1, 2, 3))),
+        (np.log(0.7), np.log(1.3)),
+        True,
+    ),
     "gamma": (0.3, _photos, _gamma_exponent, (-np.log(1.3), np.log(1.3)), False),
     "hue": (0.1, _photos, _hue_turn, (-0.1, 0.1), False),
     "saturation": (0.3, _photos, _log_ratio(_saturation), (-np.log(1.3), np.log(1.3)), True),
@@ -153,9 +190,17 @@ def _changed(images, out):
 
 # name -> (value, images, check(images, augmented)): transforms that have no direction
 RATES = {
-    "flip": ("horizontal", lambda: _shapes(offset=8.0), lambda x, out: 0.3 < _horizontal_flips(x, out) < 0.7),
+    "flip": (
+        "horizontal",
+        lambda: _shapes(offset=8.0),
+        lambda x, out: 0.3 < _horizontal_flips(x, out) < 0.7,
+    ),
     "elastic": (0.5, _shapes, lambda x, out: _changed(x, out).all()),  # every image, not a fraction
-    "erasing": (0.5, _photos, lambda x, out: 0.35 < _changed(x, out).mean() < 0.65),  # the probability
+    "erasing": (
+        0.5,
+        _photos,
+        lambda x, out: 0.35 < _changed(x, out).mean() < 0.65,
+    ),  # the probability
     "randaugment": (2, _photos, lambda x, out: _changed(x, out).mean() > 0.9),
 }
 
@@ -176,9 +221,15 @@ def test_magnitude_is_a_jitter_of_that_size_around_the_original(name):
     effect = effect(images, _augment(name, value, images))
     size = min(-low, high)
     assert len(effect) >= 48 and np.isfinite(effect).all()
-    assert (effect > 0.02 * size).mean() > 0.25 and (effect < -0.02 * size).mean() > 0.25, "one direction only"
-    assert abs(effect.mean()) < 0.2 * size, f"biased: mean effect {effect.mean():.3g} for a jitter of {size:.3g}"
-    assert 1.15 * low < effect.min() and effect.max() < 1.15 * high, f"larger than {name}={value} allows"
+    assert (effect > 0.02 * size).mean() > 0.25 and (effect < -0.02 * size).mean() > 0.25, (
+        "one direction only"
+    )
+    assert abs(effect.mean()) < 0.2 * size, (
+        f"biased: mean effect {effect.mean():.3g} for a jitter of {size:.3g}"
+    )
+    assert 1.15 * low < effect.min() and effect.max() < 1.15 * high, (
+        f"larger than {name}={value} allows"
+    )
     assert np.quantile(np.abs(effect), 0.9) > 0.6 * size, f"much smaller than {name}={value}"
     if log_ratio:  # the mean of the statistic is kept: mean ratio ~1
         assert abs(np.exp(effect).mean() - 1) < 0.1
@@ -222,10 +273,14 @@ def test_validation_split_and_predict_are_never_augmented(digits):
     frozen = {**FAST, "epochs": 3, "learning_rate": 1e-12, "validation_fraction": 0.3}
     augmented = CNNClassifier(**frozen, **HEAVY).fit(X[:300], y[:300])
     plain = CNNClassifier(**frozen).fit(X[:300], y[:300])
-    np.testing.assert_allclose(augmented.history_["val_loss"], plain.history_["val_loss"], rtol=1e-6)
+    np.testing.assert_allclose(
+        augmented.history_["val_loss"], plain.history_["val_loss"], rtol=1e-6
+    )
     assert len(set(augmented.history_["val_loss"])) == 1
     assert not np.allclose(augmented.history_["loss"], plain.history_["loss"])  # training was
-    np.testing.assert_array_equal(augmented.predict_proba(X[300:400]), plain.predict_proba(X[300:400]))
+    np.testing.assert_array_equal(
+        augmented.predict_proba(X[300:400]), plain.predict_proba(X[300:400])
+    )
     assert not any("Random" in type(layer).__name__ for layer in augmented.model_.layers)
 
 
@@ -234,8 +289,11 @@ def test_precomputed_expands_only_the_training_fold(digits):
     copies, batch = 2, FAST["batch_size"]
     result = cross_validate(
         CNNClassifier(**FAST, rotation=10.0, augment_mode="precomputed", augment_copies=copies),
-        X[:300], y[:300], cv=3, return_estimator=True,
-    )  # fmt: skip
+        X[:300],
+        y[:300],
+        cv=3,
+        return_estimator=True,
+    )
     for estimator in result["estimator"]:
         steps = FAST["epochs"] * -(-200 * (copies + 1) // batch)  # 200 rows in each training fold
         assert int(estimator.model_.optimizer.iterations) == steps

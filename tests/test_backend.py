@@ -13,7 +13,9 @@ print("done")
 
 
 def test_fit_prints_no_tensorflow_log_lines():
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "done"
     for marker in ("absl", "oneDNN", "I0000", "E0000", "cuda", "retracing", "Warning"):
         assert marker not in result.stderr, result.stderr

@@ -91,13 +91,15 @@ def test_docs_table_matches_what_the_code_says():
 def test_bad_input_table_errors_name_the_problem():
     from . import bad_input_cases
 
-    outcomes = {description: bad_input_cases.outcome(case) for description, case in bad_input_cases.CASES}
+    outcomes = {
+        description: bad_input_cases.outcome(case) for description, case in bad_input_cases.CASES
+    }
     for description, (kind, message) in outcomes.items():
         assert kind != "accepted", f"{description} was accepted silently"
         assert message, description
     assert "Did you mean 'rotation'" in outcomes["unknown transform name (rotate=10)"][1]
     assert outcomes["pixel values out of range: floats in 0-255"][0] == "warning"
-    assert outcomes["empty X, shape (0, 8, 8)"] [0] == "ValueError"
+    assert outcomes["empty X, shape (0, 8, 8)"][0] == "ValueError"
 
 
 # -- property-based: any reasonable image layout and dtype fits and predicts ----------
@@ -111,8 +113,12 @@ def image_batches(draw):
     height, width = draw(st.integers(3, 9)), draw(st.integers(3, 9))
     layout = draw(st.sampled_from(["nhw", "nhwc1", "nhwc3", "flat"]))
     dtype = draw(st.sampled_from([np.uint8, np.float32, np.float64, np.int64]))
-    shape = {"nhw": (n, height, width), "nhwc1": (n, height, width, 1), "nhwc3": (n, height, width, 3),
-             "flat": (n, height * width)}[layout]  # fmt: skip
+    shape = {
+        "nhw": (n, height, width),
+        "nhwc1": (n, height, width, 1),
+        "nhwc3": (n, height, width, 3),
+        "flat": (n, height * width),
+    }[layout]
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     high = 256 if dtype in (np.uint8, np.int64) else 1.0
     X = (rng.random(shape) * high).astype(dtype)
@@ -124,7 +130,9 @@ def image_batches(draw):
 @given(image_batches())
 def test_fit_and_predict_any_layout_and_dtype(batch):
     X, y = batch
-    clf = CNNClassifier(filters=2, kernel_size=2, dense_units=4, epochs=1, batch_size=4, random_state=0)
+    clf = CNNClassifier(
+        filters=2, kernel_size=2, dense_units=4, epochs=1, batch_size=4, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # int64 0-255 pixels warn, as they should
         clf.fit(X, y)
@@ -135,8 +143,13 @@ def test_fit_and_predict_any_layout_and_dtype(batch):
 
 
 @settings(max_examples=10, deadline=None)
-@given(st.integers(1, 6).flatmap(lambda ndim: st.tuples(st.just(ndim), st.lists(st.integers(0, 4), min_size=ndim,
-                                                                                 max_size=ndim))))  # fmt: skip
+@given(
+    st.integers(1, 6).flatmap(
+        lambda ndim: st.tuples(
+            st.just(ndim), st.lists(st.integers(0, 4), min_size=ndim, max_size=ndim)
+        )
+    )
+)
 def test_any_malformed_shape_gives_a_value_error_not_a_crash(spec):
     ndim, shape = spec
     X = np.zeros(shape, dtype=np.float32)

@@ -18,7 +18,17 @@ from sklearn_keras_hpo import load, search_space
 from sklearn_keras_hpo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--max-samples", "400", "--cv", "2", "--no-progress", "--set", "filters=4", "--set", "dense_units=16"]
+TINY = [
+    "--max-samples",
+    "400",
+    "--cv",
+    "2",
+    "--no-progress",
+    "--set",
+    "filters=4",
+    "--set",
+    "dense_units=16",
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +42,21 @@ def space_file(tmp_path_factory):
 def tuned(tmp_path_factory, space_file):
     """One grid search on digits, run the way a user runs it."""
     output = tmp_path_factory.mktemp("run") / "out"
-    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", "grid", "--space",
-               str(space_file), "--set", "epochs=3", "--output", str(output), *TINY]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "sklearn_keras_hpo",
+        "tune",
+        "--searcher",
+        "grid",
+        "--space",
+        str(space_file),
+        "--set",
+        "epochs=3",
+        "--output",
+        str(output),
+        *TINY,
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     return output, done.stdout
@@ -56,9 +79,17 @@ def test_tune_writes_every_output(tuned, space_file):
 
 def test_report_is_self_contained_with_every_section(tuned):
     page = (tuned[0] / "report.html").read_text()
-    for section in ("Data", "Top configurations", "training curves", "Held-out split", "Augmentation preview",
-                    "Optimisation history", "Parameter importance", "Score against each hyperparameter",
-                    "Held-out accuracy"):  # fmt: skip
+    for section in (
+        "Data",
+        "Top configurations",
+        "training curves",
+        "Held-out split",
+        "Augmentation preview",
+        "Optimisation history",
+        "Parameter importance",
+        "Score against each hyperparameter",
+        "Held-out accuracy",
+    ):
         assert section in page
     # samples, curves, confusion, preview, optimisation history, scores; 6 configurations
     # are too few for the importance estimate, which says so
@@ -73,10 +104,18 @@ def test_predict_writes_one_row_per_image(tuned, tmp_path):
     X, y = load_digits_images()
     np.savez(tmp_path / "new.npz", X=X[:50], y=y[:50])
     out = tmp_path / "predictions.csv"
-    assert main(["predict", str(tuned[0] / "model"), str(tmp_path / "new.npz"), "-o", str(out)]) == 0
+    assert (
+        main(["predict", str(tuned[0] / "model"), str(tmp_path / "new.npz"), "-o", str(out)]) == 0
+    )
     with open(out) as file:
         rows = list(csv.DictReader(file))
-    assert len(rows) == 50 and rows[0].keys() >= {"index", "prediction", "label", "proba_0", "proba_9"}
+    assert len(rows) == 50 and rows[0].keys() >= {
+        "index",
+        "prediction",
+        "label",
+        "proba_0",
+        "proba_9",
+    }
     expected = load(tuned[0] / "model").predict(X[:50])
     assert [int(r["prediction"]) for r in rows] == expected.tolist()
 
@@ -93,7 +132,9 @@ def _unlabelled(kind, directory, X):
         return directory / "new.csv", []
     (directory / "images").mkdir()
     for i, image in enumerate(X):
-        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(directory / "images" / f"{i:03d}.png")
+        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(
+            directory / "images" / f"{i:03d}.png"
+        )
     return directory / "images", ["--image-size", "8", "8"]
 
 
@@ -119,23 +160,66 @@ def test_tune_reads_named_npz_keys(tmp_path, capsys):
 
     X, y = load_digits_images()
     np.savez(tmp_path / "d.npz", pixels=X, target=y)
-    args = ["tune", "--data", str(tmp_path / "d.npz"), "--searcher", "random", "--n-iter", "1",
-            "--space", "hyperband", "--set", "epochs=1", "--output", str(tmp_path / "out"), *TINY]  # fmt: skip
+    args = [
+        "tune",
+        "--data",
+        str(tmp_path / "d.npz"),
+        "--searcher",
+        "random",
+        "--n-iter",
+        "1",
+        "--space",
+        "hyperband",
+        "--set",
+        "epochs=1",
+        "--output",
+        str(tmp_path / "out"),
+        *TINY,
+    ]
     assert main(args) == 2 and "pass x_key= and y_key=" in capsys.readouterr().err
     assert main([*args, "--x-key", "pixels", "--y-key", "target"]) == 0
 
 
-@pytest.mark.parametrize("searcher, sampler", [("random", "random"), ("bayes", "random"), ("halving", "random"),
-                                              ("hyperband", "random"), ("asha", "random"), ("asha", "tpe")])
+@pytest.mark.parametrize(
+    "searcher, sampler",
+    [
+        ("random", "random"),
+        ("bayes", "random"),
+        ("halving", "random"),
+        ("hyperband", "random"),
+        ("asha", "random"),
+        ("asha", "tpe"),
+    ],
+)
 def test_every_searcher_from_the_cli(searcher, sampler, tmp_path, capsys):
-    args = ["tune", "--searcher", searcher, "--sampler", sampler, "--space", "hyperband", "--n-iter", "2",
-            "--max-epochs", "3", "--set", "epochs=1", "--output", str(tmp_path), *TINY]  # fmt: skip
+    args = [
+        "tune",
+        "--searcher",
+        searcher,
+        "--sampler",
+        sampler,
+        "--space",
+        "hyperband",
+        "--n-iter",
+        "2",
+        "--max-epochs",
+        "3",
+        "--set",
+        "epochs=1",
+        "--output",
+        str(tmp_path),
+        *TINY,
+    ]
     assert main(args) == 0
     with open(tmp_path / "cv_results.csv") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) >= 2
     first = json.loads(rows[0]["params"])  # every searcher starts from the default configuration
-    assert (first["learning_rate"], first["batch_size"], first["activation"]) == (0.001, 32, "relu"), first
+    assert (first["learning_rate"], first["batch_size"], first["activation"]) == (
+        0.001,
+        32,
+        "relu",
+    ), first
     if searcher in ("hyperband", "asha"):  # the best at the top rung
         assert "3 of 3 epochs (the largest that finished)" in (tmp_path / "report.html").read_text()
     assert (tmp_path / "report.html").exists() and "Held-out accuracy" in capsys.readouterr().out
@@ -144,15 +228,33 @@ def test_every_searcher_from_the_cli(searcher, sampler, tmp_path, capsys):
 def test_grid_fits_the_default_configuration_first_when_it_holds_it(tmp_path):
     space = tmp_path / "grid.yaml"
     space.write_text("learning_rate: [0.01, 0.001, 0.1]\n")
-    assert main(["tune", "--searcher", "grid", "--space", str(space), "--set", "epochs=1", "--output",
-                 str(tmp_path / "out"), *TINY]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "tune",
+                "--searcher",
+                "grid",
+                "--space",
+                str(space),
+                "--set",
+                "epochs=1",
+                "--output",
+                str(tmp_path / "out"),
+                *TINY,
+            ]
+        )
+        == 0
+    )
     with open(tmp_path / "out" / "cv_results.csv") as file:
         order = [json.loads(row["params"])["learning_rate"] for row in csv.DictReader(file)]
     assert order == [0.001, 0.01, 0.1]
 
 
 def test_tpe_sampler_needs_a_rung_searcher(tmp_path, capsys):
-    assert main(["tune", "--searcher", "random", "--sampler", "tpe", "--output", str(tmp_path), *TINY]) == 2
+    assert (
+        main(["tune", "--searcher", "random", "--sampler", "tpe", "--output", str(tmp_path), *TINY])
+        == 2
+    )
     assert "--sampler tpe works with --searcher hyperband or asha" in capsys.readouterr().err
 
 
@@ -160,8 +262,25 @@ def test_parallel_tune_ends_without_loky_warnings(tmp_path):
     """loky restarts a worker it takes for leaking (RSS +300 MB since its first task) and
     warns "A worker stopped while some jobs were given to the executor"; the freed heap
     of finished fits must not count (see ``parallel.trim_heap_after_full_gc``)."""
-    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", "random", "--space", "hyperband",
-               "--n-iter", "2", "--n-jobs", "2", "--set", "epochs=1", "--output", str(tmp_path), *TINY]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "sklearn_keras_hpo",
+        "tune",
+        "--searcher",
+        "random",
+        "--space",
+        "hyperband",
+        "--n-iter",
+        "2",
+        "--n-jobs",
+        "2",
+        "--set",
+        "epochs=1",
+        "--output",
+        str(tmp_path),
+        *TINY,
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     for message in ("A worker stopped", "memory leak", "terminated", "UserWarning"):
@@ -169,8 +288,22 @@ def test_parallel_tune_ends_without_loky_warnings(tmp_path):
 
 
 def test_time_limit_keeps_what_finished(tmp_path, capsys):
-    args = ["tune", "--searcher", "random", "--space", "cnn", "--n-iter", "50", "--set", "epochs=1",
-            "--time-limit", "20", "--output", str(tmp_path), *TINY]  # fmt: skip
+    args = [
+        "tune",
+        "--searcher",
+        "random",
+        "--space",
+        "cnn",
+        "--n-iter",
+        "50",
+        "--set",
+        "epochs=1",
+        "--time-limit",
+        "20",
+        "--output",
+        str(tmp_path),
+        *TINY,
+    ]
     started = time.monotonic()
     assert main(args) == 0
     assert time.monotonic() - started < 60
@@ -187,13 +320,28 @@ def test_time_limited_asha_refits_the_searched_values_for_the_time_left(tmp_path
     values and the epochs the time left affords, up to 3 x the search's longest training (the
     space's 10 epochs over the last rung's 3), with the rate schedule of its own length
     (not the rungs' lr_schedule_epochs)."""
-    args = ["tune", "--space", "cnn", "--n-iter", "200", "--max-epochs", "3", "--time-limit", "25",
-            "--output", str(tmp_path), *TINY]  # fmt: skip
+    args = [
+        "tune",
+        "--space",
+        "cnn",
+        "--n-iter",
+        "200",
+        "--max-epochs",
+        "3",
+        "--time-limit",
+        "25",
+        "--output",
+        str(tmp_path),
+        *TINY,
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "Stopped (time limit of 25 s" in out, out
-    refit = re.search(r"Refit: on the whole training set for (\d+) epochs \(what the time left affords, "
-                      r"up to 30: 3 x the search's longest training", out)  # fmt: skip
+    refit = re.search(
+        r"Refit: on the whole training set for (\d+) epochs \(what the time left affords, "
+        r"up to 30: 3 x the search's longest training",
+        out,
+    )
     assert refit, out
     model = load(tmp_path / "model")
     assert model.get_params()["epochs"] == int(refit.group(1)) >= 1
@@ -204,12 +352,29 @@ def test_time_limited_asha_refits_the_searched_values_for_the_time_left(tmp_path
 
 def test_ctrl_c_stops_cleanly_and_resume_skips_finished_fits(tmp_path, space_file):
     output = tmp_path / "out"
-    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", "grid", "--space", str(space_file),
-               "--set", "epochs=2", "--output", str(output), *TINY]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "sklearn_keras_hpo",
+        "tune",
+        "--searcher",
+        "grid",
+        "--space",
+        str(space_file),
+        "--set",
+        "epochs=2",
+        "--output",
+        str(output),
+        *TINY,
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     records = output / "finished_fits.jsonl"
     deadline = time.monotonic() + 300
-    while (not records.exists() or len(records.read_text().splitlines()) < 4) and process.poll() is None:
+    while (
+        not records.exists() or len(records.read_text().splitlines()) < 4
+    ) and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
@@ -219,7 +384,9 @@ def test_ctrl_c_stops_cleanly_and_resume_skips_finished_fits(tmp_path, space_fil
     finished = {p.name: p.stat().st_mtime_ns for p in (output / "fits").glob("*.npz")}
     assert finished
 
-    resumed = subprocess.run([*command, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        [*command, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
     assert resumed.returncode == 0, resumed.stderr
     after = {p.name: p.stat().st_mtime_ns for p in (output / "fits").glob("*.npz")}
     assert all(after[name] == mtime for name, mtime in finished.items())
@@ -252,18 +419,34 @@ def chromium():
     if found is None and shutil.which("apt-get") and os.geteuid() == 0:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, timeout=900)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            env=env,
+            capture_output=True,
+            timeout=900,
+        )
         found = shutil.which("chromium")
     if found is None:
-        pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")
+        pytest.skip(
+            "chromium is not installed and cannot be installed here (needs root and apt-get)"
+        )
     return found
 
 
 def render(chromium, page, screenshot):
     """Screenshot ``page``; returns the console messages chromium logged."""
-    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-               "--enable-logging=stderr", "--v=0", "--window-size=1100,5200",
-               f"--screenshot={screenshot}", page.as_uri()]  # fmt: skip
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1100,5200",
+        f"--screenshot={screenshot}",
+        page.as_uri(),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert Path(screenshot).exists(), done.stderr
     return [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
@@ -282,13 +465,32 @@ def named_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("named")
     X, y = load_digits_images()
-    for i, (image, label) in enumerate(zip(X[:400], y[:400])):
+    for i, (image, label) in enumerate(zip(X[:400], y[:400], strict=False)):
         (root / "data" / DIGIT_NAMES[label]).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(root / "data" / DIGIT_NAMES[label] / f"{i}.png")
+        Image.fromarray(np.round(image * 255).astype(np.uint8)).save(
+            root / "data" / DIGIT_NAMES[label] / f"{i}.png"
+        )
     space = root / "space.yaml"
-    space.write_text("epochs: [1, 2]\nlearning_rate: {log: [0.003, 0.03]}\nactivation: [relu, tanh]\n")
-    args = ["tune", "--data", str(root / "data"), "--image-size", "8", "8", "--searcher", "random",
-            "--space", str(space), "--n-iter", "8", "--output", str(root / "out"), *TINY]  # fmt: skip
+    space.write_text(
+        "epochs: [1, 2]\nlearning_rate: {log: [0.003, 0.03]}\nactivation: [relu, tanh]\n"
+    )
+    args = [
+        "tune",
+        "--data",
+        str(root / "data"),
+        "--image-size",
+        "8",
+        "8",
+        "--searcher",
+        "random",
+        "--space",
+        str(space),
+        "--n-iter",
+        "8",
+        "--output",
+        str(root / "out"),
+        *TINY,
+    ]
     assert main(args) == 0
     return root / "out"
 
@@ -331,9 +533,27 @@ def test_tune_streams_a_folder_of_rgb_files(stream, tmp_path, capsys):
         image += rng.integers(0, 40, image.shape, dtype=np.uint8)
         (tmp_path / "data" / f"c{label}").mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(tmp_path / "data" / f"c{label}" / f"{i}.png")
-    args = ["tune", "--data", str(tmp_path / "data"), "--image-size", "12", "12", "--stream", stream,
-            "--searcher", "random", "--n-iter", "1", "--space", "hyperband", "--set", "epochs=2",
-            "--output", str(tmp_path / "out"), *TINY]  # fmt: skip
+    args = [
+        "tune",
+        "--data",
+        str(tmp_path / "data"),
+        "--image-size",
+        "12",
+        "12",
+        "--stream",
+        stream,
+        "--searcher",
+        "random",
+        "--n-iter",
+        "1",
+        "--space",
+        "hyperband",
+        "--set",
+        "epochs=2",
+        "--output",
+        str(tmp_path / "out"),
+        *TINY,
+    ]
     assert main(args) == 0
     assert "Held-out accuracy" in capsys.readouterr().out
     saved = load(tmp_path / "out" / "model")
@@ -354,10 +574,29 @@ def test_time_limit_bounds_the_whole_run_refit_and_report_included(tmp_path):
     a loaded 2-core machine, falls in the search's 10 s; while no configuration has finished
     the search may borrow from the refit's reserve.)"""
     startup = _startup_seconds()
-    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", "random", "--space", "cnn",
-               "--n-iter", "50", "--time-limit", "20", "--set", "epochs=2", "--output", str(tmp_path), *TINY]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "sklearn_keras_hpo",
+        "tune",
+        "--searcher",
+        "random",
+        "--space",
+        "cnn",
+        "--n-iter",
+        "50",
+        "--time-limit",
+        "20",
+        "--set",
+        "epochs=2",
+        "--output",
+        str(tmp_path),
+        *TINY,
+    ]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert elapsed <= 1.1 * 20 + startup, (elapsed, startup, done.stdout)
@@ -374,11 +613,15 @@ def test_predict_reads_rgb_files_at_the_models_shape(tmp_path, capsys):
 
     rng = np.random.default_rng(0)
     X = rng.integers(0, 255, (40, 12, 12, 3), dtype=np.uint8)
-    model = CNNClassifier(filters=4, dense_units=8, epochs=1, random_state=0).fit(X, np.arange(40) % 2)
+    model = CNNClassifier(filters=4, dense_units=8, epochs=1, random_state=0).fit(
+        X, np.arange(40) % 2
+    )
     model.save(tmp_path / "model")
     (tmp_path / "new").mkdir()
     for i in range(5):
-        Image.fromarray(rng.integers(0, 255, (30, 30, 3), dtype=np.uint8)).save(tmp_path / "new" / f"{i}.png")
+        Image.fromarray(rng.integers(0, 255, (30, 30, 3), dtype=np.uint8)).save(
+            tmp_path / "new" / f"{i}.png"
+        )
     out = tmp_path / "p.csv"
     assert main(["predict", str(tmp_path / "model"), str(tmp_path / "new"), "-o", str(out)]) == 0
     assert "Wrote 5 predictions" in capsys.readouterr().out
@@ -400,8 +643,14 @@ def test_progress_total_is_known_from_the_start(tmp_path):
             seen.append(progress_total())
             return super().fit(X, y, **kwargs)
 
-    search = RandomizedSearchCV(Watching(filters=4, dense_units=8, epochs=1), {"dropout": [0.0, 0.1, 0.2]},
-                                n_iter=3, cv=2, refit=False, random_state=0)  # fmt: skip
+    search = RandomizedSearchCV(
+        Watching(filters=4, dense_units=8, epochs=1),
+        {"dropout": [0.0, 0.1, 0.2]},
+        n_iter=3,
+        cv=2,
+        refit=False,
+        random_state=0,
+    )
     with progress_bar(disable=True) as bar, lost_workers_retried():
         progress_total = lambda: bar.total  # noqa: E731
         search.fit(X[:200], y[:200])

@@ -30,7 +30,9 @@ def _write_mnist(directory, n=5, gz=True):
     labels = np.arange(n, dtype=np.uint8) % 3
     for stem, array in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels)):
         data = _idx_bytes(array)
-        (directory / (stem + ".gz" if gz else stem)).write_bytes(gzip.compress(data) if gz else data)
+        (directory / (stem + ".gz" if gz else stem)).write_bytes(
+            gzip.compress(data) if gz else data
+        )
     return images, labels
 
 
@@ -136,7 +138,12 @@ def test_lazy_image_folder_lists_sorted_paths_without_decoding(tmp_path):
     paths, y = load_image_folder(tmp_path, lazy=True)
     assert paths.ndim == 1 and paths.dtype.kind == "U"
     assert [Path(p).relative_to(tmp_path).as_posix() for p in paths] == [
-        "cat/a.png", "cat/b.png", "dog/a.png", "dog/b.png", "dog/c_broken.png"]  # fmt: skip
+        "cat/a.png",
+        "cat/b.png",
+        "dog/a.png",
+        "dog/b.png",
+        "dog/c_broken.png",
+    ]
     assert list(y) == ["cat", "cat", "dog", "dog", "dog"]
     with pytest.raises(ValueError, match="c_broken.png is not a readable image"):
         load_image_folder(tmp_path)  # eager: the same files, decoded
@@ -154,12 +161,15 @@ def test_npz_without_labels_and_named_keys(tmp_path):
         load_npz(tmp_path / "k.npz", y_key="target", require_labels=False)
 
 
-@pytest.mark.parametrize("text, labels", [
-    ("p0,p1,p2,p3\n0,1,2,3\n4,5,6,7\n", None),  # a header without a label column
-    ("0,1,2,3\n4,5,6,7\n", None),  # as many columns as a square image's pixels
-    ("label,p0,p1,p2,p3\n1,0,1,2,3\n0,4,5,6,7\n", [1, 0]),
-    ("1,0,1,2,3\n0,4,5,6,7\n", [1, 0]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, labels",
+    [
+        ("p0,p1,p2,p3\n0,1,2,3\n4,5,6,7\n", None),  # a header without a label column
+        ("0,1,2,3\n4,5,6,7\n", None),  # as many columns as a square image's pixels
+        ("label,p0,p1,p2,p3\n1,0,1,2,3\n0,4,5,6,7\n", [1, 0]),
+        ("1,0,1,2,3\n0,4,5,6,7\n", [1, 0]),
+    ],
+)
 def test_csv_to_predict_may_have_no_label_column(tmp_path, text, labels):
     (tmp_path / "d.csv").write_text(text)
     X, y = load_source(str(tmp_path / "d.csv"), require_labels=False)
@@ -197,7 +207,15 @@ def test_image_folder_reads_the_files_own_size_and_colour_by_default(tmp_path):
     for label in ("cat", "ship"):
         (tmp_path / label).mkdir()
         for i in range(3):
-            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / label / f"{i}.jpg")
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+                tmp_path / label / f"{i}.jpg"
+            )
     X, y = load_image_folder(tmp_path)
-    assert X.shape == (6, 32, 32, 3) and X.dtype == np.uint8 and list(y) == ["cat"] * 3 + ["ship"] * 3
-    assert load_image_folder(tmp_path, image_size=(16, 8), color_mode="grayscale")[0].shape == (6, 16, 8)
+    assert (
+        X.shape == (6, 32, 32, 3) and X.dtype == np.uint8 and list(y) == ["cat"] * 3 + ["ship"] * 3
+    )
+    assert load_image_folder(tmp_path, image_size=(16, 8), color_mode="grayscale")[0].shape == (
+        6,
+        16,
+        8,
+    )

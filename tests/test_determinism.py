@@ -18,16 +18,29 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def predictions(tmp_path, size, places, deterministic, threads=None):
     """``{place: {configuration: predict_proba}}`` from ``tests.thread_count_fits``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_NUM_INTRAOP_THREADS", "SKHPO_DETERMINISTIC")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_NUM_INTRAOP_THREADS", "SKHPO_DETERMINISTIC")
+    }
     env["SKHPO_DETERMINISTIC"] = "1" if deterministic else "0"
     if threads:
         env["TF_NUM_INTRAOP_THREADS"] = str(threads)
     out = tmp_path / f"{deterministic}-{threads}-{'-'.join(places)}.json"
-    done = subprocess.run([sys.executable, "-m", "tests.thread_count_fits", str(out), size, *places], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=1800)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.thread_count_fits", str(out), size, *places],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     with open(out) as file:
-        return {place: {k: np.array(v) for k, v in fits.items()} for place, fits in json.load(file).items()}
+        return {
+            place: {k: np.array(v) for k, v in fits.items()}
+            for place, fits in json.load(file).items()
+        }
 
 
 def largest_difference(a, b):
@@ -47,7 +60,10 @@ def test_deterministic_fits_equal_everywhere_and_default_mode_does_not(tmp_path)
     """1, 2 and the default number of threads; parent, loky and Dask workers; filters 16
     and 64, rotation off and on, 3 epochs. Default mode is the control: there the same
     fits differ between the parent at TensorFlow's default and a 1-thread worker (2+ cores)."""
-    runs = [predictions(tmp_path, "full", ["parent", "loky", "dask"], True, threads) for threads in (1, 2, None)]
+    runs = [
+        predictions(tmp_path, "full", ["parent", "loky", "dask"], True, threads)
+        for threads in (1, 2, None)
+    ]
     reference = runs[0]["parent"]
     for run in runs:
         for place, fits in run.items():
@@ -67,21 +83,47 @@ def test_cluster_started_from_the_dask_command_line_gives_the_local_scores(tmp_p
     dask = os.path.join(os.path.dirname(sys.executable), "dask")
     env = {**os.environ, "SKHPO_DETERMINISTIC": "1", "SKHPO_FILTERS": "16", "PYTHONPATH": ROOT}
     address_file = tmp_path / "scheduler.json"
-    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                  "--scheduler-file", str(address_file)], env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+    scheduler = subprocess.Popen(
+        [
+            dask,
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(address_file),
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     workers = []
     try:
         for _ in range(600):
-            if address_file.exists() and json.loads(address_file.read_text() or "{}").get("address"):
+            if address_file.exists() and json.loads(address_file.read_text() or "{}").get(
+                "address"
+            ):
                 break
             time.sleep(0.1)
         address = json.loads(address_file.read_text())["address"]
-        workers = [subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
-                                     "--no-dashboard"], env=env, stderr=subprocess.DEVNULL)  # fmt: skip
-                   for _ in range(2)]
+        workers = [
+            subprocess.Popen(
+                [dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+                env=env,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(2)
+        ]
         out = tmp_path / "scores.json"
-        done = subprocess.run([sys.executable, "-m", "tests.dask_search", str(out), "hyperband", address], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=1200)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.dask_search", str(out), "hyperband", address],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
     finally:
         for process in [*workers, scheduler]:

@@ -13,17 +13,35 @@ import sklearn_keras_hpo
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted(
-    name for _, name, _ in pkgutil.walk_packages(sklearn_keras_hpo.__path__, "sklearn_keras_hpo.")
+    name
+    for _, name, _ in pkgutil.walk_packages(sklearn_keras_hpo.__path__, "sklearn_keras_hpo.")
     if not name.endswith("__main__")
 )
 
 
 def test_sphinx_build_has_no_warnings(tmp_path):
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "docs", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-q",
+        "-b",
+        "html",
+        "docs",
+        str(tmp_path),
+    ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     api = (tmp_path / "api.html").read_text()
-    for name in ("CNNClassifier", "HyperbandSearchCV", "load_mnist", "build_report", "read_space_file"):
+    for name in (
+        "CNNClassifier",
+        "HyperbandSearchCV",
+        "load_mnist",
+        "build_report",
+        "read_space_file",
+    ):
         assert name in api
 
 

@@ -6,9 +6,15 @@ from sklearn_keras_hpo import CNNClassifier, CNNRegressor
 
 # A small MLP trains enough in 20 epochs to pass the accuracy checks on sklearn's toy data.
 CHECK_SETTINGS = dict(
-    architecture="mlp", dense_units=32, n_blocks=1, dropout=0.0, epochs=20,
-    learning_rate=0.01, batch_size=64, random_state=0,
-)  # fmt: skip
+    architecture="mlp",
+    dense_units=32,
+    n_blocks=1,
+    dropout=0.0,
+    epochs=20,
+    learning_rate=0.01,
+    batch_size=64,
+    random_state=0,
+)
 
 EXPECTED_FAILURES = {
     "check_sample_weight_equivalence_on_dense_data": (

@@ -36,7 +36,9 @@ def test_grid_search_uses_stratified_folds(digits_012):
 def test_pipeline_with_scaler_on_flat_pixels(digits):
     X, y = digits
     flat = X.reshape(len(X), -1)
-    pipe = make_pipeline(StandardScaler(), CNNClassifier(image_shape=(8, 8), **{**FAST, "epochs": 6}))
+    pipe = make_pipeline(
+        StandardScaler(), CNNClassifier(image_shape=(8, 8), **{**FAST, "epochs": 6})
+    )
     pipe.fit(flat[:600], y[:600])
     assert pipe[-1].image_shape_ == (8, 8, 1)
     assert pipe.score(flat[600:900], y[600:900]) > 0.6
@@ -53,23 +55,81 @@ def test_cross_validate_keeps_every_parameter(digits):
 
 
 NON_DEFAULTS = dict(
-    architecture="vgg", model=None, image_shape=(8, 8, 1), image_size=(8, 8), channels=1,
-    image_cache="memory", filters=5, kernel_size=2,
-    dense_units=7, n_blocks=1, activation="tanh", kernel_initializer="he_uniform",
-    dropout=0.1, batch_norm=True, residual=True, l1=1e-5, l2=1e-4, optimizer="sgd", learning_rate=0.05,
-    momentum=0.9, nesterov=True, weight_decay=1e-4, batch_size=16, epochs=3,
-    early_stopping=True, validation_fraction=0.2, n_iter_no_change=2, tol=1e-3,
-    class_weight="balanced", callbacks=[], checkpoint_dir="ckpt", random_state=7, verbose=0,
-    lr_schedule="step", lr_decay=0.1, lr_step_size=2, lr_drop=0.25, lr_min_fraction=0.1,
-    lr_power=2.0, lr_restart_epochs=3, lr_schedule_epochs=6, lr_patience=2, warmup_epochs=1, rotation=10.0,
-    translation=0.1, zoom=0.1, shear=0.1, flip="horizontal", elastic=0.1, brightness=0.1,
-    contrast=0.1, gamma=0.1, hue=0.0, saturation=0.0, erasing=0.1, randaugment=1, mixup=0.2,
-    cutmix=0.0, augment_mode="precomputed", augment_copies=2,
-    optimizer__clipnorm=1.0, fit__validation_freq=1,
-    loss="CategoricalCrossentropy", loss__label_smoothing=0.1, metrics=["accuracy", "mse"],
-    run_eagerly=True, shuffle=False, warm_start=True, validation_split=0.2, threshold=0.3,
-    weights=None, freeze_epochs=1, fine_tune_layers=10, fine_tune_learning_rate=0.01,
-)  # fmt: skip
+    architecture="vgg",
+    model=None,
+    image_shape=(8, 8, 1),
+    image_size=(8, 8),
+    channels=1,
+    image_cache="memory",
+    filters=5,
+    kernel_size=2,
+    dense_units=7,
+    n_blocks=1,
+    activation="tanh",
+    kernel_initializer="he_uniform",
+    dropout=0.1,
+    batch_norm=True,
+    residual=True,
+    l1=1e-5,
+    l2=1e-4,
+    optimizer="sgd",
+    learning_rate=0.05,
+    momentum=0.9,
+    nesterov=True,
+    weight_decay=1e-4,
+    batch_size=16,
+    epochs=3,
+    early_stopping=True,
+    validation_fraction=0.2,
+    n_iter_no_change=2,
+    tol=1e-3,
+    class_weight="balanced",
+    callbacks=[],
+    checkpoint_dir="ckpt",
+    random_state=7,
+    verbose=0,
+    lr_schedule="step",
+    lr_decay=0.1,
+    lr_step_size=2,
+    lr_drop=0.25,
+    lr_min_fraction=0.1,
+    lr_power=2.0,
+    lr_restart_epochs=3,
+    lr_schedule_epochs=6,
+    lr_patience=2,
+    warmup_epochs=1,
+    rotation=10.0,
+    translation=0.1,
+    zoom=0.1,
+    shear=0.1,
+    flip="horizontal",
+    elastic=0.1,
+    brightness=0.1,
+    contrast=0.1,
+    gamma=0.1,
+    hue=0.0,
+    saturation=0.0,
+    erasing=0.1,
+    randaugment=1,
+    mixup=0.2,
+    cutmix=0.0,
+    augment_mode="precomputed",
+    augment_copies=2,
+    optimizer__clipnorm=1.0,
+    fit__validation_freq=1,
+    loss="CategoricalCrossentropy",
+    loss__label_smoothing=0.1,
+    metrics=["accuracy", "mse"],
+    run_eagerly=True,
+    shuffle=False,
+    warm_start=True,
+    validation_split=0.2,
+    threshold=0.3,
+    weights=None,
+    freeze_epochs=1,
+    fine_tune_layers=10,
+    fine_tune_learning_rate=0.01,
+)
 # Colour transforms need RGB and two label mixers at once are pointless; weights need a
 # keras.applications backbone (the phase parameters are ignored by "vgg"): left at defaults.
 LEFT_AT_DEFAULT = ("model", "verbose", "hue", "saturation", "cutmix", "weights")
@@ -89,13 +149,17 @@ def test_clone_keeps_every_parameter():
 
 def test_non_default_parameters_reach_the_model(digits, tmp_path):
     X, y = digits
-    clf = clone(CNNClassifier(**NON_DEFAULTS)).set_params(checkpoint_dir=str(tmp_path))  # callbacks=[]: checkpoints on
+    clf = clone(CNNClassifier(**NON_DEFAULTS)).set_params(
+        checkpoint_dir=str(tmp_path)
+    )  # callbacks=[]: checkpoints on
     clf.fit(X[:240], y[:240])  # run_eagerly: every step in Python
     optimizer = clf.model_.optimizer
     assert type(optimizer).__name__ == "SGD" and optimizer.nesterov and optimizer.clipnorm == 1.0
     assert np.isclose(float(optimizer.momentum), 0.9)
     assert clf.model_.name == "vgg" and 1 <= clf.n_epochs_ <= 3 and clf.best_epoch_ >= 1
-    assert clf.model_.run_eagerly and np.isclose(clf.model_.loss.get_config()["label_smoothing"], 0.1)
+    assert clf.model_.run_eagerly and np.isclose(
+        clf.model_.loss.get_config()["label_smoothing"], 0.1
+    )
     assert {"val_accuracy", "val_mse"} <= set(clf.history_)
     assert any("batch_normalization" in layer.name for layer in clf.model_.layers)
 
@@ -234,7 +298,8 @@ def test_scikeras_style_builder_and_routing(digits):
     clf = CNNClassifier(model=get_model, model__hidden=12, optimizer__beta_1=0.8, **FAST)
     search = GridSearchCV(clf, {"model__hidden": [12, 20]}, cv=2).fit(X[:400], y[:400])
     assert search.best_params_["model__hidden"] in (12, 20)
-    # scikeras's meaning: X_shape_ is X as the model gets it (samples first), n_features_in_ its 2nd entry
+    # scikeras's meaning: X_shape_ is X as the model gets it (samples first), n_features_in_ its
+    # 2nd entry
     assert seen["meta"]["n_classes_"] == 10 and seen["meta"]["X_shape_"] == (400, 8, 8)  # the refit
     assert seen["meta"]["n_features_in_"] == 8
     fitted = search.best_estimator_
@@ -248,7 +313,9 @@ def test_own_architecture_callable(digits):
     def tiny(input_shape, n_outputs, output_activation, dense_units):
         inputs = keras.Input(input_shape)
         hidden = keras.layers.Dense(dense_units, activation="relu")(keras.layers.Flatten()(inputs))
-        return keras.Model(inputs, keras.layers.Dense(n_outputs, activation=output_activation)(hidden))
+        return keras.Model(
+            inputs, keras.layers.Dense(n_outputs, activation=output_activation)(hidden)
+        )
 
     X, y = digits
     clf = CNNClassifier(architecture=tiny, **FAST).fit(X[:300], y[:300])

@@ -40,9 +40,11 @@ def test_searcher_example_runs(name, capsys):
     assert 0.3 < accuracy <= 1.0
 
 
-@pytest.mark.slow  # 80 s in the suite; the folder-as-X path it takes is covered by test_image_sources
+# 80 s in the suite; the folder-as-X path it takes is covered by test_image_sources
+@pytest.mark.slow
 def test_galaxy_study_on_an_image_folder_runs(tmp_path, capsys):
-    """The real-size galaxy study's code path (paths as X, online and precomputed) on 600 small files."""
+    """The real-size galaxy study's code path (paths as X, online and precomputed) on 600
+    small files."""
     _load("galaxy_study_folder").main(small=True, folder=tmp_path / "folder")
     out = capsys.readouterr().out
     assert "600 RGB images at 48x48" in out

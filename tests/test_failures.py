@@ -14,8 +14,8 @@ from sklearn_keras_hpo import (
     CNNRegressor,
     HyperbandSearchCV,
     TrainingDivergedError,
+    failures_as_scores,
 )
-from sklearn_keras_hpo import failures_as_scores
 
 from .conftest import FAST
 
@@ -29,20 +29,46 @@ def make(name):
     if name == "grid":
         return GridSearchCV(estimator, {"learning_rate": RATES}, cv=2)
     if name == "random":
-        return RandomizedSearchCV(estimator, {"learning_rate": RATES}, n_iter=2, cv=2, random_state=0)
+        return RandomizedSearchCV(
+            estimator, {"learning_rate": RATES}, n_iter=2, cv=2, random_state=0
+        )
     if name == "halving":
-        return HalvingRandomSearchCV(estimator, {"learning_rate": RATES}, resource="epochs", min_resources=1,
-                                     max_resources=2, factor=2, n_candidates=2, cv=2, random_state=0)  # fmt: skip
+        return HalvingRandomSearchCV(
+            estimator,
+            {"learning_rate": RATES},
+            resource="epochs",
+            min_resources=1,
+            max_resources=2,
+            factor=2,
+            n_candidates=2,
+            cv=2,
+            random_state=0,
+        )
     if name == "hyperband":
-        return HyperbandSearchCV(estimator, {"learning_rate": RATES}, max_epochs=2, factor=2, cv=2, random_state=0)
+        return HyperbandSearchCV(
+            estimator, {"learning_rate": RATES}, max_epochs=2, factor=2, cv=2, random_state=0
+        )
     if name == "asha":
-        return AsyncHalvingSearchCV(estimator, {"learning_rate": RATES}, n_candidates=2, max_epochs=2, factor=2,
-                                    cv=2, random_state=0)  # fmt: skip
+        return AsyncHalvingSearchCV(
+            estimator,
+            {"learning_rate": RATES},
+            n_candidates=2,
+            max_epochs=2,
+            factor=2,
+            cv=2,
+            random_state=0,
+        )
     from skopt import BayesSearchCV
     from skopt.space import Categorical
 
-    return BayesSearchCV(estimator, {"learning_rate": Categorical(RATES)}, n_iter=2, cv=2, random_state=0,
-                         error_score=0.0)  # fmt: skip
+    return BayesSearchCV(
+        estimator,
+        {"learning_rate": Categorical(RATES)},
+        n_iter=2,
+        cv=2,
+        random_state=0,
+        error_score=0.0,
+    )
 
 
 def test_diverging_fit_raises_a_named_error(digits):
@@ -56,7 +82,9 @@ def test_diverging_regressor_stops_on_an_infinite_loss():
     rng = np.random.default_rng(0)
     X = rng.random((200, 8, 8)).astype(np.float32)
     with pytest.raises(TrainingDivergedError):
-        CNNRegressor(**dict(FAST, optimizer="sgd", learning_rate=10.0)).fit(X, 100 * X.sum(axis=(1, 2)))
+        CNNRegressor(**dict(FAST, optimizer="sgd", learning_rate=10.0)).fit(
+            X, 100 * X.sum(axis=(1, 2))
+        )
 
 
 @pytest.mark.parametrize("name", ["grid", "random", "halving", "hyperband", "asha", "bayes"])
@@ -67,7 +95,9 @@ def test_search_scores_the_diverging_configuration_and_goes_on(name, digits):
         warnings.simplefilter("always")
         search.fit(X[:400], y[:400])
     messages = [str(w.message) for w in caught if issubclass(w.category, FitFailedWarning)]
-    assert messages and "TrainingDivergedError" in messages[0] and "learning_rate=10.0" in messages[0]
+    assert (
+        messages and "TrainingDivergedError" in messages[0] and "learning_rate=10.0" in messages[0]
+    )
     assert search.best_params_["learning_rate"] == 0.05
     results = search.cv_results_
     failed = [i for i, p in enumerate(results["params"]) if p["learning_rate"] == 10.0]
@@ -82,18 +112,27 @@ def test_an_exception_in_one_fit_is_handled_the_same_way(digits):
     def builder(hidden, meta, compile_kwargs):
         if hidden == 13:
             raise RuntimeError("no 13 here")
-        model = keras.Sequential([keras.Input(meta["X_shape_"][1:]), keras.layers.Flatten(),
-                                  keras.layers.Dense(meta["n_classes_"], activation="softmax")])  # fmt: skip
+        model = keras.Sequential(
+            [
+                keras.Input(meta["X_shape_"][1:]),
+                keras.layers.Flatten(),
+                keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+            ]
+        )
         model.compile(loss="sparse_categorical_crossentropy", optimizer=compile_kwargs["optimizer"])
         return model
 
     X, y = digits
-    search = GridSearchCV(CNNClassifier(model=builder, model__hidden=8, **FAST), {"model__hidden": [8, 13]}, cv=2)
+    search = GridSearchCV(
+        CNNClassifier(model=builder, model__hidden=8, **FAST), {"model__hidden": [8, 13]}, cv=2
+    )
     with pytest.warns(FitFailedWarning, match=r"(?s)no 13 here.*model__hidden=13"):
         search.fit(X[:300], y[:300])
     assert search.best_params_ == {"model__hidden": 8}
     with pytest.raises(RuntimeError, match="no 13 here"):
-        GridSearchCV(search.estimator, {"model__hidden": [13]}, cv=2, error_score="raise").fit(X[:300], y[:300])
+        GridSearchCV(search.estimator, {"model__hidden": [13]}, cv=2, error_score="raise").fit(
+            X[:300], y[:300]
+        )
 
 
 def test_without_failures_as_scores_sklearn_raises_when_a_whole_batch_fails(digits):

@@ -63,10 +63,14 @@ def test_paths_in_grid_search_and_cross_validate(digit_files, n_jobs):
     grid = {"learning_rate": [0.003, 0.03]}
     on_files = GridSearchCV(CNNClassifier(**FAST), grid, cv=3, n_jobs=n_jobs).fit(paths, y)
     on_pixels = GridSearchCV(CNNClassifier(**FAST), grid, cv=3, n_jobs=n_jobs).fit(pixels, y)
-    np.testing.assert_allclose(on_files.cv_results_["mean_test_score"], on_pixels.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(
+        on_files.cv_results_["mean_test_score"], on_pixels.cv_results_["mean_test_score"]
+    )
     assert on_files.best_score_ > 0.3  # 10 classes: chance is 0.1
     scores = cross_validate(CNNClassifier(**FAST), paths, y, cv=3, n_jobs=n_jobs)["test_score"]
-    np.testing.assert_allclose(scores, cross_validate(CNNClassifier(**FAST), pixels, y, cv=3, n_jobs=n_jobs)["test_score"])
+    np.testing.assert_allclose(
+        scores, cross_validate(CNNClassifier(**FAST), pixels, y, cv=3, n_jobs=n_jobs)["test_score"]
+    )
     assert np.all(scores > 0.15)
 
 
@@ -80,12 +84,17 @@ def test_a_corrupt_file_is_named_and_a_search_goes_on(digit_files, tmp_path):
     with pytest.raises(ValueError, match=r"broken\.png"):
         clf.fit(paths, y[:120])
     rest = np.arange(8, 120)
-    splits = [(rest[:80], rest[80:]), (np.arange(80), np.arange(80, 120))]  # the second trains on it
+    splits = [
+        (rest[:80], rest[80:]),
+        (np.arange(80), np.arange(80, 120)),
+    ]  # the second trains on it
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scores = cross_validate(clf, paths, y[:120], cv=splits, error_score=np.nan)["test_score"]
     assert np.isfinite(scores[0]) and np.isnan(scores[1])
-    assert any(issubclass(w.category, FitFailedWarning) and "broken.png" in str(w.message) for w in caught)
+    assert any(
+        issubclass(w.category, FitFailedWarning) and "broken.png" in str(w.message) for w in caught
+    )
 
 
 def test_uint8_stays_uint8_in_the_pipeline(digit_files, monkeypatch):
@@ -95,7 +104,11 @@ def test_uint8_stays_uint8_in_the_pipeline(digit_files, monkeypatch):
     _, pixels, y = digit_files
     seen = []
     original = run._train
-    monkeypatch.setattr(run, "_train", lambda model, images, *rest: seen.append(images) or original(model, images, *rest))
+    monkeypatch.setattr(
+        run,
+        "_train",
+        lambda model, images, *rest: seen.append(images) or original(model, images, *rest),
+    )
     CNNClassifier(**FAST).fit(pixels, y)
     assert seen[0].source.dtype == np.uint8
     assert np.shares_memory(seen[0].source, pixels)
@@ -103,7 +116,9 @@ def test_uint8_stays_uint8_in_the_pipeline(digit_files, monkeypatch):
 
 def test_memory_guard_stops_before_building(digits, monkeypatch):
     monkeypatch.setattr(memory, "available_bytes", lambda: 2**12)
-    with pytest.raises(InsufficientMemoryError, match=r"needs about .* but only .* available. Pass image files"):
+    with pytest.raises(
+        InsufficientMemoryError, match=r"needs about .* but only .* available. Pass image files"
+    ):
         CNNClassifier(**FAST).fit(*digits)
     monkeypatch.setenv("SKHPO_MEMORY_GUARD", "0")
     assert CNNClassifier(**FAST).fit(digits[0][:100], digits[1][:100]).n_epochs_ == FAST["epochs"]
@@ -126,9 +141,17 @@ def test_memory_mapped_array_is_never_held_whole(tmp_path):
     array into memory instead adds it whole (the control, so the measurement can fail)."""
     path = tmp_path / "images.npy"
     write_repeated_images(path, 32768)
-    reference, mapped, loaded = (peak_growth(MEMMAP_SCRIPT, path, mode)[0] for mode in ("reference", "mapped", "loaded"))
-    assert mapped - reference < 0.3, f"reading it memory-mapped held {mapped - reference:.2f} x the array ({mapped=:.2f}, {reference=:.2f})"
-    assert loaded - reference > 0.7, f"control: loading it held only {loaded - reference:.2f} x ({loaded=:.2f}, {reference=:.2f})"
+    reference, mapped, loaded = (
+        peak_growth(MEMMAP_SCRIPT, path, mode)[0] for mode in ("reference", "mapped", "loaded")
+    )
+    assert mapped - reference < 0.3, (
+        f"reading it memory-mapped held {mapped - reference:.2f} x the array "
+        f"({mapped=:.2f}, {reference=:.2f})"
+    )
+    assert loaded - reference > 0.7, (
+        f"control: loading it held only {loaded - reference:.2f} x "
+        f"({loaded=:.2f}, {reference=:.2f})"
+    )
 
 
 def test_precomputed_copies_of_files_stay_uint8(digit_files, monkeypatch):
@@ -145,6 +168,8 @@ def test_precomputed_copies_of_files_stay_uint8(digit_files, monkeypatch):
         return images, columns
 
     monkeypatch.setattr(run, "precompute_augmentation", spy)
-    clf = CNNClassifier(**FAST, rotation=10.0, augment_mode="precomputed", augment_copies=2).fit(paths, y)
+    clf = CNNClassifier(**FAST, rotation=10.0, augment_mode="precomputed", augment_copies=2).fit(
+        paths, y
+    )
     assert made[0].source.dtype == np.uint8 and len(made[0]) == 3 * len(paths)
     assert clf.n_epochs_ == FAST["epochs"]

@@ -80,26 +80,50 @@ def test_every_module_belongs_to_a_known_layer():
 def test_imports_run_only_downward(path):
     layer = _layer(_module_name(path))
     allowed = ALLOWED[layer]
-    upward = [t for t in _imported_modules(path)
-              if "*" not in allowed and _layer(t) not in allowed | {layer}]
-    assert not upward, f"{path.relative_to(PACKAGE)} ({layer}) imports {upward}; allowed: {sorted(allowed)}"
+    upward = [
+        t
+        for t in _imported_modules(path)
+        if "*" not in allowed and _layer(t) not in allowed | {layer}
+    ]
+    assert not upward, (
+        f"{path.relative_to(PACKAGE)} ({layer}) imports {upward}; allowed: {sorted(allowed)}"
+    )
 
 
 def test_the_check_sees_an_upward_import(tmp_path):
     """The reader resolves relative and lazy imports: an upward one is found."""
     fake = PACKAGE / "training" / "_layout_probe.py"
-    fake.write_text("def f():\n    from ..estimators import CNNClassifier\n    from .. import search\n")
+    fake.write_text(
+        "def f():\n    from ..estimators import CNNClassifier\n    from .. import search\n"
+    )
     try:
-        assert set(_imported_modules(fake)) == {"sklearn_keras_hpo.estimators",
-                                                "sklearn_keras_hpo.search"}
+        assert set(_imported_modules(fake)) == {
+            "sklearn_keras_hpo.estimators",
+            "sklearn_keras_hpo.search",
+        }
     finally:
         fake.unlink()
 
 
-PUBLIC = ["CNNClassifier", "CNNRegressor", "HyperbandSearchCV", "AsyncHalvingSearchCV", "ImageRows",
-          "search_space", "progress_bar", "failures_as_scores", "lost_workers_retried", "load",
-          "LostWorkerWarning", "WorkerLostError", "InsufficientMemoryError", "TrainingDivergedError",
-          "plot_augmentations", "plot_history", "plot_lr_schedule"]
+PUBLIC = [
+    "CNNClassifier",
+    "CNNRegressor",
+    "HyperbandSearchCV",
+    "AsyncHalvingSearchCV",
+    "ImageRows",
+    "search_space",
+    "progress_bar",
+    "failures_as_scores",
+    "lost_workers_retried",
+    "load",
+    "LostWorkerWarning",
+    "WorkerLostError",
+    "InsufficientMemoryError",
+    "TrainingDivergedError",
+    "plot_augmentations",
+    "plot_history",
+    "plot_lr_schedule",
+]
 
 
 def test_public_names_import_from_the_top():
@@ -131,9 +155,11 @@ def test_paths_from_before_the_folders_still_import(old):
     """In a fresh process (nothing cached in sys.modules): the very object the new path holds,
     with a FutureWarning naming the new path where the module moved."""
     name, new = OLD_PATHS[old]
-    code = (f"import importlib\n"
-            f"from sklearn_keras_hpo.{old} import {name} as old\n"
-            f"assert old is getattr(importlib.import_module('sklearn_keras_hpo.{new}'), {name!r})\n")
+    code = (
+        f"import importlib\n"
+        f"from sklearn_keras_hpo.{old} import {name} as old\n"
+        f"assert old is getattr(importlib.import_module('sklearn_keras_hpo.{new}'), {name!r})\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     moved = f"FutureWarning: sklearn_keras_hpo.{old} moved to sklearn_keras_hpo.{new}"
@@ -155,13 +181,17 @@ def test_saved_models_name_the_public_path(tmp_path):
 
 
 def test_estimators_pickled_before_the_move_unpickle():
-    with (FIXTURES / "classifier.pkl").open("rb") as file, pytest.warns(FutureWarning, match="rows"):
+    with (
+        (FIXTURES / "classifier.pkl").open("rb") as file,
+        pytest.warns(FutureWarning, match="rows"),
+    ):
         old = pickle.load(file)
     assert type(old["classifier"]) is sklearn_keras_hpo.CNNClassifier
     assert type(old["regressor"]) is sklearn_keras_hpo.CNNRegressor
     assert type(old["rows"]) is sklearn_keras_hpo.ImageRows
     assert old["regressor"].get_params()["epochs"] == 2
     X = np.load(FIXTURES / "X.npy")
-    np.testing.assert_allclose(old["classifier"].predict_proba(X), np.load(FIXTURES / "proba.npy"),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        old["classifier"].predict_proba(X), np.load(FIXTURES / "proba.npy"), atol=1e-6
+    )
     np.testing.assert_array_equal(np.asarray(old["rows"][np.arange(5)]), X[:5])

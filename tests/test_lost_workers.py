@@ -16,7 +16,11 @@ import pytest
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_keras_hpo import HyperbandSearchCV
-from sklearn_keras_hpo.search.recovery import LostWorkerWarning, WorkerLostError, lost_workers_retried
+from sklearn_keras_hpo.search.recovery import (
+    LostWorkerWarning,
+    WorkerLostError,
+    lost_workers_retried,
+)
 from tests.conftest import FAST
 from tests.lost_worker_search import KILLER_UNITS, KillingClassifier, loky_workers
 
@@ -28,8 +32,14 @@ def killed_mid_search(kind):
     """Run ``tests.lost_worker_search`` in deterministic mode; both runs' results."""
     out = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"skhpo-lost-{kind}-{os.getpid()}.json")
     env = {**os.environ, "SKHPO_DETERMINISTIC": "1"}
-    done = subprocess.run([sys.executable, "-m", "tests.lost_worker_search", kind, out], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.lost_worker_search", kind, out],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     with open(out) as file:
         result = json.load(file)
@@ -45,9 +55,14 @@ def test_search_finishes_with_undisturbed_scores_when_a_worker_is_killed(kind):
     assert disturbed["killed"], "the worker was never killed"
     assert disturbed["warnings"] and "run again on fresh workers" in disturbed["warnings"][0]
     assert "(fold " in disturbed["warnings"][0]  # names the lost fits
-    assert {Path(path).name for path in disturbed["warned_at"]} == {"lost_worker_search.py"}  # at search.fit
+    assert {Path(path).name for path in disturbed["warned_at"]} == {
+        "lost_worker_search.py"
+    }  # at search.fit
     assert undisturbed["warnings"] == []
-    after, before = (dict(zip(run["scores"]["params"], run["scores"]["folds"])) for run in (disturbed, undisturbed))
+    after, before = (
+        dict(zip(run["scores"]["params"], run["scores"]["folds"], strict=False))
+        for run in (disturbed, undisturbed)
+    )
     if kind == "asha":  # asynchronous: which candidates go on depends on when results arrive,
         assert set(after) & set(before)  # so compare the (candidate, epochs) rows both runs have
         after = {row: folds for row, folds in after.items() if row in before}
@@ -62,8 +77,15 @@ def lost_warnings(caught):
 @pytest.mark.slow
 def test_a_configuration_that_kills_its_worker_is_scored_with_error_score(digits):
     X, y = digits[0][:240], digits[1][:240]
-    search = HyperbandSearchCV(KillingClassifier(**FAST), {"dense_units": [8, KILLER_UNITS]}, max_epochs=2,
-                               factor=2, cv=2, n_jobs=2, random_state=0)  # fmt: skip
+    search = HyperbandSearchCV(
+        KillingClassifier(**FAST),
+        {"dense_units": [8, KILLER_UNITS]},
+        max_epochs=2,
+        factor=2,
+        cv=2,
+        n_jobs=2,
+        random_state=0,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         search.fit(X, y)
@@ -71,17 +93,27 @@ def test_a_configuration_that_kills_its_worker_is_scored_with_error_score(digits
     scores = search.cv_results_["mean_test_score"]
     assert np.isnan(scores[units.index(KILLER_UNITS)]) and np.isfinite(scores[units.index(8)])
     messages = lost_warnings(caught)
-    assert any(f"dense_units={KILLER_UNITS}" in m and "killed its worker process again" in m
-               for m in messages), messages  # fmt: skip
+    assert any(
+        f"dense_units={KILLER_UNITS}" in m and "killed its worker process again" in m
+        for m in messages
+    ), messages
     assert not any("dense_units=8" in m and "failed fit" in m for m in messages), messages
     assert search.best_params_["dense_units"] == 8
 
 
 def test_scikit_learn_search_raises_naming_the_killer_with_error_score_raise(digits):
     X, y = digits[0][:240], digits[1][:240]
-    search = GridSearchCV(KillingClassifier(**FAST), {"dense_units": [8, KILLER_UNITS]}, cv=2, n_jobs=2,
-                          error_score="raise")  # fmt: skip
-    with pytest.raises(WorkerLostError, match=f"dense_units={KILLER_UNITS}"), lost_workers_retried():
+    search = GridSearchCV(
+        KillingClassifier(**FAST),
+        {"dense_units": [8, KILLER_UNITS]},
+        cv=2,
+        n_jobs=2,
+        error_score="raise",
+    )
+    with (
+        pytest.raises(WorkerLostError, match=f"dense_units={KILLER_UNITS}"),
+        lost_workers_retried(),
+    ):
         search.fit(X, y)
 
 
@@ -96,7 +128,9 @@ def test_wrapper_restores_scikit_learn_and_keeps_results(digits):
         assert _search.Parallel is not original
         wrapped = GridSearchCV(KillingClassifier(**FAST), grid, cv=2).fit(X, y)
     assert _search.Parallel is original
-    np.testing.assert_array_equal(wrapped.cv_results_["split0_test_score"], plain.cv_results_["split0_test_score"])
+    np.testing.assert_array_equal(
+        wrapped.cv_results_["split0_test_score"], plain.cv_results_["split0_test_score"]
+    )
     assert wrapped.best_params_ == plain.best_params_
 
 
@@ -121,10 +155,12 @@ if kind == "killer":
                       param_distributions={"dense_units": [8, lost_worker_search.KILLER_UNITS]})
     local = None
 else:
-    local = resumable_searches.scores(clone(search).set_params(n_jobs=1).fit(*resumable_searches.data()))
+    local = resumable_searches.scores(
+        clone(search).set_params(n_jobs=1).fit(*resumable_searches.data()))
 config.set({"distributed.scheduler.allowed-failures": 1})
-with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                              processes=True) as cluster, distributed.Client(cluster) as client:
+with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                              dashboard_address=None, processes=True) as cluster, \\
+        distributed.Client(cluster) as client:
     with joblib.parallel_config(backend="dask"), progress_bar(disable=True) as bar, \\
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LostWorkerWarning)
@@ -138,7 +174,8 @@ with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1
         if kind != "killer":
             threading.Thread(target=kill, daemon=True).start()
         search.fit(*resumable_searches.data())
-    print(json.dumps({"warnings": [str(w.message) for w in caught if issubclass(w.category, LostWorkerWarning)],
+    print(json.dumps({"warnings": [str(w.message) for w in caught
+                                   if issubclass(w.category, LostWorkerWarning)],
                       "local": local, "dask": resumable_searches.scores(search), "killed": killed,
                       "units": [p.get("dense_units") for p in search.cv_results_["params"]]}))
 """
@@ -151,14 +188,24 @@ def test_dask_search_survives_a_killed_worker(kind):
     restarts the worker), and in deterministic mode the scores equal a local run's. A fit
     that kills every worker it runs on is scored with error_score and named."""
     env = {**os.environ, "SKHPO_DETERMINISTIC": "1"}
-    done = subprocess.run([sys.executable, "-c", DASK_KILL, kind], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", DASK_KILL, kind],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     scores = np.array(result["dask"]["folds"]).mean(axis=1)
     if kind == "killer":
-        assert np.isnan(scores[result["units"].index(KILLER_UNITS)]) and np.isfinite(scores[result["units"].index(8)])
-        assert any(f"dense_units={KILLER_UNITS}" in m and "on every try" in m for m in result["warnings"])
+        assert np.isnan(scores[result["units"].index(KILLER_UNITS)]) and np.isfinite(
+            scores[result["units"].index(8)]
+        )
+        assert any(
+            f"dense_units={KILLER_UNITS}" in m and "on every try" in m for m in result["warnings"]
+        )
     else:
         assert result["killed"], "the worker was never killed"
         assert result["dask"]["params"] == result["local"]["params"]
@@ -181,16 +228,45 @@ def test_cli_search_finishes_when_a_worker_is_killed(searcher, tmp_path):
     ends normally, names the fits it ran again, and writes every output."""
     space = tmp_path / "space.yaml"
     space.write_text("learning_rate: {log: [0.003, 0.03]}\nrotation: [10.0, 20.0]\n")
-    command = [sys.executable, "-m", "sklearn_keras_hpo", "tune", "--searcher", searcher, "--space", str(space),
-               "--n-iter", "3", "--max-epochs", "3", "--n-jobs", "2", "--set", "epochs=2", "--output",
-               str(tmp_path / "out"), "--max-samples", "400", "--cv", "2", "--no-progress", "--set", "filters=4",
-               "--set", "dense_units=16"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "sklearn_keras_hpo",
+        "tune",
+        "--searcher",
+        searcher,
+        "--space",
+        str(space),
+        "--n-iter",
+        "3",
+        "--max-epochs",
+        "3",
+        "--n-jobs",
+        "2",
+        "--set",
+        "epochs=2",
+        "--output",
+        str(tmp_path / "out"),
+        "--max-samples",
+        "400",
+        "--cv",
+        "2",
+        "--no-progress",
+        "--set",
+        "filters=4",
+        "--set",
+        "dense_units=16",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     killed = None
     deadline = time.monotonic() + 300
     while killed is None and time.monotonic() < deadline and process.poll() is None:
         workers = loky_workers(process.pid)
-        if len(workers) == 2 and all(cpu_seconds(pid) > 8 for pid in workers):  # TensorFlow up, fitting
+        if len(workers) == 2 and all(
+            cpu_seconds(pid) > 8 for pid in workers
+        ):  # TensorFlow up, fitting
             os.kill(workers[0], signal.SIGKILL)
             killed = workers[0]
         time.sleep(0.05)
@@ -198,4 +274,6 @@ def test_cli_search_finishes_when_a_worker_is_killed(searcher, tmp_path):
     assert killed, "no worker was killed"
     assert process.returncode == 0, err[-3000:]
     assert "run again on fresh workers" in err, err[-3000:]
-    assert (tmp_path / "out" / "cv_results.csv").exists() and (tmp_path / "out" / "report.html").exists()
+    assert (tmp_path / "out" / "cv_results.csv").exists() and (
+        tmp_path / "out" / "report.html"
+    ).exists()

@@ -83,7 +83,9 @@ def test_longer_fit_continues_from_checkpoint(digits, tmp_path, monkeypatch, sch
     assert int(long.model_.optimizer.iterations.numpy()) == 5 * steps  # optimizer state carried on
     # each epoch's batch order is a function of (seed, epoch): continuing is the straight run
     np.testing.assert_allclose(long.history_["loss"], straight.history_["loss"], rtol=1e-6)
-    np.testing.assert_allclose(long.predict_proba(X), straight.predict_proba(X), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        long.predict_proba(X), straight.predict_proba(X), rtol=1e-5, atol=1e-7
+    )
     assert sorted(p.name.split("-")[1] for p in tmp_path.glob("*.npz")) == ["2.npz", "5.npz"]
 
 
@@ -92,7 +94,9 @@ def test_longer_fit_continues_from_checkpoint(digits, tmp_path, monkeypatch, sch
     [
         dict(early_stopping=True),
         dict(lr_schedule="cosine"),  # spans each fit's own epochs: 1 epoch's rates differ from 2's
-        dict(lr_schedule="reduce_on_plateau", lr_schedule_epochs=5),  # its state is not in the checkpoint
+        dict(
+            lr_schedule="reduce_on_plateau", lr_schedule_epochs=5
+        ),  # its state is not in the checkpoint
     ],
 )
 def test_no_continuing_where_it_would_differ(digits, tmp_path, monkeypatch, change):

@@ -24,7 +24,11 @@ def test_intra_op_threads_rules():
     assert intra_op_threads({"OMP_NUM_THREADS": "3"}) == 3  # what joblib gives each worker
     assert intra_op_threads({"OMP_NUM_THREADS": "3", "TF_NUM_INTRAOP_THREADS": "5"}) is None
     assert intra_op_threads({"OMP_NUM_THREADS": "junk"}) is None
-    for environ in ({}, {"OMP_NUM_THREADS": "3"}, {"TF_NUM_INTRAOP_THREADS": "5"}):  # one size everywhere
+    for environ in (
+        {},
+        {"OMP_NUM_THREADS": "3"},
+        {"TF_NUM_INTRAOP_THREADS": "5"},
+    ):  # one size everywhere
         assert intra_op_threads({**environ, "SKHPO_DETERMINISTIC": "1"}) == 1
         assert intra_op_threads({**environ, "SKHPO_DETERMINISTIC": "4"}) == 4
         assert intra_op_threads({**environ, "SKHPO_DETERMINISTIC": "yes"}) == 1
@@ -59,7 +63,9 @@ def test_progress_bar_counts_every_fit(digits):
     X, y = digits[0][:200], digits[1][:200]
     for n_jobs in (1, 2):
         with progress_bar(disable=True) as bar:
-            GridSearchCV(CNNClassifier(**{**FAST, "epochs": 1}), GRID, cv=2, n_jobs=n_jobs).fit(X, y)
+            GridSearchCV(CNNClassifier(**{**FAST, "epochs": 1}), GRID, cv=2, n_jobs=n_jobs).fit(
+                X, y
+            )
         assert (bar.n, bar.total) == (8, 8)
     assert joblib.Parallel.print_progress.__name__ == "print_progress"  # restored
 
@@ -77,7 +83,9 @@ def test_parallel_search_is_quiet(tmp_path):
         print("done")
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "done"
     assert result.stderr == "", result.stderr  # nothing from TensorFlow, absl, oneDNN or workers
@@ -104,7 +112,9 @@ print(rss() - before)
 def test_full_gc_gives_freed_heap_back(hook):
     """loky restarts a worker whose RSS, measured after ``gc.collect()``, grew 300 MB since
     its first task; freed heap that glibc keeps must not count."""
-    done = subprocess.run([sys.executable, "-c", FREED_HEAP, hook], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", FREED_HEAP, hook], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     grown = float(done.stdout)
     if hook == "hook":
@@ -132,8 +142,14 @@ def test_dask_local_cluster_gives_the_local_scores(tmp_path):
     pytest.importorskip("dask.distributed")
     out = tmp_path / "scores.json"
     env = {**os.environ, "SKHPO_DETERMINISTIC": "1"}
-    done = subprocess.run([sys.executable, "-m", "tests.dask_search", str(out)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.dask_search", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
     assert len(result["workers"]) == 2 and result["parent"] not in result["workers"]

@@ -21,12 +21,14 @@ def tiny_architecture(input_shape, n_outputs, output_activation, dense_units):
 def lambda_model(meta, compile_kwargs):
     import keras
 
-    model = keras.Sequential([
-        keras.Input(meta["X_shape_"][1:]),
-        keras.layers.Lambda(lambda x: x * 2.0),
-        keras.layers.Flatten(),
-        keras.layers.Dense(meta["n_classes_"], activation="softmax"),
-    ])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Lambda(lambda x: x * 2.0),
+            keras.layers.Flatten(),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
     model.compile(loss="sparse_categorical_crossentropy", optimizer=compile_kwargs["optimizer"])
     return model
 
@@ -34,7 +36,9 @@ def lambda_model(meta, compile_kwargs):
 @pytest.fixture(scope="module")
 def fitted(digits):
     X, y = digits
-    labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    labels = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
     return CNNClassifier(early_stopping=True, **FAST).fit(X[:400], labels[y[:400]])
 
 

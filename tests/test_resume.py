@@ -23,7 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_search(kind, checkpoint_dir, out, kill_after_files=None, n_jobs=1, env=None):
     """Run the search in a subprocess; with ``kill_after_files``, SIGKILL it as soon as
     that many fits are on disk. Returns the process's exit code."""
-    command = [sys.executable, "-m", "tests.resumable_searches", kind, str(checkpoint_dir), str(out), str(n_jobs)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.resumable_searches",
+        kind,
+        str(checkpoint_dir),
+        str(out),
+        str(n_jobs),
+    ]
     env = {**os.environ, **(env or {})}
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=env)
     if kill_after_files is None:
@@ -47,8 +55,13 @@ def fit_files(directory):
 FAST_KINDS = ("hyperband", "asha_tpe")
 
 
-@pytest.mark.parametrize("kind", [kind if kind in FAST_KINDS else pytest.param(kind, marks=pytest.mark.slow)
-                                  for kind in resumable_searches.KINDS])  # fmt: skip
+@pytest.mark.parametrize(
+    "kind",
+    [
+        kind if kind in FAST_KINDS else pytest.param(kind, marks=pytest.mark.slow)
+        for kind in resumable_searches.KINDS
+    ],
+)
 def test_killed_search_resumes_and_matches_an_uninterrupted_run(kind, tmp_path):
     # uninterrupted, with its own fit records (warm-started rungs continue from them)
     uninterrupted = resumable_searches.make_search(kind, str(tmp_path / "reference"))
@@ -63,7 +76,9 @@ def test_killed_search_resumes_and_matches_an_uninterrupted_run(kind, tmp_path):
     run_search(kind, cache, out)
     resumed = json.loads(out.read_text())
     after = fit_files(cache)
-    assert all(after[name] == mtime for name, mtime in finished.items()), "a finished fit was retrained"
+    assert all(after[name] == mtime for name, mtime in finished.items()), (
+        "a finished fit was retrained"
+    )
     assert len(after) > len(finished)
     assert resumed["params"] == reference["params"]
     np.testing.assert_array_equal(resumed["folds"], reference["folds"])
@@ -74,7 +89,9 @@ def test_finished_fit_with_early_stopping_is_restored_not_retrained(digits, tmp_
     import keras
 
     X, y = digits
-    params = dict(FAST, epochs=4, early_stopping=True, lr_schedule="cosine", checkpoint_dir=str(tmp_path))
+    params = dict(
+        FAST, epochs=4, early_stopping=True, lr_schedule="cosine", checkpoint_dir=str(tmp_path)
+    )
     first = CNNClassifier(**params).fit(X[:300], y[:300])
     calls = []
     original = keras.Model.fit

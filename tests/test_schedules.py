@@ -10,7 +10,12 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_keras_hpo import CNNClassifier
 from sklearn_keras_hpo.estimators import _planning
-from sklearn_keras_hpo.model.schedules import SCHEDULE_NAMES, SCHEDULES, inert_schedule_message, learning_rates
+from sklearn_keras_hpo.model.schedules import (
+    SCHEDULE_NAMES,
+    SCHEDULES,
+    inert_schedule_message,
+    learning_rates,
+)
 
 from .conftest import FAST
 
@@ -45,19 +50,27 @@ def expected(name, epoch, epochs):
         "exponential": lambda: LR0 * math.exp(-p["decay"] * epoch),
         "cosine": lambda: _cosine(epoch, epochs - 1),
         "cosine_restarts": lambda: _restarts(epoch),
-        "polynomial": lambda: (LR0 - LR0 * p["min_fraction"]) * (1 - epoch / (epochs - 1)) ** p["power"]
-        + LR0 * p["min_fraction"],
+        "polynomial": lambda: (
+            (LR0 - LR0 * p["min_fraction"]) * (1 - epoch / (epochs - 1)) ** p["power"]
+            + LR0 * p["min_fraction"]
+        ),
         "one_cycle": lambda: _one_cycle(epoch, epochs),
     }[name]()
 
 
 def _fit(schedule, warmup=0, X=None, y=None, **extra):
     clf = CNNClassifier(
-        **{**FAST, "epochs": EPOCHS, "learning_rate": LR0}, lr_schedule=schedule,
-        lr_decay=PARAMS["decay"], lr_step_size=PARAMS["step_size"], lr_drop=PARAMS["drop"],
-        lr_min_fraction=PARAMS["min_fraction"], lr_power=PARAMS["power"],
-        lr_restart_epochs=PARAMS["restart_epochs"], warmup_epochs=warmup, **extra,
-    )  # fmt: skip
+        **{**FAST, "epochs": EPOCHS, "learning_rate": LR0},
+        lr_schedule=schedule,
+        lr_decay=PARAMS["decay"],
+        lr_step_size=PARAMS["step_size"],
+        lr_drop=PARAMS["drop"],
+        lr_min_fraction=PARAMS["min_fraction"],
+        lr_power=PARAMS["power"],
+        lr_restart_epochs=PARAMS["restart_epochs"],
+        warmup_epochs=warmup,
+        **extra,
+    )
     return clf.fit(X, y)
 
 
@@ -83,11 +96,15 @@ def test_warmup_combines_with_any_schedule(digits, schedule):
 def test_reduce_on_plateau_drops_the_rate_when_the_loss_stalls(digits):
     X, y = digits
     # A learning rate this small cannot improve the loss by tol: every epoch is a plateau.
-    clf = CNNClassifier(**{**FAST, "epochs": 5, "learning_rate": 1e-9}, lr_schedule="reduce_on_plateau",
-                        lr_patience=1, lr_drop=0.5)  # fmt: skip
+    clf = CNNClassifier(
+        **{**FAST, "epochs": 5, "learning_rate": 1e-9},
+        lr_schedule="reduce_on_plateau",
+        lr_patience=1,
+        lr_drop=0.5,
+    )
     rates = clf.fit(X[:200], y[:200]).history_["learning_rate"]
     assert rates[0] == pytest.approx(1e-9)
-    assert rates[-1] < rates[0] and all(b <= a for a, b in zip(rates, rates[1:]))
+    assert rates[-1] < rates[0] and all(b <= a for a, b in zip(rates, rates[1:], strict=False))
     ratios = np.log2(np.array(rates) / 1e-9)
     np.testing.assert_allclose(ratios, np.round(ratios), atol=1e-4)  # powers of the drop
 
@@ -119,7 +136,11 @@ def test_inert_schedule_is_named_with_the_parameter_to_change(schedule):
     inert, parameter = INERT[schedule]
     message = inert_schedule_message(schedule, LR0, epochs=5, **{**PARAMS, **inert})
     assert len(set(learning_rates(schedule, LR0, epochs=5, **{**PARAMS, **inert}))) == 1
-    assert message is not None and f"lr_schedule={schedule!r}" in message and f"{parameter}=" in message
+    assert (
+        message is not None
+        and f"lr_schedule={schedule!r}" in message
+        and f"{parameter}=" in message
+    )
     assert inert_schedule_message(schedule, LR0, epochs=5, **PARAMS) is None  # PARAMS act
 
 
@@ -146,14 +167,22 @@ def test_plateau_needs_an_epoch_after_its_patience():
 def test_constant_and_single_epoch_fits_never_warn():
     assert inert_schedule_message("constant", LR0, epochs=10) is None
     assert inert_schedule_message("exponential", LR0, epochs=1, decay=0.0) is None
-    assert inert_schedule_message("step", LR0, epochs=5, step_size=10, warmup_epochs=2) is None  # warmup ramps
+    assert (
+        inert_schedule_message("step", LR0, epochs=5, step_size=10, warmup_epochs=2) is None
+    )  # warmup ramps
 
 
-INERT_STEP = r"lr_schedule='step' keeps the learning rate constant for all 3 epochs: lr_step_size=5 "
+INERT_STEP = (
+    r"lr_schedule='step' keeps the learning rate constant for all 3 epochs: lr_step_size=5 "
+)
 
 
 def _inert_schedule_warnings(caught):
-    return [w for w in caught if issubclass(w.category, UserWarning) and "lr_schedule=" in str(w.message)]
+    return [
+        w
+        for w in caught
+        if issubclass(w.category, UserWarning) and "lr_schedule=" in str(w.message)
+    ]
 
 
 def test_fit_warns_once_when_its_step_is_longer_than_the_fit(digits, monkeypatch):
@@ -166,11 +195,15 @@ def test_fit_warns_once_when_its_step_is_longer_than_the_fit(digits, monkeypatch
     inert = _inert_schedule_warnings(caught)
     assert len(inert) == 1 and "set it below the 3 epochs, or train longer" in str(inert[0].message)
     best = search.best_estimator_
-    assert best.history_["learning_rate"] == pytest.approx([best.learning_rate] * 3)  # constant indeed
+    assert best.history_["learning_rate"] == pytest.approx(
+        [best.learning_rate] * 3
+    )  # constant indeed
     monkeypatch.setattr(_planning, "_INERT_SCHEDULES_WARNED", set())
     with pytest.warns(UserWarning, match=INERT_STEP) as caught:
         clf.fit(X[:96], y[:96])
-    assert [w.filename for w in _inert_schedule_warnings(caught)] == [__file__]  # points at the fit call
+    assert [w.filename for w in _inert_schedule_warnings(caught)] == [
+        __file__
+    ]  # points at the fit call
 
 
 def test_fit_is_quiet_when_its_schedule_acts(digits, monkeypatch):

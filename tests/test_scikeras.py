@@ -12,9 +12,19 @@ from sklearn_keras_hpo import CNNClassifier, CNNRegressor
 
 QUICK = dict(epochs=1, batch_size=64, random_state=0)
 CLASSIFIER_META = {
-    "X_dtype_", "y_dtype_", "classes_", "target_type_", "n_classes_", "n_features_in_", "X_shape_",
-    "n_outputs_expected_", "y_ndim_", "n_outputs_", "feature_encoder_", "target_encoder_",
-}  # fmt: skip scikeras 0.13's keys (its tests/test_param_routing.py)
+    "X_dtype_",
+    "y_dtype_",
+    "classes_",
+    "target_type_",
+    "n_classes_",
+    "n_features_in_",
+    "X_shape_",
+    "n_outputs_expected_",
+    "y_ndim_",
+    "n_outputs_",
+    "feature_encoder_",
+    "target_encoder_",
+}  # scikeras 0.13's keys (its tests/test_param_routing.py)
 REGRESSOR_META = CLASSIFIER_META - {"classes_", "n_classes_"}
 
 
@@ -38,9 +48,19 @@ def get_clf(meta, hidden_layer_sizes=(16,), dropout=0.0, seen=None):
 def test_flat_x_reaches_the_builder_flat_with_scikeras_meta(flat_digits):
     X, y = flat_digits
     seen = {}
-    clf = CNNClassifier(model=get_clf, model__hidden_layer_sizes=(32,), model__seen=seen, **QUICK).fit(X, y)
-    assert set(seen) == CLASSIFIER_META and seen["X_shape_"] == (300, 64) and seen["n_features_in_"] == 64
-    assert seen["n_classes_"] == 10 and seen["target_type_"] == "multiclass" and seen["X_dtype_"] == X.dtype
+    clf = CNNClassifier(
+        model=get_clf, model__hidden_layer_sizes=(32,), model__seen=seen, **QUICK
+    ).fit(X, y)
+    assert (
+        set(seen) == CLASSIFIER_META
+        and seen["X_shape_"] == (300, 64)
+        and seen["n_features_in_"] == 64
+    )
+    assert (
+        seen["n_classes_"] == 10
+        and seen["target_type_"] == "multiclass"
+        and seen["X_dtype_"] == X.dtype
+    )
     assert clf.model_.input_shape == (None, 64) and clf.predict(X[:5]).shape == (5,)
     images = CNNClassifier(model=get_clf, model__seen=seen, image_shape=(8, 8), **QUICK)
     with pytest.raises(ValueError):  # a Dense on 64 inputs cannot take (8, 8, 1) images
@@ -55,10 +75,14 @@ def test_regressor_meta_and_layout():
     def build(meta):
         seen.update(meta)
         inputs = keras.Input(meta["X_shape_"][1:])
-        return keras.Model(inputs, keras.layers.Dense(meta["n_outputs_"])(keras.layers.Flatten()(inputs)))
+        return keras.Model(
+            inputs, keras.layers.Dense(meta["n_outputs_"])(keras.layers.Flatten()(inputs))
+        )
 
     reg = CNNRegressor(model=build, **QUICK).fit(X, np.c_[X[:, 0, 0], X[:, 1, 1]])
-    assert set(seen) == REGRESSOR_META and seen["X_shape_"] == (80, 3, 2) and seen["n_outputs_"] == 2
+    assert (
+        set(seen) == REGRESSOR_META and seen["X_shape_"] == (80, 3, 2) and seen["n_outputs_"] == 2
+    )
     assert reg.predict(X).shape == (80, 2) and reg.target_type_ == "continuous-multioutput"
     with pytest.raises(ValueError, match="dimensions in X"):
         reg.predict(X.reshape(80, 6))
@@ -96,19 +120,26 @@ def test_one_sigmoid_unit_for_two_classes(flat_digits):
 def test_optimizer_learning_rate_wins_over_learning_rate(flat_digits):
     """The issue's search: every fit failed with 'got multiple values for learning_rate'."""
     X, y = flat_digits
-    clf = CNNClassifier(model=get_clf, optimizer="sgd", learning_rate=0.001, optimizer__learning_rate=0.05,
-                        **QUICK)
+    clf = CNNClassifier(
+        model=get_clf, optimizer="sgd", learning_rate=0.001, optimizer__learning_rate=0.05, **QUICK
+    )
     fitted = clone(clf).fit(X, y)
     assert np.isclose(float(fitted.model_.optimizer.learning_rate), 0.05)
-    assert np.allclose(fitted.history_["learning_rate"], 0.05)  # the schedule starts from the winner
-    search = GridSearchCV(clf, {"optimizer__learning_rate": [0.01, 0.1]}, cv=2, error_score="raise").fit(X, y)
+    assert np.allclose(
+        fitted.history_["learning_rate"], 0.05
+    )  # the schedule starts from the winner
+    search = GridSearchCV(
+        clf, {"optimizer__learning_rate": [0.01, 0.1]}, cv=2, error_score="raise"
+    ).fit(X, y)
     assert search.best_params_["optimizer__learning_rate"] in (0.01, 0.1)
 
 
 def test_optimizer_as_keras_name_class_or_instance(flat_digits):
     X, y = flat_digits
     instance = keras.optimizers.SGD(learning_rate=0.03, momentum=0.5)
-    fitted = CNNClassifier(model=get_clf, optimizer=instance, optimizer__nesterov=True, **QUICK).fit(X, y)
+    fitted = CNNClassifier(
+        model=get_clf, optimizer=instance, optimizer__nesterov=True, **QUICK
+    ).fit(X, y)
     optimizer = fitted.model_.optimizer
     assert optimizer is not instance and int(instance.iterations) == 0  # copied, never trained
     assert np.isclose(float(optimizer.learning_rate), 0.03) and optimizer.nesterov
@@ -123,11 +154,19 @@ def test_optimizer_as_keras_name_class_or_instance(flat_digits):
 def test_loss_metrics_callbacks_and_routed_precedence(flat_digits):
     X, y = flat_digits
     clf = CNNClassifier(
-        model=get_clf, loss="SparseCategoricalCrossentropy", loss__name="my_loss",
-        metrics=[keras.metrics.SparseCategoricalAccuracy], metrics__0__name="acc_0", run_eagerly=True,
-        callbacks={"stop": keras.callbacks.EarlyStopping}, callbacks__stop__monitor="loss",
-        callbacks__stop__min_delta=100.0, validation_split=0.2, fit__epochs=4, **QUICK,
-    )  # fmt: skip
+        model=get_clf,
+        loss="SparseCategoricalCrossentropy",
+        loss__name="my_loss",
+        metrics=[keras.metrics.SparseCategoricalAccuracy],
+        metrics__0__name="acc_0",
+        run_eagerly=True,
+        callbacks={"stop": keras.callbacks.EarlyStopping},
+        callbacks__stop__monitor="loss",
+        callbacks__stop__min_delta=100.0,
+        validation_split=0.2,
+        fit__epochs=4,
+        **QUICK,
+    )
     clf.fit(X, y)
     assert clf.model_.loss.name == "my_loss" and clf.model_.run_eagerly
     assert {"acc_0", "val_acc_0", "val_loss"} <= set(clf.history_)
@@ -140,7 +179,9 @@ def test_validation_split_is_our_stratified_split_and_must_agree():
     _, validation = clf._split_validation(len(y), y, seed=0)
     assert np.array_equal(np.bincount(y[validation]), [10, 10, 10])
     with pytest.raises(ValueError, match="disagree"):
-        CNNClassifier(validation_split=0.25, validation_fraction=0.1)._split_validation(len(y), y, seed=0)
+        CNNClassifier(validation_split=0.25, validation_fraction=0.1)._split_validation(
+            len(y), y, seed=0
+        )
 
 
 def test_warm_start_and_partial_fit_continue_the_model(flat_digits):
@@ -155,7 +196,11 @@ def test_warm_start_and_partial_fit_continue_the_model(flat_digits):
     partial = CNNClassifier(model=get_clf, **QUICK)
     partial.partial_fit(X[y < 5], y[y < 5], classes=np.arange(10))
     partial.partial_fit(X, y)
-    assert partial.n_epochs_ == 2 and len(partial.history_["loss"]) == 2 and len(partial.classes_) == 10
+    assert (
+        partial.n_epochs_ == 2
+        and len(partial.history_["loss"]) == 2
+        and len(partial.classes_) == 10
+    )
     with pytest.raises(ValueError, match="not fitted on"):
         partial.partial_fit(X[:20], y[:20] + 10)
 
@@ -175,7 +220,9 @@ def test_bare_builder_arguments_as_in_scikeras(flat_digits):
 
 def test_a_keras_model_parameter_is_copied_and_uint8_reaches_it_unscaled():
     inputs = keras.Input((1,))
-    model = keras.Model(inputs, keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")(inputs))
+    model = keras.Model(
+        inputs, keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")(inputs)
+    )
     model.compile(optimizer=keras.optimizers.SGD(1e-6), loss="mse")
     X = np.array([[200], [3]], dtype=np.uint8)
     reg = CNNRegressor(model=model, batch_size=2).initialize(X, [0.0, 1.0])
@@ -195,8 +242,12 @@ def test_loss_that_differs_from_the_builders_compiled_loss(flat_digits):
 
     with pytest.raises(ValueError, match="but model compiled with"):
         CNNClassifier(model=build, loss="sparse_categorical_crossentropy", **QUICK).fit(X, y)
-    same = CNNClassifier(model=build, loss=keras.losses.CategoricalCrossentropy(), **{**QUICK, "epochs": 3})
-    losses = same.fit(X, y).history_["loss"]  # accepted; one-hot targets (sparse ones would not fit the loss)
+    same = CNNClassifier(
+        model=build, loss=keras.losses.CategoricalCrossentropy(), **{**QUICK, "epochs": 3}
+    )
+    losses = same.fit(X, y).history_[
+        "loss"
+    ]  # accepted; one-hot targets (sparse ones would not fit the loss)
     assert len(losses) == 3 and losses[-1] < losses[0]
 
 
@@ -216,24 +267,40 @@ def compiled_clf(meta):
     return model
 
 
-@pytest.mark.parametrize("batch_size, steps", [(-1, 1), (None, 10)])  # 300 samples: 1 batch, or 32 a batch
-def test_batch_size_minus_one_is_all_samples_and_none_is_kerass_default(flat_digits, batch_size, steps):
+@pytest.mark.parametrize(
+    "batch_size, steps", [(-1, 1), (None, 10)]
+)  # 300 samples: 1 batch, or 32 a batch
+def test_batch_size_minus_one_is_all_samples_and_none_is_kerass_default(
+    flat_digits, batch_size, steps
+):
     X, y = flat_digits
     counter = _StepCounter()
-    clf = CNNClassifier(model=compiled_clf, callbacks=[counter], **{**QUICK, "batch_size": batch_size})
-    assert counter.steps == 0 and clf.fit(X, y).batch_size == batch_size  # the parameter is kept as given
+    clf = CNNClassifier(
+        model=compiled_clf, callbacks=[counter], **{**QUICK, "batch_size": batch_size}
+    )
+    assert (
+        counter.steps == 0 and clf.fit(X, y).batch_size == batch_size
+    )  # the parameter is kept as given
     assert counter.steps == steps
-    routed = CNNClassifier(model=compiled_clf, callbacks=[counter], fit__batch_size=-1, **QUICK).fit(X, y)
+    routed = CNNClassifier(
+        model=compiled_clf, callbacks=[counter], fit__batch_size=-1, **QUICK
+    ).fit(X, y)
     assert counter.steps == steps + 1 and routed.batch_size == QUICK["batch_size"]
     with pytest.raises(ValueError, match="'batch_size' parameter"):
         CNNClassifier(batch_size=-2).fit(X, y)
 
 
 def test_validation_batch_size_is_a_fit_keyword_not_a_builder_argument(flat_digits):
-    X, y = flat_digits  # get_clf does not take validation_batch_size: scikeras hands it to Model.fit
-    clf = CNNClassifier(model=get_clf, validation_batch_size=-1, validation_split=0.2, **QUICK).fit(X, y)
+    X, y = (
+        flat_digits  # get_clf does not take validation_batch_size: scikeras hands it to Model.fit
+    )
+    clf = CNNClassifier(model=get_clf, validation_batch_size=-1, validation_split=0.2, **QUICK).fit(
+        X, y
+    )
     assert "val_loss" in clf.history_ and clf.get_params()["validation_batch_size"] == -1
-    assert clone(clf).set_params(validation_batch_size=16).get_params()["validation_batch_size"] == 16
+    assert (
+        clone(clf).set_params(validation_batch_size=16).get_params()["validation_batch_size"] == 16
+    )
     plain = CNNClassifier(validation_batch_size=8).set_params(validation_batch_size=4)
     assert plain.get_params()["validation_batch_size"] == 4
 
@@ -246,6 +313,8 @@ def test_target_and_feature_encoders_as_in_scikeras(flat_digits):
     clf.partial_fit(X[:50], y[:50])
     assert clf.target_encoder_ is encoder
     assert np.array_equal(encoder.inverse_transform([0, 9]), clf.classes_[[0, 9]])
-    assert np.array_equal(clf.feature_encoder_.fit_transform(X[:3]), X[:3])  # X reaches the model as given
+    assert np.array_equal(
+        clf.feature_encoder_.fit_transform(X[:3]), X[:3]
+    )  # X reaches the model as given
     reg = CNNRegressor(**QUICK).fit(np.random.default_rng(0).random((40, 8, 8)), np.arange(40.0))
     assert np.array_equal(reg.target_encoder_.fit_transform(np.c_[[1.0, 2.0]]), [[1.0], [2.0]])

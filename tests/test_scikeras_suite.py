@@ -38,16 +38,36 @@ FAST_SUBSET = [
     "tests/test_errors.py::test_build_fn_and_init_signature_do_not_agree",
 ]
 
-pytestmark = pytest.mark.skipif(not (SUITE / "tests").is_dir(), reason=f"no scikeras tests in {SUITE}")
+pytestmark = pytest.mark.skipif(
+    not (SUITE / "tests").is_dir(), reason=f"no scikeras tests in {SUITE}"
+)
 
 
 def run_suite(selection, junit, timeout):
     """Run scikeras's tests ``selection`` against our estimators; the per-test outcomes."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SHIM), os.environ.get("PYTHONPATH", "")]),
-           "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
-    command = [sys.executable, "-m", "pytest", "-p", "scikeras_suite_plugin", "-p", "no:cacheprovider",
-               "-q", "-o", "addopts=", f"--junitxml={junit}", *selection]  # fmt: skip
-    done = subprocess.run(command, cwd=SUITE, env=env, capture_output=True, text=True, timeout=timeout)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SHIM), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "scikeras_suite_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-o",
+        "addopts=",
+        f"--junitxml={junit}",
+        *selection,
+    ]
+    done = subprocess.run(
+        command, cwd=SUITE, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert Path(junit).is_file(), done.stdout[-3000:] + done.stderr[-3000:]
     return outcomes(junit), done.stdout
 
@@ -87,12 +107,20 @@ def test_whole_scikeras_suite(tmp_path):
     found, log = run_suite(["tests"], tmp_path / "all.xml", timeout=3 * 3600)
     counts = tally(found)
     applicable = counts["passed"] + counts["failed"]
-    report = [f"scikeras suite: {counts['passed']}/{applicable} applicable tests passed ({counts['excluded']} "
-              f"not applicable, {counts['skipped']} skipped by scikeras itself)"]  # fmt: skip
-    reasons = Counter(m.split(NOT_APPLICABLE, 1)[1] for kind, m in found.values() if kind == "excluded")
+    report = [
+        f"scikeras suite: {counts['passed']}/{applicable} applicable tests passed "
+        f"({counts['excluded']} not applicable, {counts['skipped']} skipped by scikeras itself)"
+    ]
+    reasons = Counter(
+        m.split(NOT_APPLICABLE, 1)[1] for kind, m in found.values() if kind == "excluded"
+    )
     report += [f"  {n} not applicable: {reason}" for reason, n in reasons.most_common()]
-    report += [f"  FAILED {k}: {m[:160]}" for k, (kind, m) in sorted(found.items()) if kind == "failed"]
+    report += [
+        f"  FAILED {k}: {m[:160]}" for k, (kind, m) in sorted(found.items()) if kind == "failed"
+    ]
     print("\n".join(report))
     stale = [line for line in log.splitlines() if line.startswith("STALE EXCLUSION")]
     assert not stale, stale  # every exclusion names a test that exists
-    assert applicable and counts["passed"] >= REQUIRED_SHARE * applicable, "\n".join(report) + log[-2000:]
+    assert applicable and counts["passed"] >= REQUIRED_SHARE * applicable, (
+        "\n".join(report) + log[-2000:]
+    )

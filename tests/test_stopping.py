@@ -25,11 +25,16 @@ class FinaliserHitByTheStop:
 
 
 @pytest.mark.parametrize(
-    "time_limit, send_sigint, reason", [(0.2, False, "time limit of 0.2 s"), (None, True, "interrupted")]
+    "time_limit, send_sigint, reason",
+    [(0.2, False, "time limit of 0.2 s"), (None, True, "interrupted")],
 )
-def test_a_stop_swallowed_where_it_landed_is_raised_again(time_limit, send_sigint, reason, monkeypatch):
+def test_a_stop_swallowed_where_it_landed_is_raised_again(
+    time_limit, send_sigint, reason, monkeypatch
+):
     ignored = []
-    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: ignored.append(unraisable.exc_type))
+    monkeypatch.setattr(
+        sys, "unraisablehook", lambda unraisable: ignored.append(unraisable.exc_type)
+    )
     started = time.monotonic()
     with pytest.raises(StopSearch) as stopped, stop_on_signals(time_limit):
         FinaliserHitByTheStop(send_sigint)  # deleted at once: the first stop is swallowed
@@ -66,7 +71,10 @@ def test_grace_runs_on_until_something_is_ready_or_it_ends(ready_after, expected
     def ready():
         return ready_after is not None and time.monotonic() - started >= ready_after
 
-    with pytest.raises(StopSearch, match="time limit"), stop_on_signals(0.2, grace=Grace(1.5, ready)):
+    with (
+        pytest.raises(StopSearch, match="time limit"),
+        stop_on_signals(0.2, grace=Grace(1.5, ready)),
+    ):
         while time.monotonic() - started < 30:
             sum(range(1000))
     assert expected <= time.monotonic() - started < expected + RETRY_S + 0.5

@@ -29,20 +29,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_importing_and_fitting_loads_no_tracker():
-    code = ("import sys\n"
-            "from sklearn.datasets import load_digits\n"
-            "import sklearn_keras_hpo\n"
-            "X, y = load_digits(return_X_y=True)\n"
-            "sklearn_keras_hpo.CNNClassifier(image_shape=(8, 8), filters=4, dense_units=16, epochs=1)"
-            ".fit(X[:100] / 16, y[:100])\n"
-            "loaded = [m for m in ('mlflow', 'tensorboard.plugins.hparams') if m in sys.modules]\n"
-            "assert not loaded, loaded\n")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    code = (
+        "import sys\n"
+        "from sklearn.datasets import load_digits\n"
+        "import sklearn_keras_hpo\n"
+        "X, y = load_digits(return_X_y=True)\n"
+        "sklearn_keras_hpo.CNNClassifier(image_shape=(8, 8), filters=4, dense_units=16, epochs=1)"
+        ".fit(X[:100] / 16, y[:100])\n"
+        "loaded = [m for m in ('mlflow', 'tensorboard.plugins.hparams') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-@pytest.mark.parametrize("blocked, extra", [("mlflow.tracking", "tracking"),
-                                            ("tensorboard.plugins.hparams", "tensorboard")])
+@pytest.mark.parametrize(
+    "blocked, extra",
+    [("mlflow.tracking", "tracking"), ("tensorboard.plugins.hparams", "tensorboard")],
+)
 def test_a_missing_extra_is_named(blocked, extra, monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, blocked, None)  # import fails as if not installed
     kwargs = {"tensorboard_dir": str(tmp_path)} if extra == "tensorboard" else {"experiment": "x"}
@@ -64,7 +70,9 @@ def test_a_search_of_any_estimator_is_logged(store, tmp_path, monkeypatch):
     assert parent.data.metrics["best_score"] == pytest.approx(search.best_score_)
     assert parent.data.params["best.max_depth"] == str(search.best_params_["max_depth"])
     assert sorted(c.data.params["max_depth"] for c in children) == ["2", "4", "8"]
-    assert {"cv_results.csv", "best_estimator.joblib"} <= {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"cv_results.csv", "best_estimator.joblib"} <= {
+        a.path for a in client.list_artifacts(parent.info.run_id)
+    }
 
 
 def test_a_failing_logger_warns_and_the_search_goes_on():
@@ -86,13 +94,17 @@ def test_a_failing_logger_warns_and_the_search_goes_on():
     hooks.open_logger(logger)
     try:
         with pytest.warns(RuntimeWarning, match="tracking server gone"):
-            search = GridSearchCV(DecisionTreeClassifier(), {"max_depth": [2, 4]}, cv=2).fit(*data())
+            search = GridSearchCV(DecisionTreeClassifier(), {"max_depth": [2, 4]}, cv=2).fit(
+                *data()
+            )
     finally:
         hooks.close_logger(logger)
     assert len(search.cv_results_["params"]) == 2
     import sklearn.model_selection._search as sklearn_search
 
-    assert sklearn_search._fit_and_score.__module__ == "sklearn.model_selection._validation"  # unpatched
+    assert (
+        sklearn_search._fit_and_score.__module__ == "sklearn.model_selection._validation"
+    )  # unpatched
 
 
 def test_grid_search_in_two_workers_logged_to_sqlite(store, tmp_path, monkeypatch):
@@ -103,7 +115,9 @@ def test_grid_search_in_two_workers_logged_to_sqlite(store, tmp_path, monkeypatc
     search = GridSearchCV(CNNClassifier(**TINY, epochs=2), {"dropout": [0.0, 0.2]}, cv=2, n_jobs=2)
     with log_search(tracking_uri=uri, experiment="grid") as logger:
         search.fit(*data())
-    parent, _ = check_search_logged(client, "grid", search, artifacts=("cv_results.csv", "best_estimator"))
+    parent, _ = check_search_logged(
+        client, "grid", search, artifacts=("cv_results.csv", "best_estimator")
+    )
     assert logger.run_id == parent.info.run_id
     assert "estimator.epochs" in parent.data.params and "space" in parent.data.params
 
@@ -125,13 +139,25 @@ def test_observing_callbacks_keep_warm_start_and_a_steering_one_warns_once(tmp_p
         def on_epoch_begin(self, epoch, logs=None):
             self.epochs.append(epoch)
 
-    first = CNNClassifier(**params, epochs=1, callbacks=[keras.callbacks.CSVLogger(str(log), append=True)]).fit(X, y)
+    first = CNNClassifier(
+        **params, epochs=1, callbacks=[keras.callbacks.CSVLogger(str(log), append=True)]
+    ).fit(X, y)
     seen = Seen()
-    second = CNNClassifier(**params, epochs=3, callbacks=[keras.callbacks.CSVLogger(str(log), append=True), seen])
+    second = CNNClassifier(
+        **params, epochs=3, callbacks=[keras.callbacks.CSVLogger(str(log), append=True), seen]
+    )
     second.fit(X, y)
-    assert (first.initial_epoch_, second.initial_epoch_, second.n_epochs_) == (0, 1, 3)  # continued rung 1
+    assert (first.initial_epoch_, second.initial_epoch_, second.n_epochs_) == (
+        0,
+        1,
+        3,
+    )  # continued rung 1
     assert seen.epochs == [1, 2]
-    assert [row.split(",")[0] for row in log.read_text().splitlines() if row[0].isdigit()] == ["0", "1", "2"]
+    assert [row.split(",")[0] for row in log.read_text().splitlines() if row[0].isdigit()] == [
+        "0",
+        "1",
+        "2",
+    ]
     assert second.history_["loss"][0] == first.history_["loss"][0]
 
     class SteersInThisTest(keras.callbacks.Callback):  # not declared an observer: may steer
@@ -154,11 +180,25 @@ def mlflow_server(tmp_path):
         pytest.skip("the mlflow command is not installed")
     port = free_port()
     process = subprocess.Popen(
-        [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--artifacts-destination", str(tmp_path / "artifacts")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )  # fmt: skip
+        [
+            mlflow,
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "artifacts"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     uri = f"http://127.0.0.1:{port}"
     try:
         wait_for(uri + "/health", process, seconds=120)
@@ -176,29 +216,48 @@ def test_bayes_search_logged_to_an_mlflow_server(mlflow_server):
     skopt = pytest.importorskip("skopt")
     from mlflow.tracking import MlflowClient
 
-    search = skopt.BayesSearchCV(CNNClassifier(**TINY, epochs=2), {"dropout": skopt.space.Real(0.0, 0.5)},
-                                 n_iter=2, cv=2, random_state=0, optimizer_kwargs={"n_initial_points": 2})
+    search = skopt.BayesSearchCV(
+        CNNClassifier(**TINY, epochs=2),
+        {"dropout": skopt.space.Real(0.0, 0.5)},
+        n_iter=2,
+        cv=2,
+        random_state=0,
+        optimizer_kwargs={"n_initial_points": 2},
+    )
     with log_search(tracking_uri=mlflow_server, experiment="bayes"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # skopt: "The objective has been evaluated at point..."
+        warnings.simplefilter(
+            "ignore", UserWarning
+        )  # skopt: "The objective has been evaluated at point..."
         search.fit(*data())
-    check_search_logged(MlflowClient(mlflow_server), "bayes", search, artifacts=("cv_results.csv", "best_estimator"))
+    check_search_logged(
+        MlflowClient(mlflow_server), "bayes", search, artifacts=("cv_results.csv", "best_estimator")
+    )
 
 
 def test_killed_search_resumes_into_the_same_parent_run(store, tmp_path):
     uri, client, folder = store
     checkpoints = tmp_path / "fits"
     command = [sys.executable, "-m", "tests.test_tracking", uri, str(checkpoints)]
-    process = subprocess.Popen(command, cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
     while len(list(checkpoints.glob("*.npz"))) < 4 and process.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     _, stderr = process.communicate()
-    assert process.returncode == -signal.SIGKILL, f"the search finished before it was killed: {stderr[-2000:]}"
+    assert process.returncode == -signal.SIGKILL, (
+        f"the search finished before it was killed: {stderr[-2000:]}"
+    )
     parents, before = experiment_runs(client, "resume")
-    assert len(parents) == 1 and parents[0].info.status == "RUNNING" and before, "nothing was logged live"
+    assert len(parents) == 1 and parents[0].info.status == "RUNNING" and before, (
+        "nothing was logged live"
+    )
 
     previous = os.getcwd()
     os.chdir(folder)
@@ -217,9 +276,34 @@ def test_cli_logs_the_run_its_report_and_tensorboard(store, tmp_path, monkeypatc
     uri, client, _ = store
     monkeypatch.chdir(tmp_path)
     output, board = tmp_path / "out", tmp_path / "tb"
-    args = ["tune", "--searcher", "random", "--n-iter", "2", "--space", "hyperband", "--set", "epochs=1",
-            "--max-samples", "300", "--cv", "2", "--no-progress", "--set", "filters=4", "--set", "dense_units=16",
-            "--output", str(output), "--mlflow", uri, "--experiment", "cli", "--tensorboard", str(board)]  # fmt: skip
+    args = [
+        "tune",
+        "--searcher",
+        "random",
+        "--n-iter",
+        "2",
+        "--space",
+        "hyperband",
+        "--set",
+        "epochs=1",
+        "--max-samples",
+        "300",
+        "--cv",
+        "2",
+        "--no-progress",
+        "--set",
+        "filters=4",
+        "--set",
+        "dense_units=16",
+        "--output",
+        str(output),
+        "--mlflow",
+        uri,
+        "--experiment",
+        "cli",
+        "--tensorboard",
+        str(board),
+    ]
     assert main(args) == 0
     parents, children = experiment_runs(client, "cli")
     assert len(parents) == 1 and len(children) == 2

@@ -26,7 +26,9 @@ def logged_hyperband(store, tmp_path_factory):
     previous = os.getcwd()
     os.chdir(folder)
     try:
-        search = hyperband(log_to={"tracking_uri": uri, "experiment": "hyperband", "tensorboard_dir": str(board)})
+        search = hyperband(
+            log_to={"tracking_uri": uri, "experiment": "hyperband", "tensorboard_dir": str(board)}
+        )
         search.fit(*data())
     finally:
         os.chdir(previous)
@@ -37,11 +39,20 @@ def test_hyperband_rungs_continue_one_curve(logged_hyperband, store, tmp_path):
     search, _ = logged_hyperband
     _, client, _ = store
     assert sorted(set(search.cv_results_["n_resources"].tolist())) == [1, 2]
-    parent, children = check_search_logged(client, "hyperband", search, artifacts=("cv_results.csv", "best_estimator"))
+    parent, children = check_search_logged(
+        client, "hyperband", search, artifacts=("cv_results.csv", "best_estimator")
+    )
     saved = client.download_artifacts(parent.info.run_id, "best_estimator", str(tmp_path))
-    model = load(saved)  # the refitted model, its checkpoint_dir the user's (None), not the search's scratch one
-    assert model.get_params()["checkpoint_dir"] is None and model.get_params()["dropout"] == search.best_params_["dropout"]
-    promoted = [key for key, rows in candidates(search).items() if {1, 2} <= {budget for budget, _ in rows}]
+    model = load(
+        saved
+    )  # the refitted model, its checkpoint_dir the user's (None), not the search's scratch one
+    assert (
+        model.get_params()["checkpoint_dir"] is None
+        and model.get_params()["dropout"] == search.best_params_["dropout"]
+    )
+    promoted = [
+        key for key, rows in candidates(search).items() if {1, 2} <= {budget for budget, _ in rows}
+    ]
     assert promoted, "no candidate went on from 1 to 2 epochs"
     for key in promoted:  # one curve, epoch 0 (rung 1) then 1 (rung 2): no restart at 0
         values = client.get_metric_history(children[key].info.run_id, "fold_0/loss")
@@ -68,12 +79,18 @@ def test_tensorboard_has_each_candidate_and_fold_with_hparams(logged_hyperband):
         trained = max(b for b, _ in expected[json.dumps({"dropout": str(dropout)})])
         loss = events.Tensors("loss")
         assert [e.step for e in loss] == list(range(trained))
-        assert "val_accuracy" in events.Tags()["tensors"] and "test_score" in events.Tags()["tensors"]
+        assert (
+            "val_accuracy" in events.Tags()["tensors"] and "test_score" in events.Tags()["tensors"]
+        )
     assert len(seen) == len(expected)
     root = EventAccumulator(str(board)).Reload()
-    experiment = plugin_data_pb2.HParamsPluginData.FromString(root.PluginTagToContent("hparams")["_hparams_/experiment"])
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(
+        root.PluginTagToContent("hparams")["_hparams_/experiment"]
+    )
     assert {h.name for h in experiment.experiment.hparam_infos} == {"dropout", "fold"}
-    assert {"loss", "val_loss", "test_score"} <= {m.name.tag for m in experiment.experiment.metric_infos}
+    assert {"loss", "val_loss", "test_score"} <= {
+        m.name.tag for m in experiment.experiment.metric_infos
+    }
 
 
 @pytest.mark.slow
@@ -88,11 +105,17 @@ def test_tensorboard_hparams_tab_shows_the_candidates(logged_hyperband, tmp_path
     if chromium is None or tensorboard is None:
         pytest.skip("needs chromium (apt-get install chromium) and the tensorboard command")
     port = free_port()
-    board_process = subprocess.Popen([tensorboard, "--logdir", str(board), "--host", "127.0.0.1", "--port", str(port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    board_process = subprocess.Popen(
+        [tensorboard, "--logdir", str(board), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/data/plugins_listing", board_process, seconds=120)
-        png, text = render(chromium, f"http://127.0.0.1:{port}/#hparams", until="fold_", seconds=120)
+        png, text = render(
+            chromium, f"http://127.0.0.1:{port}/#hparams", until="fold_", seconds=120
+        )
     finally:
         end(board_process)
     (tmp_path / "hparams.png").write_bytes(png)

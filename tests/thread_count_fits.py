@@ -14,7 +14,9 @@ import sys
 from sklearn_keras_hpo.model.architectures import ARCHITECTURES
 from sklearn_keras_hpo.model.backbones import BACKBONES
 
-BUILT_IN = sorted(set(ARCHITECTURES) - set(BACKBONES))  # the backbones' cost is not this test's subject
+BUILT_IN = sorted(
+    set(ARCHITECTURES) - set(BACKBONES)
+)  # the backbones' cost is not this test's subject
 
 SIZES = {
     "quick": {"filters": [32], "rotation": [15.0], "epochs": 2},
@@ -24,8 +26,12 @@ SIZES = {
 
 def configurations(size):
     grid = SIZES[size]
-    return [{"architecture": name, "filters": filters, "rotation": rotation, "epochs": grid["epochs"]}
-            for name in BUILT_IN for filters in grid["filters"] for rotation in grid["rotation"]]  # fmt: skip
+    return [
+        {"architecture": name, "filters": filters, "rotation": rotation, "epochs": grid["epochs"]}
+        for name in BUILT_IN
+        for filters in grid["filters"]
+        for rotation in grid["rotation"]
+    ]
 
 
 def fit_all(size):
@@ -39,8 +45,12 @@ def fit_all(size):
     train, test = next(StratifiedKFold(3).split(X, y))
     out = {}
     for config in configurations(size):
-        clf = CNNClassifier(image_shape=(8, 8), dense_units=32, dropout=0.2, random_state=0, **config)
-        out[json.dumps(config, sort_keys=True)] = clf.fit(X[train] / 16, y[train]).predict_proba(X[test] / 16).tolist()
+        clf = CNNClassifier(
+            image_shape=(8, 8), dense_units=32, dropout=0.2, random_state=0, **config
+        )
+        out[json.dumps(config, sort_keys=True)] = (
+            clf.fit(X[train] / 16, y[train]).predict_proba(X[test] / 16).tolist()
+        )
     return out
 
 
@@ -52,12 +62,19 @@ def main(out, size, places):
     pending, cluster, client = {}, None, None
     with concurrent.futures.ThreadPoolExecutor(1) as thread:
         if "loky" in places:  # as a search's n_jobs=2 runs it: OMP_NUM_THREADS = cores // 2
-            pending["loky"] = thread.submit(lambda: joblib.Parallel(n_jobs=2)([joblib.delayed(fit_all)(size)])[0])
+            pending["loky"] = thread.submit(
+                lambda: joblib.Parallel(n_jobs=2)([joblib.delayed(fit_all)(size)])[0]
+            )
         if "dask" in places:  # as the guide's cluster runs it: a nanny-started worker, one thread
             from dask import distributed
 
-            cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1",
-                                               dashboard_address=None, processes=True)  # fmt: skip
+            cluster = distributed.LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=None,
+                processes=True,
+            )
             client = distributed.Client(cluster)
             pending["dask"] = client.submit(fit_all, size, pure=False)
         results = {"parent": fit_all(size)} if "parent" in places else {}

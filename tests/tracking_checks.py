@@ -9,8 +9,15 @@ from sklearn.datasets import load_digits
 
 from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV
 
-TINY = dict(image_shape=(8, 8), filters=4, dense_units=16, batch_size=32, learning_rate=0.01,
-            validation_fraction=0.2, random_state=0)  # fmt: skip
+TINY = dict(
+    image_shape=(8, 8),
+    filters=4,
+    dense_units=16,
+    batch_size=32,
+    learning_rate=0.01,
+    validation_fraction=0.2,
+    random_state=0,
+)
 DROPOUTS = [0.0, 0.1, 0.2, 0.3]
 
 
@@ -21,9 +28,16 @@ def data(n=160):
 
 def hyperband(checkpoint_dir=None, **kwargs):
     """Rungs of 1 and 2 epochs (the second continues the first), 2 folds, 4 candidates."""
-    return HyperbandSearchCV(CNNClassifier(**TINY, checkpoint_dir=checkpoint_dir), {"dropout": DROPOUTS},
-                             max_epochs=2, factor=2, cv=2, random_state=0, points_to_evaluate=[],
-                             **kwargs)  # fmt: skip
+    return HyperbandSearchCV(
+        CNNClassifier(**TINY, checkpoint_dir=checkpoint_dir),
+        {"dropout": DROPOUTS},
+        max_epochs=2,
+        factor=2,
+        cv=2,
+        random_state=0,
+        points_to_evaluate=[],
+        **kwargs,
+    )
 
 
 def experiment_runs(client, name):
@@ -44,7 +58,9 @@ def candidates(search):
     found = {}
     for i, params in enumerate(search.cv_results_["params"]):
         key = json.dumps({k: str(v) for k, v in params.items() if k != resource}, sort_keys=True)
-        budget = int(params.get(resource, params.get("epochs", search.estimator.get_params()["epochs"])))
+        budget = int(
+            params.get(resource, params.get("epochs", search.estimator.get_params()["epochs"]))
+        )
         found.setdefault(key, []).append((budget, i))
     return found
 
@@ -69,11 +85,18 @@ def check_search_logged(client, experiment, search, artifacts=("cv_results.csv",
         trained = max(budget for budget, _ in rows)  # warm-started rungs: each epoch trained once
         for fold in range(search.n_splits_):
             for metric in ("loss", "accuracy", "val_loss"):
-                assert steps(client, child.info.run_id, f"fold_{fold}/{metric}") == list(range(trained))
+                assert steps(client, child.info.run_id, f"fold_{fold}/{metric}") == list(
+                    range(trained)
+                )
         history = client.get_metric_history(child.info.run_id, "mean_test_score")
-        # a candidate drawn again at a budget it had (restored from its checkpoint) has the point once
+        # a candidate drawn again at a budget it had (restored from its checkpoint) has the point
+        # once
         assert sorted((m.step, round(m.value, 6)) for m in history) == sorted(
-            {(budget, round(float(search.cv_results_["mean_test_score"][i]), 6)) for budget, i in rows})
+            {
+                (budget, round(float(search.cv_results_["mean_test_score"][i]), 6))
+                for budget, i in rows
+            }
+        )
     listed = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert set(artifacts) <= listed, listed
     return parent, by_params

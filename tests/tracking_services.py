@@ -36,7 +36,8 @@ def wait_for(url, process, seconds):
 SHADOW_TEXT = """(function walk(node) {
   let text = '';
   if (node.shadowRoot) text += walk(node.shadowRoot);
-  for (const child of node.childNodes) text += child.nodeType === 3 ? child.textContent + ' ' : walk(child);
+  for (const child of node.childNodes)
+    text += child.nodeType === 3 ? child.textContent + ' ' : walk(child);
   return text;
 })(document.body)"""
 
@@ -48,14 +49,26 @@ def render(chromium, url, until, seconds):
     import urllib.request
 
     port = free_port()
-    browser = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
-                                f"--remote-debugging-port={port}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    browser = subprocess.Popen(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1400,900",
+            f"--remote-debugging-port={port}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/json/list", timeout=2
+                ) as response:
                     pages = json.load(response)
                 break
             except OSError:
@@ -73,7 +86,10 @@ async def _devtools(socket_url, url, until, seconds):
 
     import aiohttp
 
-    async with aiohttp.ClientSession() as session, session.ws_connect(socket_url, max_msg_size=0) as ws:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(socket_url, max_msg_size=0) as ws,
+    ):
         counter = iter(range(1, 1_000_000))
 
         async def call(method, **params):

@@ -12,5 +12,13 @@ from .datasets import (
 )
 from .rows import ImageRows
 
-__all__ = ["ImageRows", "load_csv", "load_digits_images", "load_idx", "load_image_folder",
-           "load_mnist", "load_npz", "load_source"]
+__all__ = [
+    "ImageRows",
+    "load_csv",
+    "load_digits_images",
+    "load_idx",
+    "load_image_folder",
+    "load_mnist",
+    "load_npz",
+    "load_source",
+]

@@ -50,7 +50,9 @@ def _read_bytes(path):
         with opener(path, "rb") as handle:
             return handle.read()
     except (OSError, EOFError) as error:  # gzip raises these on corrupt/truncated data
-        raise ValueError(f"{path} cannot be read ({error}); the file is corrupt or truncated.") from error
+        raise ValueError(
+            f"{path} cannot be read ({error}); the file is corrupt or truncated."
+        ) from error
 
 
 def load_idx(path):
@@ -61,7 +63,9 @@ def load_idx(path):
     dtype, n_dims = np.dtype(_IDX_DTYPES[data[2]]), data[3]
     header = 4 + 4 * n_dims
     if len(data) < header:
-        raise ValueError(f"{path} is truncated: its header needs {header} bytes, it has {len(data)}.")
+        raise ValueError(
+            f"{path} is truncated: its header needs {header} bytes, it has {len(data)}."
+        )
     shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=n_dims, offset=4))
     expected = header + int(np.prod(shape)) * dtype.itemsize
     if len(data) != expected:
@@ -119,10 +123,14 @@ def load_npz(path, x_key=None, y_key=None, *, require_labels=True):
         raise ValueError(f"{path} is not a readable .npz archive ({error}).") from error
     with archive:
         x_key = _npz_key(archive, x_key, ("x", "X", "images", "x_train", "arr_0"), path, "x_key")
-        y_key = _npz_key(archive, y_key, ("y", "labels", "y_train", "arr_1"), path, "y_key", require_labels)
+        y_key = _npz_key(
+            archive, y_key, ("y", "labels", "y_train", "arr_1"), path, "y_key", require_labels
+        )
         X, y = archive[x_key], (archive[y_key] if y_key else None)
     if y is not None and len(X) != len(y):
-        raise ValueError(f"{path}: {x_key!r} has {len(X)} images but {y_key!r} has {len(y)} labels.")
+        raise ValueError(
+            f"{path}: {x_key!r} has {len(X)} images but {y_key!r} has {len(y)} labels."
+        )
     if y is not None and not (y.ndim == 2 and y.shape[1] > 1):
         y = y.ravel()
     return X, y
@@ -133,8 +141,10 @@ def _npz_key(archive, key, candidates, path, name, required=True):
         raise ValueError(f"{path} has keys {archive.files}; {name}={key!r} is not one of them.")
     found = key or next((k for k in candidates if k in archive.files), None)
     if found is None and required:
-        raise ValueError(f"{path} has keys {archive.files}; pass x_key= and y_key= to say which to use "
-                         "(--x-key and --y-key on the command line).")  # fmt: skip
+        raise ValueError(
+            f"{path} has keys {archive.files}; pass x_key= and y_key= to say which to use "
+            "(--x-key and --y-key on the command line)."
+        )
     return found
 
 
@@ -169,11 +179,15 @@ def _csv_shape(path, n_pixels, image_shape):
     if image_shape is None:
         side = int(round(n_pixels**0.5))
         if side * side != n_pixels:
-            raise ValueError(f"{path}: {n_pixels} pixel columns are not a square image; pass image_shape.")
+            raise ValueError(
+                f"{path}: {n_pixels} pixel columns are not a square image; pass image_shape."
+            )
         return (side, side)
     if int(np.prod(image_shape)) != n_pixels:
-        raise ValueError(f"{path}: image_shape={tuple(image_shape)} needs {int(np.prod(image_shape))} "
-                         f"pixel columns, the file has {n_pixels}.")  # fmt: skip
+        raise ValueError(
+            f"{path}: image_shape={tuple(image_shape)} needs {int(np.prod(image_shape))} "
+            f"pixel columns, the file has {n_pixels}."
+        )
     return tuple(image_shape)
 
 
@@ -224,8 +238,11 @@ def file_image_size(path):
 def is_class_folder(source):
     """Whether ``source`` is a folder of class subfolders of image files (not IDX files)."""
     path = Path(source)
-    return (path.is_dir() and not any(path.glob("train-images-idx3-ubyte*"))
-            and any(p.is_dir() for p in path.iterdir()))  # fmt: skip
+    return (
+        path.is_dir()
+        and not any(path.glob("train-images-idx3-ubyte*"))
+        and any(p.is_dir() for p in path.iterdir())
+    )
 
 
 def folder_channels(path):
@@ -246,8 +263,10 @@ def _class_files(directory):
         raise ValueError(f"{directory} has no class subfolders (expected one folder per class).")
     pairs = [(file, folder.name) for folder in classes for file in _image_files(folder)]
     if not pairs:
-        raise ValueError(f"{directory} has class folders but no image files ({sorted(IMAGE_SUFFIXES)}).")
-    files, labels = zip(*pairs)
+        raise ValueError(
+            f"{directory} has class folders but no image files ({sorted(IMAGE_SUFFIXES)})."
+        )
+    files, labels = zip(*pairs, strict=False)
     return list(files), list(labels)
 
 
@@ -269,8 +288,16 @@ def _decode_images(files, image_size, color_mode):
     return np.stack(images)
 
 
-def load_source(source, *, image_shape=None, image_size=None, color_mode=None, x_key=None, y_key=None,
-                require_labels=True):  # fmt: skip
+def load_source(
+    source,
+    *,
+    image_shape=None,
+    image_size=None,
+    color_mode=None,
+    x_key=None,
+    y_key=None,
+    require_labels=True,
+):
     """Images and labels from a named source: ``"digits"``, a folder of MNIST-style IDX
     files, a folder of class subfolders, an ``.npz`` or a ``.csv`` file.
 
@@ -288,14 +315,19 @@ def load_source(source, *, image_shape=None, image_size=None, color_mode=None, x
     if path.is_dir():
         if any(path.glob("train-images-idx3-ubyte*")):
             return load_mnist(path, "train")
-        if not require_labels and _image_files(path) and not any(p.is_dir() for p in path.iterdir()):
+        if (
+            not require_labels
+            and _image_files(path)
+            and not any(p.is_dir() for p in path.iterdir())
+        ):
             return _decode_images(_image_files(path), image_size, color_mode), None
         return load_image_folder(path, image_size, color_mode)
     loaders = {
         ".npz": lambda p: load_npz(p, x_key, y_key, require_labels=require_labels),
-        ".csv": lambda p: load_csv(p, image_shape=image_shape,
-                                   label_column=_csv_labels(p, image_shape, require_labels)),
-    }  # fmt: skip
+        ".csv": lambda p: load_csv(
+            p, image_shape=image_shape, label_column=_csv_labels(p, image_shape, require_labels)
+        ),
+    }
     if path.suffix.lower() not in loaders:
         raise ValueError(
             f"Cannot tell how to read {path}: give 'digits', a folder of IDX files or of class "
@@ -323,8 +355,11 @@ def _multilabel_columns(path):
         first = next(csv.reader(handle), [])
     if not first or _is_number(first[0]):
         return None
-    found = [(i, name.strip()[len("label_"):]) for i, name in enumerate(first)
-             if name.strip().lower().startswith("label_")]  # fmt: skip
+    found = [
+        (i, name.strip()[len("label_") :])
+        for i, name in enumerate(first)
+        if name.strip().lower().startswith("label_")
+    ]
     return found if len(found) >= 2 else None
 
 

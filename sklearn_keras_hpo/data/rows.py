@@ -47,10 +47,14 @@ class ImageRows:
 
     def __init__(self, array, index=None):
         if isinstance(array, ImageRows):
-            array, index = array.array, array.index if index is None else array.index[np.asarray(index)]
+            array, index = (
+                array.array,
+                array.index if index is None else array.index[np.asarray(index)],
+            )
         if not isinstance(array, np.ndarray) or array.ndim < 2 or array.dtype.kind not in "uif":
             raise ValueError(
-                "ImageRows needs a numeric NumPy array (or np.memmap) of images, shape (n_samples, ...) with "
+                "ImageRows needs a numeric NumPy array (or np.memmap) of images, "
+                "shape (n_samples, ...) with "
                 f"at least 2 dimensions; got {type(array).__name__} {getattr(array, 'shape', '')}."
             )
         self.array = array
@@ -80,7 +84,9 @@ class ImageRows:
         new ``ImageRows`` (``rows[key, ...]`` too, as scikit-learn indexes)."""
         if isinstance(key, tuple):
             if any(part is not Ellipsis for part in key[1:]):
-                raise IndexError("ImageRows selects rows only: index it with rows[key] or rows[key, ...].")
+                raise IndexError(
+                    "ImageRows selects rows only: index it with rows[key] or rows[key, ...]."
+                )
             key = key[0]
         if isinstance(key, numbers.Integral):
             return self.array[self.index[key]]
@@ -94,4 +100,7 @@ class ImageRows:
         return images if dtype is None else images.astype(dtype, copy=False)
 
     def __repr__(self):
-        return f"ImageRows({len(self)} of {len(self.array)} images {self.array.shape[1:]} {self.dtype})"
+        return (
+            f"ImageRows({len(self)} of {len(self.array)} images "
+            f"{self.array.shape[1:]} {self.dtype})"
+        )

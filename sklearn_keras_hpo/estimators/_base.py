@@ -244,37 +244,70 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         params, extras = _scikeras.effective_params(raw), _routing.unrouted(self._routed_params())
         extras = [name for name in extras if name not in _scikeras.FIT_KEYWORDS]
         params["model"] = self._builder()
-        _routing.check_routed_names(type(self).__name__, extras, self._get_param_names(),
-                                    builder=params["model"] is not None)  # fmt: skip
+        _routing.check_routed_names(
+            type(self).__name__,
+            extras,
+            self._get_param_names(),
+            builder=params["model"] is not None,
+        )
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         previous = self._previous_model(mode)
-        images, y = check_images(self, X, y, reset=previous is None, y_numeric=self._numeric_targets,
-                                 keep_layout=self._keeps_layout())  # fmt: skip
+        images, y = check_images(
+            self,
+            X,
+            y,
+            reset=previous is None,
+            y_numeric=self._numeric_targets,
+            keep_layout=self._keeps_layout(),
+        )
         targets = self._encode_targets(y, classes, reset=previous is None)
         params = _planning.resolve_auto(params, images.image_shape)
         self._check_augmentation(params, images)
-        weights = self._training_weights(targets, _check_sample_weight(sample_weight, _rows(len(targets))))
+        weights = self._training_weights(
+            targets, _check_sample_weight(sample_weight, _rows(len(targets)))
+        )
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         train, validation = self._split_validation(len(targets), targets, seed, params)
         params = _planning.resolved_batch_sizes(params, len(train))
         self._warn_about_settings(len(train), params["batch_size"])
         meta = self._meta(images, y)
         spec = _planning.model_spec(
-            params, raw_params=raw, extras=extras, output_losses=self._output_losses(params),
-            default_metrics=self._metrics, output_activation=self._output_activation,
-            meta=meta, continue_from=previous, loss_is_default=self._is_default("loss"),
-        )  # fmt: skip
+            params,
+            raw_params=raw,
+            extras=extras,
+            output_losses=self._output_losses(params),
+            default_metrics=self._metrics,
+            output_activation=self._output_activation,
+            meta=meta,
+            continue_from=previous,
+            loss_is_default=self._is_default("loss"),
+        )
         start = self.n_epochs_ if mode == "partial" and previous is not None else 0
         stop = {"fit": params["epochs"], "partial": start + 1, "initialize": 0}[mode]
-        training = _planning.training_settings(params, lr0=_planning.initial_learning_rate(spec), epochs=stop,
-                                               initial_epoch=start)  # fmt: skip
+        training = _planning.training_settings(
+            params, lr0=_planning.initial_learning_rate(spec), epochs=stop, initial_epoch=start
+        )
         if mode == "fit":  # partial_fit's epochs follow the schedule one call at a time
             _planning.warn_if_schedule_inert(training.schedule, stacklevel=4)
         fresh = mode == "fit" and previous is None  # only a fresh fit may resume from a checkpoint
         checkpoint = _planning.checkpointing(params, type(self).__name__) if fresh else None
-        result = run_fit(FitPlan(images, targets, weights, train, validation, self._n_classes(), spec,
-                                 training, seed, checkpoint))  # fmt: skip
+        result = run_fit(
+            FitPlan(
+                images,
+                targets,
+                weights,
+                train,
+                validation,
+                self._n_classes(),
+                spec,
+                training,
+                seed,
+                checkpoint,
+            )
+        )
         self._record(result, meta, continued=start > 0)
         self.architecture_ = params["architecture"] if params["model"] is None else None
         return self
@@ -288,8 +321,10 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         """The scikeras-style builder: ``model``, or a subclass's ``_keras_build_fn``."""
         own = getattr(self, "_keras_build_fn", None)
         if self.model is not None and own is not None:
-            raise ValueError("This class cannot implement ``_keras_build_fn`` if using the `model` "
-                             "parameter: pass one builder.")
+            raise ValueError(
+                "This class cannot implement ``_keras_build_fn`` if using the `model` "
+                "parameter: pass one builder."
+            )
         return self.model if self.model is not None else own
 
     def _is_default(self, name):
@@ -304,7 +339,11 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
     def _previous_model(self, mode):
         """The fitted model a warm-started fit or a ``partial_fit`` trains further."""
         fitted = hasattr(self, "model_")
-        return self.model_ if fitted and (mode == "partial" or (mode == "fit" and self.warm_start)) else None
+        return (
+            self.model_
+            if fitted and (mode == "partial" or (mode == "fit" and self.warm_start))
+            else None
+        )
 
     def _meta(self, images, y):
         """scikeras's ``meta`` for this fit (the model's view of X, and y)."""
@@ -317,28 +356,34 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         if continued:
             result = result._replace(
                 history={k: self.history_.get(k, []) + v for k, v in result.history.items()},
-                n_epochs=self.n_epochs_ + result.n_epochs, best_epoch=result.best_epoch or self.best_epoch_,
-            )  # fmt: skip
+                n_epochs=self.n_epochs_ + result.n_epochs,
+                best_epoch=result.best_epoch or self.best_epoch_,
+            )
         self.model_, self.history_ = result.model, result.history
         self.n_epochs_, self.best_epoch_ = result.n_epochs, result.best_epoch
         self.epoch_seconds_ = result.epoch_seconds
-        self.initial_epoch_ = min(result.initial_epoch, self.n_epochs_)  # epochs restored or trained before
+        self.initial_epoch_ = min(
+            result.initial_epoch, self.n_epochs_
+        )  # epochs restored or trained before
         vars(self).update({k: meta[k] for k in SCIKERAS_ATTRIBUTES if k in meta})
 
     def _check_augmentation(self, params, images):
         if _planning.uses_augmentation(params) and len(images.image_shape) != 3:
             raise ValueError(
-                f"Augmentation needs images of shape (height, width, channels), but X reaches the model "
-                f"with samples of shape {images.image_shape}: pass image_shape=..., or turn augmentation off."
+                "Augmentation needs images of shape (height, width, channels), but X reaches the "
+                f"model with samples of shape {images.image_shape}: pass image_shape=..., or turn "
+                "augmentation off."
             )
 
     def _warn_about_settings(self, n_train, batch_size):
         if batch_size > n_train:
             warnings.warn(
                 f"batch_size={batch_size} is larger than the {n_train} training samples: each "
-                f"epoch is one batch of {n_train}. Lower batch_size to get more than one step per epoch.",
-                UserWarning, stacklevel=5,
-            )  # fmt: skip
+                f"epoch is one batch of {n_train}. Lower batch_size to get more than one step per "
+                "epoch.",
+                UserWarning,
+                stacklevel=5,
+            )
 
     def save(self, path):
         """Write the fitted estimator to directory ``path`` as Keras ``.keras`` plus JSON
@@ -359,7 +404,9 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         fraction = _planning.validation_fraction(params)
         if fraction is None:
             return np.arange(n_samples), None
-        return split_validation(self._validation_splitter(fraction, seed), fraction, n_samples, targets)
+        return split_validation(
+            self._validation_splitter(fraction, seed), fraction, n_samples, targets
+        )
 
     def _validation_splitter(self, fraction, seed):
         return ShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
@@ -369,7 +416,9 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         ``image_shape_``) applies it: ``flip="auto"`` resolved (off when no shape is known)."""
         params = self.get_params(deep=False)
         shape = getattr(self, "image_shape_", None) or image_shape
-        params = _planning.resolve_auto(params, shape) if shape is not None else {**params, "flip": None}
+        params = (
+            _planning.resolve_auto(params, shape) if shape is not None else {**params, "flip": None}
+        )
         return _planning.augmentation_settings(params)
 
     def _outputs(self, X):

@@ -26,8 +26,9 @@ import warnings
 
 from . import _scikeras
 
-KERAS_OBSERVERS = frozenset({"TensorBoard", "CSVLogger", "ProgbarLogger", "History", "RemoteMonitor",
-                             "ModelCheckpoint"})  # fmt: skip
+KERAS_OBSERVERS = frozenset(
+    {"TensorBoard", "CSVLogger", "ProgbarLogger", "History", "RemoteMonitor", "ModelCheckpoint"}
+)
 CALLBACK_PARAMS = ("callbacks", "fit__callbacks")
 _WARNED = set()  # names of the callbacks already warned about in this process
 
@@ -43,7 +44,12 @@ def observes_only(callback):
 
 def user_callbacks(params):
     """The callbacks of ``callbacks`` and ``fit__callbacks``, unbuilt, as one flat list."""
-    return [c for name in CALLBACK_PARAMS if params.get(name) is not None for c in _scikeras._flat(params[name])]
+    return [
+        c
+        for name in CALLBACK_PARAMS
+        if params.get(name) is not None
+        for c in _scikeras._flat(params[name])
+    ]
 
 
 def steering(params):
@@ -59,12 +65,14 @@ def warn_checkpoints_off(callbacks, *, stacklevel):
         return
     _WARNED.update(new)
     warnings.warn(
-        f"callbacks {new} may change training (stop it, or set the learning rate), which a checkpoint "
-        "cannot hold: checkpoint_dir is not used, so there is no warm start across rungs and no resume. "
+        f"callbacks {new} may change training (stop it, or set the learning rate), which a "
+        "checkpoint cannot hold: checkpoint_dir is not used, so there is no warm start across "
+        "rungs and no resume. "
         "A callback that only observes keeps them: give it an attribute observes_only = True "
         f"(Keras' {sorted(KERAS_OBSERVERS)} are known).",
-        UserWarning, stacklevel=stacklevel + 1,
-    )  # fmt: skip
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 def without_observers(params):

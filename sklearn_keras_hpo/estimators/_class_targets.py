@@ -41,12 +41,16 @@ class ClassTargets:
             _multilabel.check_same_labels(name, y, self.classes_)
             return _multilabel.check_label_matrix(name, y).astype(np.float32)
         if y.ndim != 1:
-            raise ValueError(f"{name} was fitted on 1-D class labels; it got a 2-D y of shape {y.shape}.")
+            raise ValueError(
+                f"{name} was fitted on 1-D class labels; it got a 2-D y of shape {y.shape}."
+            )
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
-            raise ValueError(f"y holds label(s) {unknown.tolist()} that {name} was not "
-                             f"fitted on (classes {self.classes_.tolist()}); pass every class in "
-                             "classes= to the first partial_fit.")  # fmt: skip
+            raise ValueError(
+                f"y holds label(s) {unknown.tolist()} that {name} was not "
+                f"fitted on (classes {self.classes_.tolist()}); pass every class in "
+                "classes= to the first partial_fit."
+            )
         return self.target_encoder_.transform(y).astype(np.int32)  # a loaded estimator's is rebuilt
 
     def _training_weights(self, targets, sample_weight):
@@ -56,7 +60,9 @@ class ClassTargets:
         if self.class_weight is None:
             return sample_weight
         if self.class_weight == "balanced":
-            per_class = compute_class_weight("balanced", classes=np.arange(len(self.classes_)), y=targets)
+            per_class = compute_class_weight(
+                "balanced", classes=np.arange(len(self.classes_)), y=targets
+            )
         else:
             per_class = self._class_weight_by_index()
         return sample_weight * per_class[targets]
@@ -91,16 +97,22 @@ class ClassTargets:
         if weights is None:
             return "binary_crossentropy"
         if params["loss"] is not None:
-            raise ValueError(f"class_weight={self.class_weight!r} with multi-label y weighs the default loss "
-                             f"per label; it cannot weigh loss={params['loss']!r}: drop one of the two.")  # fmt: skip
+            raise ValueError(
+                f"class_weight={self.class_weight!r} with multi-label y weighs the default loss "
+                f"per label; it cannot weigh loss={params['loss']!r}: drop one of the two."
+            )
         from ..model.losses import label_weighted_binary_crossentropy
 
         return label_weighted_binary_crossentropy(*weights)
 
     def _target_metadata(self):
         n_outputs = len(self.classes_) if self._is_multilabel() else 1
-        return {"n_outputs": n_outputs, "classes": self.classes_, "target_encoder": self.target_encoder_,
-                "target_type": self.target_type_}  # fmt: skip
+        return {
+            "n_outputs": n_outputs,
+            "classes": self.classes_,
+            "target_encoder": self.target_encoder_,
+            "target_type": self.target_type_,
+        }
 
     def _n_classes(self):
         """Classes for one-hot targets; None for multi-label y (its rows are the targets)."""

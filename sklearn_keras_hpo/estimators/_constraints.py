@@ -15,16 +15,37 @@ from ..model.schedules import SCHEDULE_NAMES
 
 ACTIVATIONS = {"relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear"}
 INITIALIZERS = {
-    "uniform", "lecun_uniform", "lecun_normal", "normal", "zeros", "glorot_normal",
-    "glorot_uniform", "he_normal", "he_uniform", "random_uniform", "random_normal",
+    "uniform",
+    "lecun_uniform",
+    "lecun_normal",
+    "normal",
+    "zeros",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "random_uniform",
+    "random_normal",
     "orthogonal",
-}  # fmt: skip
+}
 OPTIMIZER_NAMES = {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam", "adamw"}
 # Keras' own spellings (scikeras passes them through): "SGD", "Adam", "lion", ...
 KERAS_OPTIMIZER_NAMES = {
-    "SGD", "RMSprop", "Adagrad", "Adadelta", "Adam", "Adamax", "Nadam", "AdamW",
-    "ftrl", "Ftrl", "lion", "Lion", "adafactor", "Adafactor",
-}  # fmt: skip
+    "SGD",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adam",
+    "Adamax",
+    "Nadam",
+    "AdamW",
+    "ftrl",
+    "Ftrl",
+    "lion",
+    "Lion",
+    "adafactor",
+    "Adafactor",
+}
 _KERAS_OBJECT = [None, str, callable, list, dict]  # losses and metrics: names, classes, instances
 
 PARAMETER_CONSTRAINTS = {
@@ -45,12 +66,21 @@ PARAMETER_CONSTRAINTS = {
     "residual": ["boolean"],
     "l1": [Interval(Real, 0, None, closed="left")],
     "l2": [Interval(Real, 0, None, closed="left")],
-    "weights": [None, StrOptions({"imagenet"}), str, os.PathLike],  # a path: a backbone's weights file
+    "weights": [
+        None,
+        StrOptions({"imagenet"}),
+        str,
+        os.PathLike,
+    ],  # a path: a backbone's weights file
     "freeze_epochs": [Interval(Integral, 0, None, closed="left")],
     "fine_tune_layers": [StrOptions({"all"}), Interval(Integral, 0, None, closed="left")],
     "fine_tune_learning_rate": [None, Interval(Real, 0, None, closed="neither")],
-    "optimizer": [StrOptions(OPTIMIZER_NAMES), Hidden(StrOptions(KERAS_OPTIMIZER_NAMES)), type,
-                  HasMethods(["apply_gradients"])],
+    "optimizer": [
+        StrOptions(OPTIMIZER_NAMES),
+        Hidden(StrOptions(KERAS_OPTIMIZER_NAMES)),
+        type,
+        HasMethods(["apply_gradients"]),
+    ],
     "learning_rate": [Interval(Real, 0, None, closed="neither")],
     "momentum": [Interval(Real, 0, 1, closed="both")],
     "nesterov": ["boolean"],

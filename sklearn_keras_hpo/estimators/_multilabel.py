@@ -56,8 +56,10 @@ def check_same_labels(name, y, classes):
     """A later fit (``partial_fit``, warm start) of a multi-label model needs the same columns."""
     if y.ndim != 2 or y.shape[1] != len(classes):
         got = f"a 2-D y of {y.shape[1]} columns" if y.ndim == 2 else "a 1-D y"
-        raise ValueError(f"{name} was fitted on multi-label y of {len(classes)} columns "
-                         f"({classes.tolist()}); it got {got}.")  # fmt: skip
+        raise ValueError(
+            f"{name} was fitted on multi-label y of {len(classes)} columns "
+            f"({classes.tolist()}); it got {got}."
+        )
 
 
 def loss_weights(class_weight, classes, Y):
@@ -79,8 +81,8 @@ def loss_weights(class_weight, classes, Y):
     unknown = set(class_weight) - set(classes.tolist())
     if unknown:
         raise ValueError(
-            f"class_weight names label(s) {sorted(unknown, key=str)} that are not columns of the multi-label "
-            f"y; the labels are {classes.tolist()} (weights of their positive samples)."
+            f"class_weight names label(s) {sorted(unknown, key=str)} that are not columns of the "
+            f"multi-label y; the labels are {classes.tolist()} (weights of their positive samples)."
         )
     return [float(class_weight.get(c, 1.0)) for c in classes.tolist()], [1.0] * len(classes)
 

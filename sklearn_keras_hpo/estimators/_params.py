@@ -19,14 +19,20 @@ class RoutedParameters:
         name starts with no routing prefix unless a builder takes them.
         """
         named = set(self._get_param_names())
-        return {k: v for k, v in vars(self).items() if k not in named and not k.endswith("_")
-                and not k.startswith("_")}  # fmt: skip
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if k not in named and not k.endswith("_") and not k.startswith("_")
+        }
 
     def get_params(self, deep=True):
         return {**super().get_params(deep=deep), **self._routed_params()}
 
     def set_params(self, **params):
-        named, extra = set(self._get_param_names()), {*self._routed_params(), *_scikeras.FIT_KEYWORDS}
+        named, extra = (
+            set(self._get_param_names()),
+            {*self._routed_params(), *_scikeras.FIT_KEYWORDS},
+        )
         for name in [name for name in params if name not in named]:
             if not _routing.is_routed(name) and name not in extra:
                 raise ValueError(

@@ -17,11 +17,26 @@ from ..training import Checkpointing, ModelSpec, Training, optimizer_kwargs
 from . import _callbacks, _routing, _scikeras
 
 KERAS_INITIALIZER_ALIASES = {"uniform": "random_uniform", "normal": "random_normal"}
-ARCHITECTURE_PARAMS = ("filters", "kernel_size", "dense_units", "n_blocks", "residual", "dropout", "batch_norm",
-                       "l1", "l2", "weights")
+ARCHITECTURE_PARAMS = (
+    "filters",
+    "kernel_size",
+    "dense_units",
+    "n_blocks",
+    "residual",
+    "dropout",
+    "batch_norm",
+    "l1",
+    "l2",
+    "weights",
+)
 DEFAULT_VALIDATION_FRACTION = 0.1
 # optimizer hyperparameters that only act on optimizer names and classes
-FLAT_OPTIMIZER_DEFAULTS = {"learning_rate": 0.001, "momentum": 0.0, "nesterov": False, "weight_decay": None}
+FLAT_OPTIMIZER_DEFAULTS = {
+    "learning_rate": 0.001,
+    "momentum": 0.0,
+    "nesterov": False,
+    "weight_decay": None,
+}
 KERAS_DEFAULT_BATCH_SIZE = 32  # what batch_size=None means, as in Keras and scikeras
 # inert-schedule messages already given in this process (see warn_if_schedule_inert)
 _INERT_SCHEDULES_WARNED = set()
@@ -42,8 +57,11 @@ def resolve_auto(params, image_shape):
     architecture = resolve_architecture(params["architecture"], image_shape)
     convnet = architecture == "convnet" and params["model"] is None
     colour = len(image_shape) == 3 and image_shape[-1] == 3
-    settled = {"architecture": architecture, "lr_schedule": "cosine" if convnet else "constant",
-               "flip": "horizontal" if convnet and colour else None}  # fmt: skip
+    settled = {
+        "architecture": architecture,
+        "lr_schedule": "cosine" if convnet else "constant",
+        "flip": "horizontal" if convnet and colour else None,
+    }
     return {**params, **{name: value for name, value in settled.items() if _is_auto(params[name])}}
 
 
@@ -69,7 +87,9 @@ def architecture_hyperparameters(params, output_activation):
     initializer = params["kernel_initializer"]
     return {
         "output_activation": output_activation,
-        **{name: params[name] for name in ARCHITECTURE_PARAMS if params[name] is not None},  # None: the builder's
+        **{
+            name: params[name] for name in ARCHITECTURE_PARAMS if params[name] is not None
+        },  # None: the builder's
         "activation": params["activation"] or "linear",
         "kernel_initializer": KERAS_INITIALIZER_ALIASES.get(initializer, initializer),
         **_routing.routed(params, "model"),
@@ -84,14 +104,18 @@ def optimizer_settings(params):
         changed = sorted(k for k, v in FLAT_OPTIMIZER_DEFAULTS.items() if params[k] != v)
         if changed:
             raise ValueError(
-                f"{changed} do not act on an optimizer instance ({optimizer!r}), which keeps its own "
-                "settings: pass optimizer__<name>=..., or the optimizer's name or class instead."
+                f"{changed} do not act on an optimizer instance ({optimizer!r}), which keeps its "
+                "own settings: pass optimizer__<name>=..., or the optimizer's name or class "
+                "instead."
             )
     kwargs = optimizer_kwargs(
-        optimizer, learning_rate=params["learning_rate"], momentum=params["momentum"],
-        nesterov=params["nesterov"], weight_decay=params["weight_decay"],
+        optimizer,
+        learning_rate=params["learning_rate"],
+        momentum=params["momentum"],
+        nesterov=params["nesterov"],
+        weight_decay=params["weight_decay"],
         extra=_routing.routed(params, "optimizer", strict=True),
-    )  # fmt: skip
+    )
     return optimizer, kwargs
 
 
@@ -113,12 +137,24 @@ def user_metrics(params):
     if params["metrics"] is None:
         return None
     keras, _ = keras_and_tf()
-    metrics = _scikeras.keras_objects(params["metrics"], _routing.routed(params, "metrics"), keras.metrics)
+    metrics = _scikeras.keras_objects(
+        params["metrics"], _routing.routed(params, "metrics"), keras.metrics
+    )
     return metrics if isinstance(metrics, (list, dict)) else [metrics]
 
 
-def model_spec(params, *, raw_params, extras, output_losses, default_metrics, output_activation, meta,
-               continue_from=None, loss_is_default=False):  # fmt: skip
+def model_spec(
+    params,
+    *,
+    raw_params,
+    extras,
+    output_losses,
+    default_metrics,
+    output_activation,
+    meta,
+    continue_from=None,
+    loss_is_default=False,
+):
     """What to build and how to compile it.
 
     ``params["model"]`` is the builder (``model=`` or ``_keras_build_fn``) or None for
@@ -131,23 +167,43 @@ def model_spec(params, *, raw_params, extras, output_losses, default_metrics, ou
     run_eagerly = {"run_eagerly": True} if params["run_eagerly"] else {}
     compile_extra = {**_routing.routed(params, "compile", strict=True), **run_eagerly}
     losses = {width: default if loss is None else loss for width, default in output_losses.items()}
-    common = dict(optimizer=optimizer_settings(params), metrics=metrics or default_metrics,
-                  compile_kwargs=compile_extra, continue_from=continue_from)  # fmt: skip
+    common = dict(
+        optimizer=optimizer_settings(params),
+        metrics=metrics or default_metrics,
+        compile_kwargs=compile_extra,
+        continue_from=continue_from,
+    )
     builder = params["model"]
     n_outputs = max(output_losses)
     if builder is None:
         hyperparameters = architecture_hyperparameters(params, output_activation)
-        return ModelSpec(params["architecture"], hyperparameters, n_outputs, loss=losses[n_outputs], **common)
+        return ModelSpec(
+            params["architecture"], hyperparameters, n_outputs, loss=losses[n_outputs], **common
+        )
     builder_kwargs = None
     if not _scikeras.is_keras_model(builder):
         bare = {name: params[name] for name in extras}
         model_args = {**bare, **_routing.routed(params, "model", strict=True)}  # routed beats bare
-        told = {"loss": loss, "metrics": metrics, "run_eagerly": params["run_eagerly"], **compile_extra}
-        builder_kwargs = _scikeras.builder_arguments(builder, model_args, meta=meta, compile_kwargs=told,
-                                                     params=raw_params)  # fmt: skip
+        told = {
+            "loss": loss,
+            "metrics": metrics,
+            "run_eagerly": params["run_eagerly"],
+            **compile_extra,
+        }
+        builder_kwargs = _scikeras.builder_arguments(
+            builder, model_args, meta=meta, compile_kwargs=told, params=raw_params
+        )
     checked = None if loss_is_default else loss
-    return ModelSpec(None, {}, n_outputs, loss=checked, scikeras_builder=builder, builder_kwargs=builder_kwargs,
-                     output_losses=losses, **common)  # fmt: skip
+    return ModelSpec(
+        None,
+        {},
+        n_outputs,
+        loss=checked,
+        scikeras_builder=builder,
+        builder_kwargs=builder_kwargs,
+        output_losses=losses,
+        **common,
+    )
 
 
 def initial_learning_rate(spec):
@@ -160,21 +216,34 @@ def training_settings(params, *, lr0, epochs, initial_epoch=0):
     """Epochs, batches, schedule, augmentation, callbacks and stopping of one fit
     (``epochs`` counted from 0: a continued fit runs ``epochs - initial_epoch``)."""
     schedule = dict(
-        name=params["lr_schedule"], lr0=lr0, epochs=params["lr_schedule_epochs"] or params["epochs"],
-        decay=params["lr_decay"], step_size=params["lr_step_size"], drop=params["lr_drop"],
-        min_fraction=params["lr_min_fraction"], power=params["lr_power"],
-        restart_epochs=params["lr_restart_epochs"], warmup_epochs=params["warmup_epochs"],
+        name=params["lr_schedule"],
+        lr0=lr0,
+        epochs=params["lr_schedule_epochs"] or params["epochs"],
+        decay=params["lr_decay"],
+        step_size=params["lr_step_size"],
+        drop=params["lr_drop"],
+        min_fraction=params["lr_min_fraction"],
+        power=params["lr_power"],
+        restart_epochs=params["lr_restart_epochs"],
+        warmup_epochs=params["warmup_epochs"],
         patience=params["lr_patience"],
-    )  # fmt: skip
+    )
     stopping = (params["n_iter_no_change"], params["tol"]) if params["early_stopping"] else None
     return Training(
-        epochs=epochs, batch_size=params["batch_size"], schedule=schedule,
-        augmentation=augmentation_settings(params), augment_mode=params["augment_mode"],
-        augment_copies=params["augment_copies"], early_stopping=stopping,
-        callbacks=_scikeras.built_callbacks(params) or None, fit_kwargs=_scikeras.fit_kwargs(params),
-        verbose=params["verbose"], shuffle=params["shuffle"], initial_epoch=initial_epoch,
+        epochs=epochs,
+        batch_size=params["batch_size"],
+        schedule=schedule,
+        augmentation=augmentation_settings(params),
+        augment_mode=params["augment_mode"],
+        augment_copies=params["augment_copies"],
+        early_stopping=stopping,
+        callbacks=_scikeras.built_callbacks(params) or None,
+        fit_kwargs=_scikeras.fit_kwargs(params),
+        verbose=params["verbose"],
+        shuffle=params["shuffle"],
+        initial_epoch=initial_epoch,
         fine_tuning=fine_tuning_settings(params, lr0),
-    )  # fmt: skip
+    )
 
 
 def fine_tuning_settings(params, lr0):
@@ -186,15 +255,20 @@ def fine_tuning_settings(params, lr0):
     if not backbone:
         if params["weights"] is not None:
             raise ValueError(
-                f"weights={params['weights']!r} loads a keras.applications backbone: set architecture to one of "
-                f"{sorted(BACKBONES)}, or weights=None (architecture={params['architecture']!r}"
+                f"weights={params['weights']!r} loads a keras.applications backbone: set "
+                f"architecture to one of {sorted(BACKBONES)}, or weights=None "
+                f"(architecture={params['architecture']!r}"
                 f"{', model=' if params['model'] is not None else ''} has no backbone)."
             )
         return None
     rate = params["fine_tune_learning_rate"]
     factor = 1.0 if rate is None or not lr0 else rate / lr0
-    return dict(freeze_epochs=params["freeze_epochs"], fine_tune_layers=params["fine_tune_layers"],
-                lr_factor=factor, frozen_batch_norm=params["weights"] is not None)  # fmt: skip
+    return dict(
+        freeze_epochs=params["freeze_epochs"],
+        fine_tune_layers=params["fine_tune_layers"],
+        lr_factor=factor,
+        frozen_batch_norm=params["weights"] is not None,
+    )
 
 
 def resolved_batch_sizes(params, n_train):
@@ -240,7 +314,9 @@ def validation_fraction(params):
             "same held-out share: set only one."
         )
     fraction = fraction if fraction is not None else (split or None)
-    return DEFAULT_VALIDATION_FRACTION if fraction is None and params["early_stopping"] else fraction
+    return (
+        DEFAULT_VALIDATION_FRACTION if fraction is None and params["early_stopping"] else fraction
+    )
 
 
 def can_continue(params):
@@ -248,11 +324,15 @@ def can_continue(params):
     schedules of the absolute epoch only (any but "reduce_on_plateau" once
     ``lr_schedule_epochs`` fixes their length), no early stopping, no stateful user callbacks."""
     return (
-        (params["model"] is None or _scikeras.is_keras_model(params["model"]))  # a builder may do anything
+        (
+            params["model"] is None or _scikeras.is_keras_model(params["model"])
+        )  # a builder may do anything
         and not _callbacks.steering(params)  # observing callbacks keep warm start (see _callbacks)
         and not params["early_stopping"]
-        and (params["lr_schedule"] in EPOCH_COUNT_FREE_SCHEDULES
-             or (params["lr_schedule_epochs"] is not None and params["lr_schedule"] != PLATEAU))
+        and (
+            params["lr_schedule"] in EPOCH_COUNT_FREE_SCHEDULES
+            or (params["lr_schedule_epochs"] is not None and params["lr_schedule"] != PLATEAU)
+        )
         and not isinstance(params["random_state"], np.random.RandomState)
         and isinstance(params["optimizer"], (str, type))
     )
@@ -266,8 +346,12 @@ def checkpointing(params, class_name):
     if _callbacks.steering(params):
         _callbacks.warn_checkpoints_off(_callbacks.steering(params), stacklevel=4)
         return None
-    named = {"class": class_name, **_callbacks.without_observers(params), "weights": weights_digest(params["weights"]),
-             "model": model_fingerprint(params["model"])}  # fmt: skip
+    named = {
+        "class": class_name,
+        **_callbacks.without_observers(params),
+        "weights": weights_digest(params["weights"]),
+        "model": model_fingerprint(params["model"]),
+    }
     return Checkpointing(params["checkpoint_dir"], named, can_continue(params))
 
 

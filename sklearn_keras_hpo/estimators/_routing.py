@@ -4,7 +4,16 @@ metric classes, ``fit__``/``compile__``/``callbacks__``/``predict__`` likewise.
 Routed parameters are ordinary estimator parameters, so they survive ``clone`` and
 can be searched like any other."""
 
-ROUTING_PREFIXES = ("model", "optimizer", "loss", "metrics", "compile", "fit", "callbacks", "predict")
+ROUTING_PREFIXES = (
+    "model",
+    "optimizer",
+    "loss",
+    "metrics",
+    "compile",
+    "fit",
+    "callbacks",
+    "predict",
+)
 
 
 def is_routed(name):
@@ -23,7 +32,8 @@ def check_routed_names(estimator_name, names, known=(), *, builder=False):
         close = {n: difflib.get_close_matches(n, known, n=1) for n in unknown}
         hints = "".join(f" Did you mean {m[0]!r} for {n!r}?" for n, m in close.items() if m)
         raise TypeError(
-            f"{estimator_name} got an unexpected keyword argument: {', '.join(map(repr, unknown))}.{hints} "
+            f"{estimator_name} got an unexpected keyword argument: "
+            f"{', '.join(map(repr, unknown))}.{hints} "
             f"Routed parameters must start with one of {[p + '__' for p in ROUTING_PREFIXES]}; "
             "other extra names are the arguments of a model= builder."
         )

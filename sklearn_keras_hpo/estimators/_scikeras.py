@@ -38,7 +38,9 @@ def effective_params(params):
 
 def fit_kwargs(params):
     """``fit__*`` parameters left for ``Model.fit`` (callbacks are built apart)."""
-    return {k: v for k, v in _routing.routed(params, "fit", strict=True).items() if k != "callbacks"}
+    return {
+        k: v for k, v in _routing.routed(params, "fit", strict=True).items() if k != "callbacks"
+    }
 
 
 def instantiate(items, routed, base=None):
@@ -174,8 +176,13 @@ class EncoderAttributes:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
-        if not hasattr(self, "classes_") or getattr(self, "target_type_", None) == "multilabel-indicator":
-            return FunctionTransformer()  # y (a label matrix for a multi-label fit) reaches the model as given
+        if (
+            not hasattr(self, "classes_")
+            or getattr(self, "target_type_", None) == "multilabel-indicator"
+        ):
+            return (
+                FunctionTransformer()
+            )  # y (a label matrix for a multi-label fit) reaches the model as given
         encoder = getattr(self, "_label_encoder", None)  # None: an estimator loaded from disk
         return encoder if encoder is not None else LabelEncoder().fit(self.classes_)
 
@@ -191,4 +198,6 @@ class EncoderAttributes:
 
 def is_keras_model(obj):
     """A ``keras.Model`` instance (duck-typed: no Keras import needed)."""
-    return not isinstance(obj, type) and all(hasattr(obj, name) for name in ("layers", "compile", "fit"))
+    return not isinstance(obj, type) and all(
+        hasattr(obj, name) for name in ("layers", "compile", "fit")
+    )

@@ -50,13 +50,17 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False, keep_layout=Fa
     _check_layout(name, X, keep_layout)
     if getattr(X, "dtype", None) is not None and X.dtype.kind in "US":
         raise ValueError(
-            f"{name} got X of dtype {X.dtype} (strings) with shape {X.shape}; images must be numbers, "
-            "or a 1-D array of image file paths (with image_size=)."
+            f"{name} got X of dtype {X.dtype} (strings) with shape {X.shape}; images must be "
+            "numbers, or a 1-D array of image file paths (with image_size=)."
         )
     nd_shape = X.shape[1:] if X.ndim > 2 else None
     if isinstance(X, np.ndarray) and X.dtype.kind in "uif":
         flat = _check_numeric_array(estimator, X.reshape(len(X), -1), reset)
-        y = y if y is None else _check_targets(name, len(flat) if rows is None else len(rows), y, y_numeric)
+        y = (
+            y
+            if y is None
+            else _check_targets(name, len(flat) if rows is None else len(rows), y, y_numeric)
+        )
     else:  # DataFrames, lists, object or bool arrays: sklearn converts them (small data)
         flat = X.reshape(len(X), -1) if nd_shape is not None else X
         kwargs = dict(reset=reset, dtype="numeric", ensure_all_finite=True)
@@ -64,7 +68,9 @@ def check_images(estimator, X, y=None, *, reset, y_numeric=False, keep_layout=Fa
             flat = validate_data(estimator, flat, **kwargs)
         else:
             multi_output = y_numeric or _has_columns(y)
-            flat, y = validate_data(estimator, flat, y, multi_output=multi_output, y_numeric=y_numeric, **kwargs)
+            flat, y = validate_data(
+                estimator, flat, y, multi_output=multi_output, y_numeric=y_numeric, **kwargs
+            )
             y = _dense(y)
     if keep_layout:
         nd_shape = nd_shape if nd_shape is not None else flat.shape[1:]
@@ -108,14 +114,20 @@ def _check_targets(name, n_samples, y, y_numeric):
     """
     stub = np.broadcast_to(np.float32(0), (n_samples, 1))  # no memory: a zero-stride view
     multi_output = y_numeric or _has_columns(y)
-    return _dense(check_X_y(stub, y, multi_output=multi_output, y_numeric=y_numeric, estimator=name)[1])
+    return _dense(
+        check_X_y(stub, y, multi_output=multi_output, y_numeric=y_numeric, estimator=name)[1]
+    )
 
 
 def _has_columns(y):
     """Whether ``y`` is 2-D with more than one column (a label matrix, not a column vector)."""
     shape = getattr(y, "shape", None)
-    if shape is None and y is not None:  # lists (of lists) as they are; other array-likes through NumPy
-        shape = np.shape(np.asarray(y, dtype=object) if isinstance(y, (list, tuple)) else np.asarray(y))
+    if (
+        shape is None and y is not None
+    ):  # lists (of lists) as they are; other array-likes through NumPy
+        shape = np.shape(
+            np.asarray(y, dtype=object) if isinstance(y, (list, tuple)) else np.asarray(y)
+        )
     return shape is not None and len(shape) == 2 and shape[1] > 1
 
 
@@ -131,7 +143,9 @@ def _check_layout(name, X, keep_layout=False):
             "array of image file paths."
         )
     if len(X) == 0:
-        raise ValueError(f"{name} got an empty X (0 samples, shape {X.shape}); pass at least one image.")
+        raise ValueError(
+            f"{name} got an empty X (0 samples, shape {X.shape}); pass at least one image."
+        )
 
 
 def _warn_unscaled(name, flat):
@@ -143,18 +157,28 @@ def _warn_unscaled(name, flat):
     peak = float(sample.max())
     if peak > 1 and float(sample.min()) >= 0 and bool(np.all(np.mod(sample, 1) == 0)):
         warnings.warn(
-            f"{name}: X holds whole numbers from 0 up to {peak:g}, which looks like unscaled pixels. "
-            f"Scale them to [0, 1] (divide by {255 if peak > 16 else peak:g}), or pass uint8 pixels, "
-            "which are scaled by 1/255 for you; models train best on small inputs.",
-            UserWarning, stacklevel=4,
-        )  # fmt: skip
+            f"{name}: X holds whole numbers from 0 up to {peak:g}, which looks like unscaled "
+            f"pixels. Scale them to [0, 1] (divide by {255 if peak > 16 else peak:g}), or pass "
+            "uint8 pixels, which are scaled by 1/255 for you; models train best on small inputs.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _is_paths(X):
     """A 1-D array or list of str / path objects."""
     if isinstance(X, np.ndarray):
-        return X.ndim == 1 and X.dtype.kind in "USO" and len(X) > 0 and isinstance(X.flat[0], (str, os.PathLike))
-    return isinstance(X, (list, tuple)) and len(X) > 0 and all(isinstance(x, (str, os.PathLike)) for x in X)
+        return (
+            X.ndim == 1
+            and X.dtype.kind in "USO"
+            and len(X) > 0
+            and isinstance(X.flat[0], (str, os.PathLike))
+        )
+    return (
+        isinstance(X, (list, tuple))
+        and len(X) > 0
+        and all(isinstance(x, (str, os.PathLike)) for x in X)
+    )
 
 
 def _file_images(estimator, paths, reset):
@@ -162,15 +186,21 @@ def _file_images(estimator, paths, reset):
     paths = np.asarray([str(os.fspath(p)) for p in paths])
     bad = [str(p) for p in paths if os.path.splitext(p)[1].lower() not in IMAGE_SUFFIXES]
     if bad:
-        raise ValueError(f"{name} got X as file paths, but {bad[0]!r} is not an image file "
-                         f"(expected {sorted(IMAGE_SUFFIXES)}); {len(bad)} such path(s).")  # fmt: skip
+        raise ValueError(
+            f"{name} got X as file paths, but {bad[0]!r} is not an image file "
+            f"(expected {sorted(IMAGE_SUFFIXES)}); {len(bad)} such path(s)."
+        )
     missing = [str(p) for p in paths if not os.path.isfile(p)]
     if missing:
-        raise ValueError(f"{name}: {len(missing)} image file(s) of X do not exist, e.g. {missing[0]!r}.")
+        raise ValueError(
+            f"{name}: {len(missing)} image file(s) of X do not exist, e.g. {missing[0]!r}."
+        )
     if reset:
         estimator.image_shape_ = _file_image_shape(estimator, paths[0])
         estimator.n_features_in_ = math.prod(estimator.image_shape_)
-    return Images(paths, tuple(estimator.image_shape_), from_files=True, cache=estimator.image_cache)
+    return Images(
+        paths, tuple(estimator.image_shape_), from_files=True, cache=estimator.image_cache
+    )
 
 
 def _file_image_shape(estimator, first):
@@ -182,7 +212,9 @@ def _file_image_shape(estimator, first):
         try:
             with Image.open(str(first)) as image:
                 size = size or image.size[::-1]
-                channels = channels or (1 if image.mode in ("L", "LA", "I", "I;16", "1", "F") else 3)
+                channels = channels or (
+                    1 if image.mode in ("L", "LA", "I", "I;16", "1", "F") else 3
+                )
         except (UnidentifiedImageError, OSError) as error:
             raise ValueError(
                 f"Cannot read the image file {str(first)!r} ({error}); remove or replace it, "
@@ -232,8 +264,9 @@ def _check_same_layout(name, nd_shape, image_shape):
 def _check_same_shape(name, shape, fitted):
     if tuple(shape) != tuple(fitted):
         raise ValueError(
-            f"X has samples of shape {tuple(shape)} ({len(shape) + 1} dimensions in X), but {name} was "
-            f"fitted on samples of shape {tuple(fitted)} ({len(fitted) + 1} dimensions in X)."
+            f"X has samples of shape {tuple(shape)} ({len(shape) + 1} dimensions in X), but "
+            f"{name} was fitted on samples of shape {tuple(fitted)} ({len(fitted) + 1} "
+            "dimensions in X)."
         )
 
 
@@ -244,7 +277,8 @@ def check_class_labels(estimator, y):
     if len(classes) < 2:
         raise ValueError(
             f"{type(estimator).__name__} needs samples of at least 2 classes in y, "
-            f"but y holds only one class ({classes[0].item()!r}): give it data of two or more classes."
+            f"but y holds only one class ({classes[0].item()!r}): give it data of two or more "
+            "classes."
         )
     return classes
 
@@ -266,6 +300,10 @@ def changed_parameters(estimator):
     """The parameters of ``estimator`` that differ from its class's defaults, as
     ``name=value, ...`` (for the note on a failed fit's error)."""
     defaults = type(estimator)().get_params(deep=False)
-    changed = {k: v for k, v in estimator.get_params(deep=False).items()
-               if k not in ("checkpoint_dir", "verbose") and (k not in defaults or repr(v) != repr(defaults[k]))}
+    changed = {
+        k: v
+        for k, v in estimator.get_params(deep=False).items()
+        if k not in ("checkpoint_dir", "verbose")
+        and (k not in defaults or repr(v) != repr(defaults[k]))
+    }
     return ", ".join(f"{k}={v!r}" for k, v in sorted(changed.items())) or "all defaults"

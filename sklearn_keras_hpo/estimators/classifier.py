@@ -248,7 +248,10 @@ hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copi
     (2, 3)
     """
 
-    _parameter_constraints = {**_BaseCNN._parameter_constraints, "threshold": [Interval(Real, 0, 1, closed="both")]}
+    _parameter_constraints = {
+        **_BaseCNN._parameter_constraints,
+        "threshold": [Interval(Real, 0, 1, closed="both")],
+    }
     _numeric_targets = False
 
     def __init__(self, architecture="auto", *, threshold=0.5, **params):
@@ -276,7 +279,9 @@ hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copi
         self : object
             The fitted estimator; it raises as :meth:`CNNRegressor.fit` does.
         """
-        return self._noted(self._fit, X, y, sample_weight, mode="fit", classes=_multilabel.label_columns(y))
+        return self._noted(
+            self._fit, X, y, sample_weight, mode="fit", classes=_multilabel.label_columns(y)
+        )
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one more epoch, from the fitted model (a new one on the first call).

@@ -44,7 +44,9 @@ def save(estimator, path):
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     fitted = {k: v for k, v in vars(estimator).items() if k.endswith("_") and k != "model_"}
-    fitted.update({k: v for k, v in vars(estimator).items() if k in ("_single_target", "_label_dtype")})
+    fitted.update(
+        {k: v for k, v in vars(estimator).items() if k in ("_single_target", "_label_dtype")}
+    )
     metadata = {
         "format": FORMAT_VERSION,
         "class": f"{PUBLIC_PACKAGE}:{type(estimator).__qualname__}",  # no module path that can move
@@ -52,7 +54,9 @@ def save(estimator, path):
         "fitted": {k: _encode(v) for k, v in fitted.items()},
     }
     _write_atomically(path / MODEL_FILE, lambda file: estimator.model_.save(file))
-    _write_atomically(path / METADATA_FILE, lambda file: Path(file).write_text(json.dumps(metadata, indent=1)))
+    _write_atomically(
+        path / METADATA_FILE, lambda file: Path(file).write_text(json.dumps(metadata, indent=1))
+    )
     return path
 
 
@@ -95,9 +99,13 @@ def _read_metadata(path):
     try:
         metadata = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{file} is corrupt or truncated ({error}); save the estimator again.") from error
+        raise ValueError(
+            f"{file} is corrupt or truncated ({error}); save the estimator again."
+        ) from error
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{file} is not an estimator file of format {FORMAT_VERSION}; save it again.")
+        raise ValueError(
+            f"{file} is not an estimator file of format {FORMAT_VERSION}; save it again."
+        )
     return metadata
 
 
@@ -108,7 +116,9 @@ def _load_model(file, trusted):
     keras, _ = keras_and_tf()
     register()  # the losses the estimators choose (a multi-label class_weight's) load by name
     if not file.is_file():
-        raise FileNotFoundError(f"{file} not found; the saved estimator is incomplete, save it again.")
+        raise FileNotFoundError(
+            f"{file} not found; the saved estimator is incomplete, save it again."
+        )
     try:
         return keras.saving.load_model(file, safe_mode=not trusted)
     except Exception as error:  # Keras raises several types for a bad archive
@@ -117,13 +127,18 @@ def _load_model(file, trusted):
                 f"{file} contains code (a Lambda layer or similar) that loading would run. "
                 "Pass trusted=True only if you trust where the file came from."
             ) from error
-        raise ValueError(f"{file} is corrupt or truncated and cannot be loaded ({error}).") from error
+        raise ValueError(
+            f"{file} is corrupt or truncated and cannot be loaded ({error})."
+        ) from error
 
 
 def _encode(value):
     """JSON form of a parameter or fitted value; types JSON lacks are tagged."""
     if isinstance(value, np.ndarray):
-        return {"__ndarray__": value.tolist(), "dtype": value.dtype.str if value.dtype != object else "object"}
+        return {
+            "__ndarray__": value.tolist(),
+            "dtype": value.dtype.str if value.dtype != object else "object",
+        }
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, tuple):
@@ -152,14 +167,19 @@ def _decode(value, name, trusted):
         return {_decode(k, name, trusted): _decode(v, name, trusted) for k, v in value["__dict__"]}
     if "__code__" in value:
         return _import(value["__code__"], name, trusted)
-    warnings.warn(f"{name}={value['__unsaved__']} could not be saved; it is None in the loaded estimator.",
-                  UserWarning, stacklevel=3)  # fmt: skip
+    warnings.warn(
+        f"{name}={value['__unsaved__']} could not be saved; it is None in the loaded estimator.",
+        UserWarning,
+        stacklevel=3,
+    )
     return None
 
 
 def _estimator_class(reference, path):
     if not reference.startswith((f"{PUBLIC_PACKAGE}:", f"{PUBLIC_PACKAGE}.")):
-        raise ValueError(f"{path / METADATA_FILE} names {reference}, not a sklearn_keras_hpo estimator.")
+        raise ValueError(
+            f"{path / METADATA_FILE} names {reference}, not a sklearn_keras_hpo estimator."
+        )
     return _import(reference, "class", trusted=True)
 
 

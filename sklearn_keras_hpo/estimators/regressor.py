@@ -31,8 +31,8 @@ validation_split, n_iter_no_change, tol, callbacks, random_state, verbose
     ----------
     n_outputs_ : int
         Number of regression targets.
-    n_features_in_, image_shape_, model_, history_, n_epochs_, best_epoch_, architecture_, epoch_seconds_, \
-initial_epoch_
+    n_features_in_, image_shape_, model_, history_, n_epochs_, best_epoch_, architecture_, \
+epoch_seconds_, initial_epoch_
         As for :class:`CNNClassifier` (``history_`` holds ``loss`` and ``mae``).
     target_type_, n_outputs_expected_
         scikeras's names: ``type_of_target(y)`` and 1.
@@ -80,8 +80,10 @@ initial_epoch_
         if reset:
             self._single_target, self.n_outputs_ = y.ndim == 1, n_outputs
         elif n_outputs != self.n_outputs_:
-            raise ValueError(f"y has {n_outputs} target column(s), but {type(self).__name__} was fitted "
-                             f"on {self.n_outputs_}.")  # fmt: skip
+            raise ValueError(
+                f"y has {n_outputs} target column(s), but {type(self).__name__} was fitted "
+                f"on {self.n_outputs_}."
+            )
         return y.reshape(len(y), -1)
 
     def _output_losses(self, params):

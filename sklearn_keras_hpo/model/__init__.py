@@ -6,5 +6,13 @@ from .architectures import ARCHITECTURES, build_model, register_architecture
 from .augmentation import LABEL_MIXERS, TRANSFORMS, augmentation_layers
 from .schedules import SCHEDULE_NAMES, learning_rates
 
-__all__ = ["ARCHITECTURES", "LABEL_MIXERS", "SCHEDULE_NAMES", "TRANSFORMS", "augmentation_layers",
-           "build_model", "learning_rates", "register_architecture"]
+__all__ = [
+    "ARCHITECTURES",
+    "LABEL_MIXERS",
+    "SCHEDULE_NAMES",
+    "TRANSFORMS",
+    "augmentation_layers",
+    "build_model",
+    "learning_rates",
+    "register_architecture",
+]

@@ -63,8 +63,17 @@ def _regularizer(l1, l2):
     return keras.regularizers.L1L2(l1=l1, l2=l2) if (l1 or l2) else None
 
 
-def _conv(x, filters, kernel_size, activation, initializer, batch_norm, regularizer, strides=1,
-          bn_momentum=0.99):
+def _conv(
+    x,
+    filters,
+    kernel_size,
+    activation,
+    initializer,
+    batch_norm,
+    regularizer,
+    strides=1,
+    bn_momentum=0.99,
+):
     """Conv2D -> [BatchNorm] -> activation, 'same' padding so tiny images work."""
     keras, _ = keras_and_tf()
     layers = keras.layers
@@ -286,8 +295,14 @@ def convnet(
     keras, _ = keras_and_tf()
     layers = keras.layers
     reg = _regularizer(l1, l2)
-    conv = functools.partial(_conv, kernel_size=kernel_size, initializer=kernel_initializer, batch_norm=batch_norm,
-                             regularizer=reg, bn_momentum=BN_MOMENTUM)  # fmt: skip
+    conv = functools.partial(
+        _conv,
+        kernel_size=kernel_size,
+        initializer=kernel_initializer,
+        batch_norm=batch_norm,
+        regularizer=reg,
+        bn_momentum=BN_MOMENTUM,
+    )
     inputs = keras.Input(input_shape)
     x = inputs
     halvings = stem_halvings(input_shape)
@@ -303,8 +318,14 @@ def convnet(
             x = conv(x, width, activation="linear" if (residual and last) else activation)
         if residual:
             if shortcut.shape[-1] != width:
-                shortcut = layers.Conv2D(width, 1, padding="same", use_bias=False, kernel_initializer=kernel_initializer,
-                                         kernel_regularizer=reg)(shortcut)  # fmt: skip
+                shortcut = layers.Conv2D(
+                    width,
+                    1,
+                    padding="same",
+                    use_bias=False,
+                    kernel_initializer=kernel_initializer,
+                    kernel_regularizer=reg,
+                )(shortcut)
             x = layers.Activation(activation)(layers.Add()([x, shortcut]))
         x = layers.MaxPooling2D(padding="same")(x)
     x = layers.GlobalAveragePooling2D()(x)

@@ -101,7 +101,11 @@ def _elastic(value, seed):
     displacements of ``0.1 * value`` of the image size, smoothed over ``0.05 * value``)."""
     value = min(value, 1.0)
     return _keras_layers().RandomElasticTransform(
-        factor=(1.0, 1.0), scale=(value, value), value_range=VALUE_RANGE, fill_mode="constant", seed=seed
+        factor=(1.0, 1.0),
+        scale=(value, value),
+        value_range=VALUE_RANGE,
+        fill_mode="constant",
+        seed=seed,
     )
 
 
@@ -113,8 +117,12 @@ def _erasing(value, seed):
 
 # parameter -> factory(value, seed); the order is the order the layers are applied.
 TRANSFORMS = {
-    "rotation": lambda v, s: _keras_layers().RandomRotation(v / 360.0, fill_mode="constant", seed=s),
-    "translation": lambda v, s: _keras_layers().RandomTranslation(v, v, fill_mode="constant", seed=s),
+    "rotation": lambda v, s: _keras_layers().RandomRotation(
+        v / 360.0, fill_mode="constant", seed=s
+    ),
+    "translation": lambda v, s: _keras_layers().RandomTranslation(
+        v, v, fill_mode="constant", seed=s
+    ),
     # width_factor None: one scale for both axes (a pair of factors would stretch the image)
     "zoom": lambda v, s: _keras_layers().RandomZoom(v, None, fill_mode="constant", seed=s),
     "shear": lambda v, s: _keras_layers().RandomShear(v, v, fill_mode="constant", seed=s),
@@ -165,7 +173,11 @@ def augmentation_layers(settings, *, channels, seed):
 def label_mixers(settings, *, seed):
     """MixUp / CutMix layers for the active label-mixing settings."""
     on = active(settings)
-    return [factory(on[name], seed + 100 + i) for i, (name, factory) in enumerate(LABEL_MIXERS.items()) if name in on]
+    return [
+        factory(on[name], seed + 100 + i)
+        for i, (name, factory) in enumerate(LABEL_MIXERS.items())
+        if name in on
+    ]
 
 
 def make_batch_augmenter(settings, *, channels, n_classes, seed):

@@ -66,13 +66,17 @@ def backbone_input_shape(name, input_shape):
     ``ValueError`` naming ``architecture`` for images it cannot take."""
     if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
         raise ValueError(
-            f"architecture={name!r} takes images of shape (height, width, channels) with 1 (grayscale) or "
-            f"3 (RGB) channels; these reach the model as {tuple(input_shape)}. Pass image_shape=..., "
-            "convert the images, or choose another architecture."
+            f"architecture={name!r} takes images of shape (height, width, channels) with 1 "
+            f"(grayscale) or 3 (RGB) channels; these reach the model as {tuple(input_shape)}. "
+            "Pass image_shape=..., convert the images, or choose another architecture."
         )
     height, width = input_shape[:2]
     scale = max(1.0, MIN_SIDE / min(height, width))
-    return max(MIN_SIDE, math.ceil(height * scale - 1e-9)), max(MIN_SIDE, math.ceil(width * scale - 1e-9)), 3
+    return (
+        max(MIN_SIDE, math.ceil(height * scale - 1e-9)),
+        max(MIN_SIDE, math.ceil(width * scale - 1e-9)),
+        3,
+    )
 
 
 def build_backbone(name, input_shape, weights=None):
@@ -84,18 +88,29 @@ def build_backbone(name, input_shape, weights=None):
     kwargs = {"include_preprocessing": True} if entry.preprocessing_inside else {}
     if weights == "imagenet":
         try:
-            return application(input_shape=input_shape, include_top=False, weights="imagenet", pooling="avg", **kwargs)
+            return application(
+                input_shape=input_shape,
+                include_top=False,
+                weights="imagenet",
+                pooling="avg",
+                **kwargs,
+            )
         except Exception as error:  # no network, a proxy, a broken download
-            raise ValueError(f"weights='imagenet' for architecture={name!r}: Keras could not download or read "
-                             f"its ImageNet weights ({error}). Without a network, pass the path of a weights "
-                             "file instead.") from error  # fmt: skip
-    backbone = application(input_shape=input_shape, include_top=False, weights=None, pooling="avg", **kwargs)
+            raise ValueError(
+                f"weights='imagenet' for architecture={name!r}: Keras could not download or read "
+                f"its ImageNet weights ({error}). Without a network, pass the path of a weights "
+                "file instead."
+            ) from error
+    backbone = application(
+        input_shape=input_shape, include_top=False, weights=None, pooling="avg", **kwargs
+    )
     if weights is not None:
         load_backbone_weights(backbone, weights, name)
     return backbone
 
 
-_LOADED = {}  # (backbone, file digest) -> its values: Keras reads a file in seconds, a search each fit
+# (backbone, file digest) -> its values: Keras reads a file in seconds, a search each fit
+_LOADED = {}
 MAX_LOADED = 2
 
 
@@ -121,18 +136,23 @@ def _read_weights_file(backbone, path, name):
             error = None
         except Exception as raised:  # Keras raises ValueError, OSError, KeyError for a wrong file
             error = raised
-    skipped = [str(w.message) for w in caught if "could not be loaded" in str(w.message) or "Skipping" in str(w.message)]
+    skipped = [
+        str(w.message)
+        for w in caught
+        if "could not be loaded" in str(w.message) or "Skipping" in str(w.message)
+    ]
     if error is not None or skipped:
         reason = str(error or skipped[0]).strip().splitlines()[0]
         raise ValueError(
-            f"weights={str(path)!r} does not fit architecture={name!r} ({reason}). The file must hold the "
-            f"weights of {BACKBONES[name].application} built with include_top=False (saved with save_weights, "
-            "as Keras' *_notop files)."
+            f"weights={str(path)!r} does not fit architecture={name!r} ({reason}). The file must "
+            f"hold the weights of {BACKBONES[name].application} built with include_top=False "
+            "(saved with save_weights, as Keras' *_notop files)."
         ) from error
 
 
-def build_backbone_model(name, input_shape, n_outputs, *, output_activation="softmax", dropout=0.25,
-                         weights=None):  # fmt: skip
+def build_backbone_model(
+    name, input_shape, n_outputs, *, output_activation="softmax", dropout=0.25, weights=None
+):
     """Adapter layers -> backbone ``name`` -> dropout -> the output layer."""
     keras, _ = keras_and_tf()
     layers = keras.layers
@@ -141,15 +161,21 @@ def build_backbone_model(name, input_shape, n_outputs, *, output_activation="sof
     x = inputs if input_shape[-1] == 3 else layers.Concatenate(name="gray_to_rgb")([inputs] * 3)
     if tuple(input_shape[:2]) != shape[:2]:
         x = layers.Resizing(*shape[:2], interpolation="bilinear", name=f"resize_to_{MIN_SIDE}px")(x)
-    x = layers.Rescaling(255.0, name="pixels_0_255")(x)  # our [0, 1] -> the 0-255 the backbone expects
+    x = layers.Rescaling(255.0, name="pixels_0_255")(
+        x
+    )  # our [0, 1] -> the 0-255 the backbone expects
     if not BACKBONES[name].preprocessing_inside:
-        x = layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess_input")(x)  # ResNetV2's mode "tf"
+        x = layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess_input")(
+            x
+        )  # ResNetV2's mode "tf"
     backbone = build_backbone(name, shape, weights)
     pretrained = weights is not None
     for layer in backbone._flatten_layers(include_self=False):
         if is_batch_norm(layer):
             layer.trainable = not pretrained  # with weights: the file's statistics, in every phase
-            layer.momentum = BN_MOMENTUM  # from scratch: statistics that follow a short fit's batches
+            layer.momentum = (
+                BN_MOMENTUM  # from scratch: statistics that follow a short fit's batches
+            )
     # a backbone with weights runs in inference mode in every phase (Keras' fine-tuning guide)
     x = backbone(x, training=False) if pretrained else backbone(x)
     x = layers.Dropout(dropout)(x) if dropout else x
@@ -159,12 +185,20 @@ def build_backbone_model(name, input_shape, n_outputs, *, output_activation="sof
 
 def _register(name):
     def builder(input_shape, n_outputs, *, output_activation="softmax", dropout=0.25, weights=None):
-        return build_backbone_model(name, input_shape, n_outputs, output_activation=output_activation,
-                                    dropout=dropout, weights=weights)  # fmt: skip
+        return build_backbone_model(
+            name,
+            input_shape,
+            n_outputs,
+            output_activation=output_activation,
+            dropout=dropout,
+            weights=weights,
+        )
 
     builder.__name__ = builder.__qualname__ = name
-    builder.__doc__ = (f"keras.applications.{BACKBONES[name].application} (include_top=False, global average "
-                       "pooling) behind the input adapter, then dropout and the output layer.")  # fmt: skip
+    builder.__doc__ = (
+        f"keras.applications.{BACKBONES[name].application} (include_top=False, global average "
+        "pooling) behind the input adapter, then dropout and the output layer."
+    )
     register_architecture(name)(builder)
     return builder
 
@@ -181,7 +215,9 @@ def is_batch_norm(layer):
 def backbone_of(model):
     """The nested ``keras.applications`` model of a model built here, or None."""
     keras, _ = keras_and_tf()
-    return next((layer for layer in getattr(model, "layers", ()) if isinstance(layer, keras.Model)), None)
+    return next(
+        (layer for layer in getattr(model, "layers", ()) if isinstance(layer, keras.Model)), None
+    )
 
 
 def save_backbone_weights(model, path):
@@ -189,8 +225,10 @@ def save_backbone_weights(model, path):
     ``BACKBONES``) to ``path`` (ending in ``.weights.h5``), for ``weights=path`` later."""
     backbone = backbone_of(model)
     if backbone is None:
-        raise ValueError(f"{model.name!r} has no keras.applications backbone (architecture= one of "
-                         f"{sorted(BACKBONES)}).")  # fmt: skip
+        raise ValueError(
+            f"{model.name!r} has no keras.applications backbone (architecture= one of "
+            f"{sorted(BACKBONES)})."
+        )
     backbone.save_weights(os.fspath(path))
     return path
 
@@ -205,8 +243,10 @@ def weights_digest(weights):
         return weights
     path = os.fspath(weights)
     if not os.path.isfile(path):
-        raise ValueError(f"weights={path!r} is not a file: pass the path of a backbone's weights file "
-                         "(include_top=False, save_weights), 'imagenet' or None.")  # fmt: skip
+        raise ValueError(
+            f"weights={path!r} is not a file: pass the path of a backbone's weights file "
+            "(include_top=False, save_weights), 'imagenet' or None."
+        )
     stat = os.stat(path)
     key = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
     if key not in _DIGESTS:

@@ -62,7 +62,11 @@ def trainable_state(model):
     """The trainable variables' paths and each batch-norm layer's mode: what the traced
     training step depends on."""
     variables = tuple(variable.path for variable in model.trainable_variables)
-    norms = tuple(layer.trainable for layer in model._flatten_layers(include_self=False) if is_batch_norm(layer))
+    norms = tuple(
+        layer.trainable
+        for layer in model._flatten_layers(include_self=False)
+        if is_batch_norm(layer)
+    )
     return variables, norms
 
 
@@ -79,8 +83,14 @@ def use_train_function(model):
     model.train_function = functions[state]
 
 
-def fine_tuning_callbacks(*, freeze_epochs, fine_tune_layers, lr_factor=1.0, frozen_batch_norm=False,
-                          rate_set_each_epoch=True):  # fmt: skip
+def fine_tuning_callbacks(
+    *,
+    freeze_epochs,
+    fine_tune_layers,
+    lr_factor=1.0,
+    frozen_batch_norm=False,
+    rate_set_each_epoch=True,
+):
     """The Keras callback that sets each epoch's phase (after the schedule's callbacks,
     whose rate it scales by ``lr_factor`` in the fine-tuning epochs; a schedule that does
     not set the rate each epoch, reduce-on-plateau, is scaled once, when they start)."""
@@ -93,10 +103,16 @@ def fine_tuning_callbacks(*, freeze_epochs, fine_tune_layers, lr_factor=1.0, fro
                 self.model.optimizer.build(self.model.trainable_variables)
 
         def on_epoch_begin(self, epoch, logs=None):
-            top = layers_to_train(epoch, freeze_epochs=freeze_epochs, fine_tune_layers=fine_tune_layers)
+            top = layers_to_train(
+                epoch, freeze_epochs=freeze_epochs, fine_tune_layers=fine_tune_layers
+            )
             set_trainable(self.model, top, frozen_batch_norm=frozen_batch_norm)
             use_train_function(self.model)
-            if epoch >= freeze_epochs and lr_factor != 1.0 and (rate_set_each_epoch or epoch == freeze_epochs):
+            if (
+                epoch >= freeze_epochs
+                and lr_factor != 1.0
+                and (rate_set_each_epoch or epoch == freeze_epochs)
+            ):
                 optimizer = self.model.optimizer
                 optimizer.learning_rate = float(optimizer.learning_rate.numpy()) * lr_factor
 

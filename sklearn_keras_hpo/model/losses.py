@@ -52,7 +52,9 @@ def register():
         def call(self, y_true, y_pred):
             ops = keras.ops
             y_true = ops.cast(y_true, y_pred.dtype)
-            per_label = keras.losses.binary_crossentropy(ops.expand_dims(y_true, -1), ops.expand_dims(y_pred, -1))
+            per_label = keras.losses.binary_crossentropy(
+                ops.expand_dims(y_true, -1), ops.expand_dims(y_pred, -1)
+            )
             positive = ops.convert_to_tensor(self.positive, dtype=y_pred.dtype)
             negative = ops.convert_to_tensor(self.negative, dtype=y_pred.dtype)
             weights = y_true * positive + (1.0 - y_true) * negative

@@ -53,7 +53,7 @@ def _keras(factory):
 
 
 SCHEDULES = {
-    "constant": lambda lr0, epochs, **_: (lambda epoch: lr0),
+    "constant": lambda lr0, epochs, **_: lambda epoch: lr0,
     "time_based": _keras(
         lambda lr0, epochs, decay, **_: _schedules().InverseTimeDecay(lr0, 1, decay)
     ),
@@ -89,13 +89,30 @@ EPOCH_COUNT_FREE_SCHEDULES = {"constant", "time_based", "step", "exponential", "
 SCHEDULE_NAMES = {*SCHEDULES, PLATEAU}
 
 
-def schedule_function(name, lr0, *, epochs, decay=0.0, step_size=10, drop=0.5,
-                      min_fraction=0.0, power=1.0, restart_epochs=10, warmup_epochs=0):  # fmt: skip
+def schedule_function(
+    name,
+    lr0,
+    *,
+    epochs,
+    decay=0.0,
+    step_size=10,
+    drop=0.5,
+    min_fraction=0.0,
+    power=1.0,
+    restart_epochs=10,
+    warmup_epochs=0,
+):
     """``epoch -> learning rate`` for a named schedule, with optional linear warmup."""
     base = SCHEDULES["constant" if name == PLATEAU else name](
-        lr0, epochs - warmup_epochs, decay=decay, step_size=step_size, drop=drop,
-        min_fraction=min_fraction, power=power, restart_epochs=restart_epochs,
-    )  # fmt: skip
+        lr0,
+        epochs - warmup_epochs,
+        decay=decay,
+        step_size=step_size,
+        drop=drop,
+        min_fraction=min_fraction,
+        power=power,
+        restart_epochs=restart_epochs,
+    )
 
     def rate(epoch):
         if epoch < warmup_epochs:
@@ -121,18 +138,25 @@ def schedule_callbacks(name, lr0, *, epochs, patience=3, monitor="loss", **param
     return [  # warmup sets the rate; afterwards the plateau callback owns it
         keras.callbacks.LearningRateScheduler(lambda e, lr: rate(e) if e < warmup else lr),
         keras.callbacks.ReduceLROnPlateau(
-            monitor=monitor, factor=params.get("drop", 0.5), patience=patience,
+            monitor=monitor,
+            factor=params.get("drop", 0.5),
+            patience=patience,
             min_lr=lr0 * params.get("min_fraction", 0.0),
         ),
-    ]  # fmt: skip
+    ]
 
 
 # schedule_function's keyword -> the estimator parameter that sets it
 ESTIMATOR_PARAMS = {
-    "decay": "lr_decay", "step_size": "lr_step_size", "drop": "lr_drop", "min_fraction": "lr_min_fraction",
-    "power": "lr_power", "restart_epochs": "lr_restart_epochs", "warmup_epochs": "warmup_epochs",
+    "decay": "lr_decay",
+    "step_size": "lr_step_size",
+    "drop": "lr_drop",
+    "min_fraction": "lr_min_fraction",
+    "power": "lr_power",
+    "restart_epochs": "lr_restart_epochs",
+    "warmup_epochs": "warmup_epochs",
     "patience": "lr_patience",
-}  # fmt: skip
+}
 
 
 def _default(parameter):
@@ -144,7 +168,8 @@ _INERT_BECAUSE = {
     "time_based": lambda p, epochs: ("decay", "set it above 0, e.g. 0.1"),
     "exponential": lambda p, epochs: ("decay", "set it above 0, e.g. 0.1"),
     "step": lambda p, epochs: (
-        ("drop", "set it below 1, e.g. 0.5") if p.get("drop", _default("drop")) >= 1
+        ("drop", "set it below 1, e.g. 0.5")
+        if p.get("drop", _default("drop")) >= 1
         else ("step_size", f"set it below the {epochs} epochs, or train longer")
     ),
     "cosine": lambda p, epochs: ("min_fraction", "set it below 1"),
@@ -193,7 +218,9 @@ def inert_schedule_message(name, lr0, *, epochs, patience=3, **params):
     if name == "constant" or epochs < 2:
         return None
     if name == PLATEAU:
-        if epochs >= patience + 2:  # no improvement over `patience` epochs, then one at the lower rate
+        if (
+            epochs >= patience + 2
+        ):  # no improvement over `patience` epochs, then one at the lower rate
             return None
         parameter, advice = "patience", f"set it below {epochs - 1}, or train longer"
     else:

@@ -35,7 +35,7 @@ def write_predictions(path, classes, proba, y=None):
         writer = csv.writer(file)
         label = ["label"] if labelled else []
         writer.writerow(["index", "prediction", *label, *(f"proba_{c}" for c in classes)])
-        for i, (p, row) in enumerate(zip(predicted, proba)):
+        for i, (p, row) in enumerate(zip(predicted, proba, strict=False)):
             label = [csv_value(y[i])] if labelled else []
             writer.writerow([i, csv_value(p), *label, *(f"{v:.6g}" for v in row)])
     return predicted
@@ -49,8 +49,14 @@ def write_label_predictions(path, classes, proba, threshold, y=None):
     names, labelled = [str(c) for c in classes], y is not None
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["index", *(f"prediction_{c}" for c in names), *(f"label_{c}" for c in names if labelled),
-                         *(f"proba_{c}" for c in names)])  # fmt: skip
+        writer.writerow(
+            [
+                "index",
+                *(f"prediction_{c}" for c in names),
+                *(f"label_{c}" for c in names if labelled),
+                *(f"proba_{c}" for c in names),
+            ]
+        )
         for i, row in enumerate(proba):
             labels = np.asarray(y[i]).astype(int).tolist() if labelled else []
             writer.writerow([i, *predicted[i].tolist(), *labels, *(f"{v:.6g}" for v in row)])

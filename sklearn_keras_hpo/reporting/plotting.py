@@ -46,11 +46,15 @@ def plot_augmentations(images, estimator, *, n_images=6, n_versions=3, random_st
     images = images[..., None] if images.ndim == 3 else images
     images = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
     augment = make_batch_augmenter(
-        estimator._augmentation_settings(images.shape[1:]), channels=images.shape[-1], n_classes=2,
+        estimator._augmentation_settings(images.shape[1:]),
+        channels=images.shape[-1],
+        n_classes=2,
         seed=random_state,
-    )  # fmt: skip
+    )
     labels = np.zeros(len(images), np.int32)
-    versions = [augment(images, labels)[0].numpy() if augment else images for _ in range(n_versions)]
+    versions = [
+        augment(images, labels)[0].numpy() if augment else images for _ in range(n_versions)
+    ]
     figure, axes = _figure(len(images), n_versions + 1)
     for row, original in enumerate(images):
         _show(axes[row, 0], original)
@@ -107,7 +111,7 @@ def plot_history(estimator):
 
     figure, axes = _figure(1, len(panels), size=3.2)
     epochs = range(1, estimator.n_epochs_ + 1)
-    for axis, name in zip(axes[0], panels):
+    for axis, name in zip(axes[0], panels, strict=False):
         axis.set(xlabel="epoch", title=name.replace("_", " "))
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         if name == "learning_rate":
@@ -126,8 +130,15 @@ def _plot_rates(axis, epochs, rates):
     """A varying rate as a curve with plain tick labels; a constant one as its value
     (a flat line would get an offset axis such as ``1e-3 + 1e-11``)."""
     if np.allclose(rates, rates[0], rtol=1e-6, atol=0):
-        axis.text(0.5, 0.5, f"{rates[0]:.3g}\nconstant over {len(rates)} epochs", ha="center",
-                  va="center", fontsize=12, transform=axis.transAxes)  # fmt: skip
+        axis.text(
+            0.5,
+            0.5,
+            f"{rates[0]:.3g}\nconstant over {len(rates)} epochs",
+            ha="center",
+            va="center",
+            fontsize=12,
+            transform=axis.transAxes,
+        )
         axis.set(xticks=[], yticks=[], xlabel="")
         return
     axis.plot(epochs, rates)
@@ -167,7 +178,9 @@ def _legend(figure, handles, lines=()):
     artists = [Line2D([], [], color=colour) for colour, _ in lines]
     artists += [Line2D([], [], marker="o", linestyle="", color=colour) for colour, _ in handles]
     if artists:
-        figure.legend(artists, [text for _, text in (*lines, *handles)], fontsize=7, loc="outside right upper")
+        figure.legend(
+            artists, [text for _, text in (*lines, *handles)], fontsize=7, loc="outside right upper"
+        )
 
 
 def _param_values(results, name):
@@ -175,7 +188,10 @@ def _param_values(results, name):
 
 
 def _is_numeric(values):
-    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
+    return all(
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+        for v in values
+    )
 
 
 def plot_search_scores(results, searched):
@@ -199,7 +215,7 @@ def plot_search_scores(results, searched):
     figure, axes = _figure(-(-len(searched) // n_cols), n_cols, size=3.0)
     for axis in axes.flat[len(searched) :]:
         axis.set_visible(False)
-    for axis, name in zip(axes.flat, searched):
+    for axis, name in zip(axes.flat, searched, strict=False):
         values = _param_values(results, name)
         if _is_numeric(values):
             axis.scatter(values, scores, s=14, c=colours)
@@ -235,7 +251,7 @@ def plot_optimisation_history(results):
     if times is not None:
         panels.append(("training time summed over fits (s)", times))
     figure, axes = _figure(1, len(panels), size=3.6)
-    for axis, (label, x) in zip(axes[0], panels):
+    for axis, (label, x) in zip(axes[0], panels, strict=False):
         axis.scatter(x, scores, s=14, c=colours)
         axis.step(x, best, where="post", color="black")
         axis.set(xlabel=label, ylabel="mean test score")
@@ -244,11 +260,16 @@ def plot_optimisation_history(results):
 
 
 def _cumulative_times(results):
-    fit, score = (np.asarray(results.get(key, []), dtype=float) for key in ("mean_fit_time", "mean_score_time"))
+    fit, score = (
+        np.asarray(results.get(key, []), dtype=float)
+        for key in ("mean_fit_time", "mean_score_time")
+    )
     if len(fit) != len(results["params"]) or not np.isfinite(fit).all():
         return None
     score = score if len(score) == len(fit) and np.isfinite(score).all() else np.zeros_like(fit)
-    folds = sum(1 for key in results if key.startswith("split") and key.endswith("_test_score")) or 1
+    folds = (
+        sum(1 for key in results if key.startswith("split") and key.endswith("_test_score")) or 1
+    )
     return np.cumsum((fit + score) * folds)
 
 
@@ -283,7 +304,7 @@ def parameter_importance(results, searched, *, min_rows=8, random_state=0):
     forest = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=random_state)
     forest.fit(X, scores[keep])
     found = permutation_importance(forest, X, scores[keep], n_repeats=20, random_state=random_state)
-    pairs = zip(columns, found.importances_mean, found.importances_std)
+    pairs = zip(columns, found.importances_mean, found.importances_std, strict=False)
     return {name: (float(m), float(s)) for name, m, s in sorted(pairs, key=lambda p: -p[1])}
 
 
@@ -301,7 +322,9 @@ def plot_parameter_importance(importance):
     figure, axes = _figure(1, 1, size=1.0)
     figure.set_size_inches(5.0, 0.9 + 0.35 * len(names))
     axis = axes[0, 0]
-    axis.barh(names, [importance[n][0] for n in names], xerr=[importance[n][1] for n in names], color="C0")
+    axis.barh(
+        names, [importance[n][0] for n in names], xerr=[importance[n][1] for n in names], color="C0"
+    )
     axis.set(xlabel="drop in the forest's R² when shuffled")
     return figure
 
@@ -312,7 +335,12 @@ def plot_confusion_matrix(y_true, y_pred, labels):
 
     figure, axes = _figure(1, 1, size=min(8, 1.5 + 0.45 * len(labels)))
     ConfusionMatrixDisplay.from_predictions(
-        y_true, y_pred, labels=labels, display_labels=[str(c) for c in labels], colorbar=False, ax=axes[0, 0]
+        y_true,
+        y_pred,
+        labels=labels,
+        display_labels=[str(c) for c in labels],
+        colorbar=False,
+        ax=axes[0, 0],
     )
     if max(len(str(c)) for c in labels) > 3:
         axes[0, 0].tick_params(axis="x", labelrotation=45)

@@ -36,8 +36,18 @@ th { background: #f2f2f2; } img { max-width: 100%; } .note { color: #666; }
 """
 
 
-def build_report(*, title, data_summary, results, best_estimator, X_test, y_test, X_preview, searched,
-                 y_preview=None):  # fmt: skip
+def build_report(
+    *,
+    title,
+    data_summary,
+    results,
+    best_estimator,
+    X_test,
+    y_test,
+    X_preview,
+    searched,
+    y_preview=None,
+):
     """The report page as a string.
 
     Parameters
@@ -69,7 +79,8 @@ def build_report(*, title, data_summary, results, best_estimator, X_test, y_test
     ]
     body = "".join(f"<h2>{html.escape(name)}</h2>\n{content}\n" for name, content in sections)
     return (
-        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head>\n<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
     )
 
@@ -78,13 +89,17 @@ def results_table(results, top=10):
     """HTML table of the ``top`` configurations by mean test score."""
     scores = np.asarray(results["mean_test_score"], dtype=float)
     order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")[:top]
-    rows = ["<tr><th>rank</th><th>parameters</th><th>mean score &plusmn; std</th><th>mean fit time (s)</th></tr>"]
+    rows = [
+        "<tr><th>rank</th><th>parameters</th><th>mean score &plusmn; std</th>"
+        "<th>mean fit time (s)</th></tr>"
+    ]
     for rank, i in enumerate(order, start=1):
         params = json.dumps(results["params"][i], default=str)
         fit_time = results.get("mean_fit_time", [math.nan] * len(scores))[i]
         rows.append(
             f"<tr><td>{rank}</td><td><code>{html.escape(params)}</code></td>"
-            f"<td>{scores[i]:.4f} &plusmn; {float(results['std_test_score'][i]):.4f}</td><td>{fit_time:.2f}</td></tr>"
+            f"<td>{scores[i]:.4f} &plusmn; {float(results['std_test_score'][i]):.4f}</td>"
+            f"<td>{fit_time:.2f}</td></tr>"
         )
     return "<table>\n" + "\n".join(rows) + "\n</table>"
 
@@ -100,10 +115,13 @@ def figure_html(figure, alt):
 def _data_section(summary, X_preview, y_preview):
     from .plotting import _figure, _show
 
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
+    rows = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in summary.items()
+    )
     images = np.asarray(X_preview)[:8]
     figure, axes = _figure(1, len(images), size=1.2)
-    for i, (axis, image) in enumerate(zip(axes[0], images)):
+    for i, (axis, image) in enumerate(zip(axes[0], images, strict=False)):
         _show(axis, image[..., None] if image.ndim == 2 else image)
         if y_preview is not None:
             axis.set_title(str(y_preview[i]), fontsize=8)
@@ -146,9 +164,9 @@ def validation_loss_rise(history, *, after=2, tolerance=0.01):
     if rose < after or losses[-1] <= losses[best] + tolerance * abs(losses[best]):
         return None
     return (
-        f"The validation loss rose over the last {rose} epochs, from {losses[best]:.4g} (epoch {best + 1}) "
-        f"to {losses[-1]:.4g} (epoch {len(losses)}): the model overfits; early_stopping=True, fewer "
-        "epochs or more regularisation would help."
+        f"The validation loss rose over the last {rose} epochs, from {losses[best]:.4g} "
+        f"(epoch {best + 1}) to {losses[-1]:.4g} (epoch {len(losses)}): the model overfits; "
+        "early_stopping=True, fewer epochs or more regularisation would help."
     )
 
 
@@ -163,11 +181,13 @@ def _held_out_section(estimator, X_test, y_test):
         return multilabel_table(estimator, X_test, y_test)
     predicted = estimator.predict(X_test)
     labels = estimator.classes_
-    precision, recall, f1, support = precision_recall_fscore_support(y_test, predicted, labels=labels, zero_division=0)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_test, predicted, labels=labels, zero_division=0
+    )
     rows = ["<tr><th>class</th><th>precision</th><th>recall</th><th>f1</th><th>support</th></tr>"]
     rows += [
         f"<tr><td>{html.escape(str(c))}</td><td>{p:.3f}</td><td>{r:.3f}</td><td>{f:.3f}</td><td>{s}</td></tr>"
-        for c, p, r, f, s in zip(labels, precision, recall, f1, support)
+        for c, p, r, f, s in zip(labels, precision, recall, f1, support, strict=False)
     ]
     accuracy = accuracy_score(y_test, predicted)
     figure = plot_confusion_matrix(y_test, predicted, labels)
@@ -185,17 +205,26 @@ def multilabel_table(estimator, X_test, y_test):
 
     y_test = np.asarray(y_test)
     predicted = estimator.predict(X_test)
-    precision, recall, f1, support = precision_recall_fscore_support(y_test, predicted, zero_division=0)
-    rows = ["<tr><th>label</th><th>precision</th><th>recall</th><th>f1</th><th>support</th><th>predicted</th></tr>"]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_test, predicted, zero_division=0
+    )
+    rows = [
+        "<tr><th>label</th><th>precision</th><th>recall</th><th>f1</th><th>support</th><th>predicted</th></tr>"
+    ]
     rows += [
         f"<tr><td>{html.escape(str(c))}</td><td>{p:.3f}</td><td>{r:.3f}</td><td>{f:.3f}</td><td>{s}</td><td>{n}</td></tr>"
-        for c, p, r, f, s, n in zip(estimator.classes_, precision, recall, f1, support, predicted.sum(axis=0))
+        for c, p, r, f, s, n in zip(
+            estimator.classes_, precision, recall, f1, support, predicted.sum(axis=0), strict=False
+        )
     ]
-    averages = ", ".join(f"{average}-F1 <b>{f1_score(y_test, predicted, average=average, zero_division=0):.4f}</b>"
-                         for average in ("micro", "macro", "samples"))  # fmt: skip
+    averages = ", ".join(
+        f"{average}-F1 <b>{f1_score(y_test, predicted, average=average, zero_division=0):.4f}</b>"
+        for average in ("micro", "macro", "samples")
+    )
     return (
-        f"<p>Multi-label, {len(estimator.classes_)} labels; a label is predicted where its probability is above "
-        f"the threshold <b>{estimator.threshold:g}</b>. Held-out subset accuracy (every label right): "
+        f"<p>Multi-label, {len(estimator.classes_)} labels; a label is predicted where its "
+        f"probability is above the threshold <b>{estimator.threshold:g}</b>. Held-out subset "
+        "accuracy (every label right): "
         f"<b>{accuracy_score(y_test, predicted):.4f}</b> on {len(y_test)} images; {averages}.</p>\n"
         f"<table>{''.join(rows)}</table>"
     )
@@ -208,7 +237,9 @@ def _augmentation_section(estimator, X_preview):
     if not settings:
         return "<p class='note'>The best configuration uses no augmentation.</p>"
     note = f"<p>{html.escape(json.dumps(settings, default=str))}</p>"
-    return note + figure_html(plot_augmentations(X_preview, estimator, n_images=4), "augmentation preview")
+    return note + figure_html(
+        plot_augmentations(X_preview, estimator, n_images=4), "augmentation preview"
+    )
 
 
 def _optimisation_section(results):
@@ -216,9 +247,11 @@ def _optimisation_section(results):
 
     if len(results["params"]) < 2:
         return "<p class='note'>One configuration: no history to show.</p>"
-    note = ("<p class='note'>Each configuration's mean cross-validated score and the best so far, "
-            "in the order the search evaluated them and against the training time summed over all "
-            "fits (parallel workers spread it over less wall time).</p>")  # fmt: skip
+    note = (
+        "<p class='note'>Each configuration's mean cross-validated score and the best so far, "
+        "in the order the search evaluated them and against the training time summed over all "
+        "fits (parallel workers spread it over less wall time).</p>"
+    )
     return note + figure_html(plot_optimisation_history(results), "optimisation history")
 
 
@@ -228,9 +261,12 @@ def _importance_section(results, searched):
     importance = parameter_importance(results, searched)
     if isinstance(importance, str):
         return f"<p class='note'>No estimate: {html.escape(importance)}</p>"
-    note = ("<p class='note'>A random forest fitted to the configurations' scores; each bar is how much "
-            "worse it predicts them when that parameter is shuffled (permutation importance): a rough "
-            f"guide from {len(results['params'])} configurations, not a measurement.</p>")  # fmt: skip
+    note = (
+        "<p class='note'>A random forest fitted to the configurations' scores; each bar is how "
+        "much worse it predicts them when that parameter is shuffled (permutation importance): a "
+        "rough "
+        f"guide from {len(results['params'])} configurations, not a measurement.</p>"
+    )
     return note + figure_html(plot_parameter_importance(importance), "parameter importance")
 
 
@@ -241,7 +277,11 @@ def _scores_section(results, searched):
         return "<p class='note'>No hyperparameters were searched.</p>"
     note = ""
     if resource_column(results) is not None:
-        note = ("<p class='note'>Coloured by the epochs each configuration trained for: a score "
-                "after fewer epochs (a lower rung of Hyperband or halving) says less about the "
-                "configuration.</p>")  # fmt: skip
-    return note + figure_html(plot_search_scores(results, searched), "score against each hyperparameter")
+        note = (
+            "<p class='note'>Coloured by the epochs each configuration trained for: a score "
+            "after fewer epochs (a lower rung of Hyperband or halving) says less about the "
+            "configuration.</p>"
+        )
+    return note + figure_html(
+        plot_search_scores(results, searched), "score against each hyperparameter"
+    )

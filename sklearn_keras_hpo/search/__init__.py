@@ -7,7 +7,18 @@ from .progress import progress_bar
 from .recovery import LostWorkerWarning, WorkerLostError, failures_as_scores, lost_workers_retried
 from .spaces import PRESETS, read_space_file, search_space
 
-__all__ = ["PRESETS", "AsyncHalvingSearchCV", "HyperbandSearchCV", "LostWorkerWarning",
-           "WorkerLostError", "asha_promotion", "failures_as_scores", "halving_rungs",
-           "hyperband_brackets", "lost_workers_retried", "progress_bar", "read_space_file",
-           "search_space"]
+__all__ = [
+    "PRESETS",
+    "AsyncHalvingSearchCV",
+    "HyperbandSearchCV",
+    "LostWorkerWarning",
+    "WorkerLostError",
+    "asha_promotion",
+    "failures_as_scores",
+    "halving_rungs",
+    "hyperband_brackets",
+    "lost_workers_retried",
+    "progress_bar",
+    "read_space_file",
+    "search_space",
+]

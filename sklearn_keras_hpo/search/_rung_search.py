@@ -22,8 +22,8 @@ from sklearn.utils.validation import _check_method_params, _num_samples
 
 from ..tracking import hooks as tracking
 from . import progress
-from .budget import epochs_for_refit
 from ._workers import open_pool, run_jobs
+from .budget import epochs_for_refit
 from .recovery import failures_as_scores, lost_fit
 from .samplers import import_optuna, make_sampler
 
@@ -57,9 +57,15 @@ class RungSearchCV(BaseSearchCV):
         values of the searched parameters (its configuration, as the user would fit it)."""
         if self.points_to_evaluate is not None:
             return [dict(point) for point in self.points_to_evaluate]
-        grids = self.param_distributions if isinstance(self.param_distributions, list) else [self.param_distributions]
+        grids = (
+            self.param_distributions
+            if isinstance(self.param_distributions, list)
+            else [self.param_distributions]
+        )
         own, resource = estimator.get_params(), getattr(self, "resource", "epochs")
-        names = dict.fromkeys(name for grid in grids for name in grid if name in own and name != resource)
+        names = dict.fromkeys(
+            name for grid in grids for name in grid if name in own and name != resource
+        )
         return [{name: own[name] for name in names}]
 
     def _check_settings(self):
@@ -87,10 +93,18 @@ class RungSearchCV(BaseSearchCV):
         if self.sampler != "random":
             import_optuna()  # before any fit: a missing extra fails at once
         user_directory = self.estimator.get_params().get("checkpoint_dir")
-        with tracking.observed_search(self), self._checkpointed_estimator() as estimator:  # log_to, log_search()
+        with (
+            tracking.observed_search(self),
+            self._checkpointed_estimator() as estimator,
+        ):  # log_to, log_search()
             self._search(estimator, X, y, params)
-        if hasattr(self, "best_estimator_") and "checkpoint_dir" in self.best_estimator_.get_params():
-            self.best_estimator_.set_params(checkpoint_dir=user_directory)  # not the scratch directory
+        if (
+            hasattr(self, "best_estimator_")
+            and "checkpoint_dir" in self.best_estimator_.get_params()
+        ):
+            self.best_estimator_.set_params(
+                checkpoint_dir=user_directory
+            )  # not the scratch directory
         return self
 
     @contextlib.contextmanager
@@ -113,13 +127,20 @@ class RungSearchCV(BaseSearchCV):
         cosine or one-cycle candidate continues its previous rung's checkpoint (as a
         constant-rate one does) instead of training again from scratch. Set with or
         without ``warm_start``, which changes the cost of a search, never its scores."""
-        if getattr(self, "resource", "epochs") != "epochs" or params.get("lr_schedule_epochs", 0) is not None:
+        if (
+            getattr(self, "resource", "epochs") != "epochs"
+            or params.get("lr_schedule_epochs", 0) is not None
+        ):
             return {}
         return {"lr_schedule_epochs": self.max_epochs}
 
     def _search(self, estimator, X, y, params):
         scorers, refit_metric = self._get_scorers()
-        if not callable(self.scoring) and isinstance(scorers, _MultimetricScorer) and not isinstance(self.refit, str):
+        if (
+            not callable(self.scoring)
+            and isinstance(scorers, _MultimetricScorer)
+            and not isinstance(self.refit, str)
+        ):
             raise ValueError(
                 f"{type(self).__name__} ranks the candidates of each rung by one metric: with several "
                 f"scorers, set refit to the name of the one to rank by (got refit={self.refit!r})."
@@ -127,34 +148,69 @@ class RungSearchCV(BaseSearchCV):
         X, y = indexable(X, y)
         params = _check_method_params(X, params=params)
         routed = self._get_routed_params_for_fit(params)
-        splits = list(check_cv(self.cv, y, classifier=is_classifier(estimator)).split(X, y, **routed.splitter.split))
+        splits = list(
+            check_cv(self.cv, y, classifier=is_classifier(estimator)).split(
+                X, y, **routed.splitter.split
+            )
+        )
         self.n_splits_ = len(splits)
         fit_kwargs = dict(
-            scorer=scorers, fit_params=routed.estimator.fit, score_params=routed.scorer.score,
-            return_train_score=self.return_train_score, return_n_test_samples=True, return_times=True,
-            return_parameters=False, error_score=self.error_score, verbose=self.verbose,
-        )  # fmt: skip
+            scorer=scorers,
+            fit_params=routed.estimator.fit,
+            score_params=routed.scorer.score,
+            return_train_score=self.return_train_score,
+            return_n_test_samples=True,
+            return_times=True,
+            return_parameters=False,
+            error_score=self.error_score,
+            verbose=self.verbose,
+        )
         metric = self.refit if isinstance(self.refit, str) else refit_metric
         time_limit = getattr(self, "time_limit", None)
         deadline = None if time_limit is None else time.monotonic() + time_limit
-        task = _FuncWrapper(fit_and_score).with_config_and_warning_filters(get_config(), list(warnings.filters))
+        task = _FuncWrapper(fit_and_score).with_config_and_warning_filters(
+            get_config(), list(warnings.filters)
+        )
         with tracking.recording(open_pool(self.n_jobs)) as pool:  # fits bring their records back
 
             def fold_kwargs(job, fold):
                 train, test = splits[fold]
-                return {**fit_kwargs, "train": train, "test": test, "parameters": job.params,
-                        "split_progress": (fold, len(splits))}  # fmt: skip
+                return {
+                    **fit_kwargs,
+                    "train": train,
+                    "test": test,
+                    "parameters": job.params,
+                    "split_progress": (fold, len(splits)),
+                }
 
             finished = run_jobs(
-                self._schedule(check_random_state(self.random_state), self._starting_points(estimator)), pool,
-                lambda job, fold: pool.submit(task, clone(estimator), X, y, fold_kwargs(job, fold)), len(splits),
-                score=lambda outs: float(np.mean([_ranking_score(out["test_scores"], metric) for out in outs])),
-                deadline=deadline, on_fits=progress.count_fits,
-                lost_fold=lambda job, fold: lost_fit(_fit_and_score, (X, y), fold_kwargs(job, fold)),
-            )  # fmt: skip
+                self._schedule(
+                    check_random_state(self.random_state), self._starting_points(estimator)
+                ),
+                pool,
+                lambda job, fold: pool.submit(task, clone(estimator), X, y, fold_kwargs(job, fold)),
+                len(splits),
+                score=lambda outs: float(
+                    np.mean([_ranking_score(out["test_scores"], metric) for out in outs])
+                ),
+                deadline=deadline,
+                on_fits=progress.count_fits,
+                lost_fold=lambda job, fold: lost_fit(
+                    _fit_and_score, (X, y), fold_kwargs(job, fold)
+                ),
+            )
         results, outs = self._results(finished)
-        self._select_and_refit(estimator, results, outs, scorers, refit_metric, X, y, routed.estimator.fit,
-                               train_fraction=np.mean([len(train) for train, _ in splits]) / _num_samples(X))
+        self._select_and_refit(
+            estimator,
+            results,
+            outs,
+            scorers,
+            refit_metric,
+            X,
+            y,
+            routed.estimator.fit,
+            train_fraction=np.mean([len(train) for train, _ in splits]) / _num_samples(X),
+        )
 
     def _results(self, finished):
         """``cv_results_`` of the jobs whose every fold finished, rows in the schedule's order."""
@@ -171,9 +227,13 @@ class RungSearchCV(BaseSearchCV):
         if callable(self.scoring):
             _insert_error_scores(outs, self.error_score)
         columns = {name: [job.columns[name] for job in jobs] for name in jobs[0].columns}
-        return self._format_results([job.params for job in jobs], self.n_splits_, outs, columns), outs
+        return self._format_results(
+            [job.params for job in jobs], self.n_splits_, outs, columns
+        ), outs
 
-    def _select_and_refit(self, estimator, results, outs, scorers, refit_metric, X, y, fit_params, train_fraction):
+    def _select_and_refit(
+        self, estimator, results, outs, scorers, refit_metric, X, y, fit_params, train_fraction
+    ):
         """``best_*``, ``refit_time_``, ``scorer_``, ``cv_results_``, as ``BaseSearchCV.fit`` sets them."""
         first_test_score = outs[0]["test_scores"]
         self.multimetric_ = isinstance(first_test_score, dict)
@@ -181,30 +241,41 @@ class RungSearchCV(BaseSearchCV):
             self._check_refit_for_multimetric(first_test_score)
             refit_metric = self.refit
         if self.refit or not self.multimetric_:
-            self.best_index_ = self._best_at_largest_budget(self.refit, refit_metric, results, estimator)
+            self.best_index_ = self._best_at_largest_budget(
+                self.refit, refit_metric, results, estimator
+            )
             self.best_n_resources_ = int(results["n_resources"][self.best_index_])
             if not callable(self.refit):
                 self.best_score_ = results[f"mean_test_{refit_metric}"][self.best_index_]
             self.best_params_ = results["params"][self.best_index_]
         if self.refit:
             resource = getattr(self, "resource", "epochs")
-            self.refit_epochs_ = epochs_for_refit(self.refit_epochs, self.best_n_resources_, train_fraction)
-            refit_params = {**self._own_schedule_length(estimator),  # the schedule spans the refit's epochs
-                            **clone(self.best_params_, safe=False), resource: self.refit_epochs_}
+            self.refit_epochs_ = epochs_for_refit(
+                self.refit_epochs, self.best_n_resources_, train_fraction
+            )
+            refit_params = {
+                **self._own_schedule_length(estimator),  # the schedule spans the refit's epochs
+                **clone(self.best_params_, safe=False),
+                resource: self.refit_epochs_,
+            }
             self.best_estimator_ = clone(estimator).set_params(**refit_params)
             start = time.time()
-            self.best_estimator_.fit(X, **fit_params) if y is None else self.best_estimator_.fit(X, y, **fit_params)
+            self.best_estimator_.fit(X, **fit_params) if y is None else self.best_estimator_.fit(
+                X, y, **fit_params
+            )
             self.refit_time_ = time.time() - start
             if hasattr(self.best_estimator_, "feature_names_in_"):
                 self.feature_names_in_ = self.best_estimator_.feature_names_in_
         self.scorer_ = scorers._scorers if isinstance(scorers, _MultimetricScorer) else scorers
         self.cv_results_ = results
 
-
     def _own_schedule_length(self, estimator):
         """The user's ``lr_schedule_epochs`` where ``_rung_schedule_length`` replaced it."""
         own = self.estimator.get_params()
-        changed = "lr_schedule_epochs" in own and estimator.get_params()["lr_schedule_epochs"] != own["lr_schedule_epochs"]
+        changed = (
+            "lr_schedule_epochs" in own
+            and estimator.get_params()["lr_schedule_epochs"] != own["lr_schedule_epochs"]
+        )
         return {"lr_schedule_epochs": own["lr_schedule_epochs"]} if changed else {}
 
     def _best_at_largest_budget(self, refit, refit_metric, results, estimator):
@@ -216,8 +287,12 @@ class RungSearchCV(BaseSearchCV):
             return self._select_best_index(refit, refit_metric, results)
         resource = getattr(self, "resource", "epochs")
         points = self._starting_points(estimator)
-        starting = [{k: v for k, v in row.items() if k != resource} in points for row in results["params"]]
-        return best_at_largest_budget(scores, results["n_resources"], top=self.max_epochs, starting=starting)
+        starting = [
+            {k: v for k, v in row.items() if k != resource} in points for row in results["params"]
+        ]
+        return best_at_largest_budget(
+            scores, results["n_resources"], top=self.max_epochs, starting=starting
+        )
 
 
 def best_at_largest_budget(scores, budgets, top=None, starting=None):
@@ -241,7 +316,12 @@ def best_at_largest_budget(scores, budgets, top=None, starting=None):
     finite = np.isfinite(scores)
     largest = budgets[finite].max()
     rows = finite & (budgets == largest)
-    if top is not None and starting is not None and largest < top and budgets[finite].min() == largest:
+    if (
+        top is not None
+        and starting is not None
+        and largest < top
+        and budgets[finite].min() == largest
+    ):
         kept = rows & np.asarray(starting, dtype=bool)
         rows = kept if kept.any() else rows
     return int(np.flatnonzero(rows)[np.argmax(scores[rows])])

@@ -22,7 +22,8 @@ import contextlib
 import signal
 import threading
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 RETRY_S = 0.5
 
@@ -74,7 +75,10 @@ def stop_on_signals(time_limit=None, reason=None, grace=None):
 
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGALRM)}
     signal.signal(signal.SIGINT, stop("interrupted"))
-    signal.signal(signal.SIGALRM, stop(reason or (f"time limit of {time_limit:g} s" if time_limit else "interrupted")))
+    signal.signal(
+        signal.SIGALRM,
+        stop(reason or (f"time limit of {time_limit:g} s" if time_limit else "interrupted")),
+    )
     if time_limit:
         signal.setitimer(signal.ITIMER_REAL, time_limit)
     try:
@@ -116,7 +120,9 @@ def in_fresh_thread(function, *args, **kwargs):
         except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
             outcome["error"] = error
 
-    worker = threading.Thread(target=run, name="after-stop", daemon=True)  # a second Ctrl-C still exits
+    worker = threading.Thread(
+        target=run, name="after-stop", daemon=True
+    )  # a second Ctrl-C still exits
     worker.start()
     while worker.is_alive():
         worker.join(0.2)  # in short waits, so that a signal's handler runs in this thread

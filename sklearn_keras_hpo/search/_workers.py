@@ -57,7 +57,9 @@ class Job:
 def open_pool(n_jobs):
     """The pool that runs a search's fits, from ``n_jobs`` and joblib's active configuration."""
     backend, _ = joblib.parallel.get_active_backend()
-    if hasattr(backend, "client"):  # joblib's DaskDistributedBackend: its n_jobs is the cluster's threads
+    if hasattr(
+        backend, "client"
+    ):  # joblib's DaskDistributedBackend: its n_jobs is the cluster's threads
         yield DaskPool(backend.client, backend.effective_n_jobs(n_jobs))
         return
     n_workers = joblib.effective_n_jobs(n_jobs)
@@ -81,7 +83,9 @@ def _process_backend(n_workers):
         if isinstance(getattr(parallel._backend, "_workers", None), concurrent.futures.Executor):
             yield parallel._backend
             return
-    with joblib.Parallel(n_jobs=n_workers, backend="loky") as parallel:  # multiprocessing & co.: loky
+    with joblib.Parallel(
+        n_jobs=n_workers, backend="loky"
+    ) as parallel:  # multiprocessing & co.: loky
         yield parallel._backend
 
 
@@ -125,7 +129,9 @@ class ExecutorPool(InlinePool):
         for future in futures:
             future.cancel()
         if self.end_workers and not all(future.done() for future in futures):
-            self.executor.terminate(kill_workers=True)  # loky: end the fits still training, free the maps
+            self.executor.terminate(
+                kill_workers=True
+            )  # loky: end the fits still training, free the maps
         # threads cannot be ended: theirs finish, and their results are dropped
 
 
@@ -181,7 +187,6 @@ class DaskPool:
 
     def wait(self, futures, timeout=None):
         from distributed import wait
-
         from distributed.client import FuturesCancelledError
 
         try:
@@ -213,7 +218,9 @@ class DaskPool:
         pass  # the nanny restarts the worker; lost arrays are scattered again when next submitted
 
 
-def run_jobs(scheduler, pool, submit_fold, n_folds, score, deadline=None, on_fits=None, lost_fold=None):
+def run_jobs(
+    scheduler, pool, submit_fold, n_folds, score, deadline=None, on_fits=None, lost_fold=None
+):
     """Run every job the scheduler gives, fold by fold, one fold per free worker.
 
     ``scheduler.next_job()`` returns a job to start, or None when nothing can start
@@ -233,7 +240,15 @@ def run_jobs(scheduler, pool, submit_fold, n_folds, score, deadline=None, on_fit
     failed fit's result, scored with ``error_score``. Both warn (``LostWorkerWarning``),
     naming the fits.
     """
-    runner = _Runner(scheduler, pool, submit_fold, n_folds, score, on_fits or (lambda started, done: None), lost_fold)
+    runner = _Runner(
+        scheduler,
+        pool,
+        submit_fold,
+        n_folds,
+        score,
+        on_fits or (lambda started, done: None),
+        lost_fold,
+    )
     return runner.run(deadline)
 
 
@@ -241,7 +256,12 @@ class _Runner:
     """The loop of ``run_jobs`` and its bookkeeping."""
 
     def __init__(self, scheduler, pool, submit_fold, n_folds, score, on_fits, lost_fold):
-        self.scheduler, self.pool, self.submit_fold, self.n_folds = scheduler, pool, submit_fold, n_folds
+        self.scheduler, self.pool, self.submit_fold, self.n_folds = (
+            scheduler,
+            pool,
+            submit_fold,
+            n_folds,
+        )
         self.score, self.on_fits, self.lost_fold = score, on_fits, lost_fold
         self.waiting = collections.deque()  # folds of started jobs not yet submitted
         self.suspects = collections.deque()  # folds lost with a dead worker, each to run alone
@@ -291,7 +311,11 @@ class _Runner:
     def _collect(self, done):
         lost = [fit for future in done for fit in self._settle(future)]
         if lost:
-            lost += [fit for future in self.pool.lost_with(list(self.running)) for fit in self._settle(future)]
+            lost += [
+                fit
+                for future in self.pool.lost_with(list(self.running))
+                for fit in self._settle(future)
+            ]
             self.pool.renew()
             self._after_loss(lost)
 
@@ -341,7 +365,10 @@ def _user_stacklevel():
     """``stacklevel`` that points a warning at the first frame outside this package,
     scikit-learn and joblib: the user's ``fit`` line, however deep the search calls."""
     frame, level = sys._getframe(1), 1  # 1: the function that calls warnings.warn
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in LIBRARY_PACKAGES:
+    while (
+        frame is not None
+        and frame.f_globals.get("__name__", "").partition(".")[0] in LIBRARY_PACKAGES
+    ):
         frame, level = frame.f_back, level + 1
     return level
 
@@ -353,5 +380,11 @@ def _names(fits):
 
 def describe(params):
     """Parameters as ``name=value, ...``, numbers plain (no ``np.float64(...)``)."""
-    plain = {name: value.item() if isinstance(value, np.generic) else value for name, value in (params or {}).items()}
-    return ", ".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value!r}" for name, value in plain.items())
+    plain = {
+        name: value.item() if isinstance(value, np.generic) else value
+        for name, value in (params or {}).items()
+    }
+    return ", ".join(
+        f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value!r}"
+        for name, value in plain.items()
+    )

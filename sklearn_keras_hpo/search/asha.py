@@ -20,8 +20,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._rung_search import RungSearchCV
 from ._workers import Job
-from .samplers import SAMPLERS
 from .hyperband import hyperband_brackets
+from .samplers import SAMPLERS
 
 
 def halving_rungs(max_epochs, factor=3, min_epochs=1):
@@ -59,11 +59,15 @@ def asha_promotion(rungs, factor, *, finishing=False):
     (1, 2)
     """
     for rung in range(len(rungs) - 2, -1, -1):
-        finished = [(candidate, score) for candidate, score in rungs[rung].items() if score is not None]
+        finished = [
+            (candidate, score) for candidate, score in rungs[rung].items() if score is not None
+        ]
         n_top = len(finished) // factor
         if finishing and finished and len(finished) == len(rungs[rung]):
             n_top = max(n_top, 1)
-        ranked = sorted((item for item in finished if not math.isnan(item[1])), key=lambda item: -item[1])
+        ranked = sorted(
+            (item for item in finished if not math.isnan(item[1])), key=lambda item: -item[1]
+        )
         for candidate, _ in ranked[:n_top]:
             if candidate not in rungs[rung + 1]:
                 return candidate, rung + 1
@@ -94,7 +98,9 @@ class AsyncHalvingSchedule:
         self.exhausted = False
 
     def next_job(self):
-        promotion = self._point_promotion() or asha_promotion(self.rungs, self.factor, finishing=self.exhausted)
+        promotion = self._point_promotion() or asha_promotion(
+            self.rungs, self.factor, finishing=self.exhausted
+        )
         if promotion is None and not self.exhausted:
             params = self.sampler.ask(1)
             if not params:
@@ -119,7 +125,11 @@ class AsyncHalvingSchedule:
         for rung in range(len(self.rungs) - 2, -1, -1):
             for candidate in range(min(self.n_points, len(self.drawn))):
                 score = self.rungs[rung].get(candidate)
-                if score is not None and not np.isnan(score) and candidate not in self.rungs[rung + 1]:
+                if (
+                    score is not None
+                    and not np.isnan(score)
+                    and candidate not in self.rungs[rung + 1]
+                ):
                     return candidate, rung + 1
         return None
 
@@ -247,7 +257,10 @@ class AsyncHalvingSearchCV(RungSearchCV):
         "checkpoint_dir": [None, str],
         "sampler": [StrOptions(set(SAMPLERS)), HasMethods(["sample_relative"])],
         "points_to_evaluate": [None, list],
-        "refit_epochs": [StrOptions({"searched", "scaled"}), Interval(Integral, 1, None, closed="left")],
+        "refit_epochs": [
+            StrOptions({"searched", "scaled"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "random_state": ["random_state"],
         "log_to": [None, str, dict, HasMethods(["search_started", "fit_finished", "search_ended"])],
     }

@@ -47,7 +47,9 @@ import numpy as np
 
 SEARCH_SHARE = 0.4  # of the time limit; the rest is for the refit and the report
 FILL_STRETCH = 3  # "fill" refits up to this many times the search's longest training
-MIN_RESERVE = 10.0  # seconds kept from the search at least: a refit and a report cost that much at any size
+MIN_RESERVE = (
+    10.0  # seconds kept from the search at least: a refit and a report cost that much at any size
+)
 FIXED_SECONDS = 6.0  # a refit's cost besides its epochs: building and tracing the model
 REPORT_SECONDS = 4.0  # the report's plots and tables, besides predicting the held-out images
 RESTORE_SECONDS = 2.0  # building the best model and restoring its first fold's checkpoint
@@ -78,7 +80,11 @@ class Budget:
         return max((1 - SEARCH_SHARE) * self.time_limit, MIN_RESERVE)
 
     def seconds_left(self):
-        return math.inf if self.time_limit is None else self.time_limit - (time.monotonic() - self.started)
+        return (
+            math.inf
+            if self.time_limit is None
+            else self.time_limit - (time.monotonic() - self.started)
+        )
 
 
 def refit_epochs(*, epochs, epoch_seconds, train_fraction, seconds_left, reserve=FIXED_SECONDS):
@@ -100,7 +106,11 @@ def solo_speedup(n_jobs, cores=None):
     margin, because a refit planned too long overruns the limit and one planned too short
     only ends early.
 
-    >>> round(solo_speedup(2, cores=2), 2), solo_speedup(1, cores=2), round(solo_speedup(8, cores=4), 2)
+    >>> (
+    ...     round(solo_speedup(2, cores=2), 2),
+    ...     solo_speedup(1, cores=2),
+    ...     round(solo_speedup(8, cores=4), 2),
+    ... )
     (1.52, 1.0, 2.3)
     """
     from joblib import effective_n_jobs
@@ -114,7 +124,10 @@ def epochs_for_refit(rule, searched, train_fraction, longest=None):
     times the ``longest`` training the search considered (``"fill"``: the time left cuts
     it), or a given number.
 
-    >>> [epochs_for_refit(rule, 9, 2 / 3, longest=15) for rule in ("searched", "scaled", "fill", 20)]
+    >>> [
+    ...     epochs_for_refit(rule, 9, 2 / 3, longest=15)
+    ...     for rule in ("searched", "scaled", "fill", 20)
+    ... ]
     [9, 14, 45, 20]
     """
     if rule == "searched":
@@ -131,7 +144,9 @@ def refit_rule(text):
     if text in ("searched", "scaled", "fill"):
         return text
     if not text.isdigit() or int(text) < 1:
-        raise ValueError(f"refit epochs must be searched, scaled, fill or a number >= 1, got {text!r}")
+        raise ValueError(
+            f"refit epochs must be searched, scaled, fill or a number >= 1, got {text!r}"
+        )
     return int(text)
 
 
@@ -162,7 +177,9 @@ def measured_epoch_seconds(estimator, X, y):
     batch = params["batch_size"]
     n = max(batch, min(PROBE_BATCHES * batch, len(y) // 20))
     # no held-out split (too few images for every class; the refit's epoch trains on less)
-    probe = clone(estimator).set_params(epochs=1, checkpoint_dir=None, validation_fraction=None, early_stopping=False)
+    probe = clone(estimator).set_params(
+        epochs=1, checkpoint_dir=None, validation_fraction=None, early_stopping=False
+    )
     seconds = []
     for size in (2 * batch, n, 2 * n):
         rows = _probe_rows(y, size)
@@ -172,7 +189,9 @@ def measured_epoch_seconds(estimator, X, y):
     per_image = max(seconds[2] - seconds[1], seconds[2] / 2) / n  # noise: at most half of it fixed
     fixed = max(seconds[1] - per_image * n, 0.0)
     held_out = params.get("validation_fraction") or params.get("validation_split") or 0.0
-    return fixed + per_image * len(y) * (1 - held_out + held_out / 3)  # predicting costs about a third
+    return fixed + per_image * len(y) * (
+        1 - held_out + held_out / 3
+    )  # predicting costs about a third
 
 
 def _probe_rows(y, n):
@@ -188,8 +207,19 @@ def _probe_rows(y, n):
     return np.sort(rows)
 
 
-def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_out, rule="searched", longest=None,
-                 measure=False):  # fmt: skip
+def refit_within(
+    budget,
+    estimator,
+    params,
+    train,
+    *,
+    cv,
+    epoch_seconds,
+    n_held_out,
+    rule="searched",
+    longest=None,
+    measure=False,
+):
     """``(fitted, what was done)``: ``estimator`` with the best ``params`` fitted in what
     ``budget`` leaves (less the report's share): on the whole training set for its own
     epochs, or for the epochs that fit, or, with no time for one, its fit on the first of
@@ -202,24 +232,40 @@ def refit_within(budget, estimator, params, train, *, cv, epoch_seconds, n_held_
 
     X, y = train
     fraction = (cv - 1) / cv
-    epochs = epochs_for_refit(rule, params.get("epochs", estimator.get_params()["epochs"]), fraction, longest)
+    epochs = epochs_for_refit(
+        rule, params.get("epochs", estimator.get_params()["epochs"]), fraction, longest
+    )
     reserve = report_reserve(n_held_out, epoch_seconds, fraction * len(y))
     best = clone(estimator).set_params(**params)
-    affordable = refit_epochs(epochs=epochs, epoch_seconds=epoch_seconds, train_fraction=fraction,
-                              seconds_left=budget.seconds_left() - reserve)  # fmt: skip
+    affordable = refit_epochs(
+        epochs=epochs,
+        epoch_seconds=epoch_seconds,
+        train_fraction=fraction,
+        seconds_left=budget.seconds_left() - reserve,
+    )
     if measure and math.isfinite(budget.seconds_left()) and affordable >= 2:
-        affordable = refit_epochs(epochs=epochs, epoch_seconds=measured_epoch_seconds(best, X, y), train_fraction=1.0,
-                                  seconds_left=budget.seconds_left() - reserve)  # fmt: skip
+        affordable = refit_epochs(
+            epochs=epochs,
+            epoch_seconds=measured_epoch_seconds(best, X, y),
+            train_fraction=1.0,
+            seconds_left=budget.seconds_left() - reserve,
+        )
     if affordable >= 1:
         best.set_params(epochs=affordable).fit(X, y)
         if rule == "fill":
-            return best, (f"on the whole training set for {affordable} epochs (what the time left "
-                          f"affords, up to {epochs}: {FILL_STRETCH} x the search's longest training)")  # fmt: skip
+            return best, (
+                f"on the whole training set for {affordable} epochs (what the time left "
+                f"affords, up to {epochs}: {FILL_STRETCH} x the search's longest training)"
+            )
         if affordable < epochs:
-            return best, (f"on the whole training set for {affordable} of its {epochs} epochs (what the "
-                          "time limit left room for)")  # fmt: skip
+            return best, (
+                f"on the whole training set for {affordable} of its {epochs} epochs (what the "
+                "time limit left room for)"
+            )
         return best, f"on the whole training set for {affordable} epochs"
     first_fold, _ = next(check_cv(cv, y, classifier=True).split(X, y))
     best.fit(X[first_fold], y[first_fold])  # the search's own fit: its checkpoint holds it
-    return best, (f"no time left to train: the best configuration's fit on fold 1 ({len(first_fold)} "
-                  "images), restored from its checkpoint")
+    return best, (
+        f"no time left to train: the best configuration's fit on fold 1 ({len(first_fold)} "
+        "images), restored from its checkpoint"
+    )

@@ -49,7 +49,10 @@ def hyperband_brackets(max_epochs, factor=3, min_epochs=1):
     brackets = []
     for s in range(s_max, -1, -1):
         n = math.ceil((s_max + 1) * factor**s / (s + 1))
-        rungs = [(n // factor**i, max(min_epochs, round(max_epochs / factor ** (s - i)))) for i in range(s + 1)]
+        rungs = [
+            (n // factor**i, max(min_epochs, round(max_epochs / factor ** (s - i))))
+            for i in range(s + 1)
+        ]
         brackets.append((s, rungs))
     return brackets
 
@@ -90,12 +93,16 @@ class HyperbandSchedule:
     True
     """
 
-    def __init__(self, brackets, sampler, resource="epochs", n_iterations=1, points=(), model_guided=False):
+    def __init__(
+        self, brackets, sampler, resource="epochs", n_iterations=1, points=(), model_guided=False
+    ):
         self.shape, self.sampler, self.resource = brackets, sampler, resource
         self.iterations_left, self.model_guided, self.iteration = n_iterations, model_guided, -1
         self.brackets = []
         if points:  # every starting point at every rung of the most exploratory bracket
-            self.brackets.append(_Bracket(-1, [(len(points), epochs) for _, epochs in brackets[0][1]], list(points)))
+            self.brackets.append(
+                _Bracket(-1, [(len(points), epochs) for _, epochs in brackets[0][1]], list(points))
+            )
         self.waiting = False
         self._next_iteration()
 
@@ -133,9 +140,13 @@ class HyperbandSchedule:
                 return Job(
                     order=(index, bracket.rung, position),
                     params={**bracket.candidates[position], self.resource: epochs},
-                    columns={"iteration": bracket.iteration, "bracket": bracket.s, "rung": bracket.rung,
-                             "n_resources": epochs},
-                )  # fmt: skip
+                    columns={
+                        "iteration": bracket.iteration,
+                        "bracket": bracket.s,
+                        "rung": bracket.rung,
+                        "n_resources": epochs,
+                    },
+                )
         return None
 
     def report(self, job, score):
@@ -148,7 +159,9 @@ class HyperbandSchedule:
         scores = [bracket.scores[i] for i in range(len(bracket.candidates))]
         bracket.rung, bracket.started, bracket.scores = rung + 1, 0, {}
         if bracket.rung < len(bracket.rungs):
-            bracket.candidates = [bracket.candidates[i] for i in top_k(scores, bracket.rungs[bracket.rung][0])]
+            bracket.candidates = [
+                bracket.candidates[i] for i in top_k(scores, bracket.rungs[bracket.rung][0])
+            ]
 
 
 class HyperbandSearchCV(RungSearchCV):
@@ -272,7 +285,10 @@ class HyperbandSearchCV(RungSearchCV):
         "time_limit": [None, Interval(Real, 0, None, closed="neither")],
         "sampler": [StrOptions(set(SAMPLERS)), HasMethods(["sample_relative"])],
         "points_to_evaluate": [None, list],
-        "refit_epochs": [StrOptions({"searched", "scaled"}), Interval(Integral, 1, None, closed="left")],
+        "refit_epochs": [
+            StrOptions({"searched", "scaled"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "random_state": ["random_state"],
         "log_to": [None, str, dict, HasMethods(["search_started", "fit_finished", "search_ended"])],
     }
@@ -305,10 +321,16 @@ class HyperbandSearchCV(RungSearchCV):
         log_to=None,
     ):
         super().__init__(
-            estimator=estimator, scoring=scoring, n_jobs=n_jobs, refit=refit, cv=cv,
-            verbose=verbose, pre_dispatch=pre_dispatch, error_score=error_score,
+            estimator=estimator,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            pre_dispatch=pre_dispatch,
+            error_score=error_score,
             return_train_score=return_train_score,
-        )  # fmt: skip
+        )
         self.param_distributions = param_distributions
         self.max_epochs = max_epochs
         self.factor = factor
@@ -329,5 +351,11 @@ class HyperbandSearchCV(RungSearchCV):
 
     def _schedule(self, rng, points):
         brackets = hyperband_brackets(self.max_epochs, self.factor, self.min_epochs)
-        return HyperbandSchedule(brackets, self._sampler(rng, points=()), self.resource, self.n_iterations, points,
-                                 model_guided=self.sampler != "random")  # fmt: skip
+        return HyperbandSchedule(
+            brackets,
+            self._sampler(rng, points=()),
+            self.resource,
+            self.n_iterations,
+            points,
+            model_guided=self.sampler != "random",
+        )

@@ -57,7 +57,9 @@ def partial_results(records, n_folds):
     """cv_results_-like columns of the configurations whose every fold finished."""
     by_config = {}
     for record in read_records(records):
-        by_config.setdefault(json.dumps(record["params"], sort_keys=True), []).append(record["score"])
+        by_config.setdefault(json.dumps(record["params"], sort_keys=True), []).append(
+            record["score"]
+        )
     done = {key: scores[:n_folds] for key, scores in by_config.items() if len(scores) >= n_folds}
     params = [json.loads(key) for key in done]
     return {
@@ -73,6 +75,8 @@ def epoch_seconds(records, params):
     every fit when none of its own says; None when none does)."""
     wanted = {name: value for name, value in params.items() if jsonable(value)}
     every = [r for r in read_records(records) if r.get("epoch_seconds")]
-    own = [r for r in every if all(r["params"].get(name) == value for name, value in wanted.items())]
+    own = [
+        r for r in every if all(r["params"].get(name) == value for name, value in wanted.items())
+    ]
     chosen = [r["epoch_seconds"] for r in own or every]
     return float(np.median(chosen)) if chosen else None

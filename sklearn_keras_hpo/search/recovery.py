@@ -102,7 +102,10 @@ def lost_fit(fit_and_score, data, kwargs):
         "alone, after dying with it once already: killed by the system (often for memory) or a crash in "
         "native code. Lower batch_size or image_size, or leave this configuration out of the search."
     )
-    kwargs = {**kwargs, "train": np.asarray(kwargs["train"])[:0]}  # nothing to copy: the fit raises at once
+    kwargs = {
+        **kwargs,
+        "train": np.asarray(kwargs["train"])[:0],
+    }  # nothing to copy: the fit raises at once
     return fit_and_score(_LostFit(message), *data, **kwargs)
 
 
@@ -138,9 +141,12 @@ class _RetryingParallel:
         if not tasks:
             return []
         n_splits = tasks[0][2].get("split_progress", (0, 1))[1]
-        progress.count_fits(started=len(tasks))  # the whole call's fits: the bar's total from the start
+        progress.count_fits(
+            started=len(tasks)
+        )  # the whole call's fits: the bar's total from the start
         config, filters = get_config(), list(warnings.filters)
         with open_pool(self.n_jobs) as pool:
+
             def submit(job, fold):
                 function, args, kwargs = tasks[job.order * n_splits + fold]
                 function = function.with_config_and_warning_filters(config, filters)
@@ -151,8 +157,15 @@ class _RetryingParallel:
                 return lost_fit(_fit_and_score, args[1:], kwargs)
 
             jobs = _Candidates(tasks, n_splits)
-            finished = run_jobs(jobs, pool, submit, n_splits, score=lambda outs: 0.0,
-                                on_fits=_finished_only, lost_fold=lost)  # fmt: skip
+            finished = run_jobs(
+                jobs,
+                pool,
+                submit,
+                n_splits,
+                score=lambda outs: 0.0,
+                on_fits=_finished_only,
+                lost_fold=lost,
+            )
         return [out for _, outs in sorted(finished, key=lambda item: item[0].order) for out in outs]
 
 

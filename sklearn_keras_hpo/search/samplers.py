@@ -38,18 +38,26 @@ class RandomSampler:
     [{'a': 9}, {'a': 3}]
     """
 
-    def __init__(self, param_distributions, random_state, points=(), n_candidates=None, stream=False):
+    def __init__(
+        self, param_distributions, random_state, points=(), n_candidates=None, stream=False
+    ):
         self.param_distributions, self.random_state = param_distributions, random_state
         self.points = [dict(point) for point in points]
-        self._stream = candidate_stream(param_distributions, n_candidates, random_state) if stream else None
+        self._stream = (
+            candidate_stream(param_distributions, n_candidates, random_state) if stream else None
+        )
 
     def ask(self, n):
         """``n`` candidates (fewer when the stream ends)."""
         points, self.points = self.points[:n], self.points[n:]
         n -= len(points)
         if self._stream is not None:
-            return points + [params for _, params in zip(range(n), self._stream)]
-        return points + (list(ParameterSampler(self.param_distributions, n, random_state=self.random_state)) if n else [])
+            return points + [params for _, params in zip(range(n), self._stream, strict=False)]
+        return points + (
+            list(ParameterSampler(self.param_distributions, n, random_state=self.random_state))
+            if n
+            else []
+        )
 
     def tell(self, params, epochs, score):
         """Random draws learn nothing."""
@@ -59,7 +67,9 @@ def candidate_stream(param_distributions, n_candidates, random_state):
     """Candidates drawn by a seeded ``ParameterSampler``: ``n_candidates`` of them, or with
     None, the whole grid when every value is a list and no end otherwise."""
     if n_candidates is None:
-        grids = param_distributions if isinstance(param_distributions, list) else [param_distributions]
+        grids = (
+            param_distributions if isinstance(param_distributions, list) else [param_distributions]
+        )
         finite = not any(hasattr(value, "rvs") for grid in grids for value in grid.values())
         n_candidates = len(ParameterGrid(param_distributions)) if finite else sys.maxsize
     return iter(ParameterSampler(param_distributions, n_candidates, random_state=random_state))
@@ -78,14 +88,19 @@ class OptunaSampler:
         if isinstance(param_distributions, list):
             if len(param_distributions) != 1:
                 raise ValueError(
-                    "A model-guided sampler searches one space: give param_distributions as one dict "
-                    f"(got a list of {len(param_distributions)}), or use sampler='random'."
+                    "A model-guided sampler searches one space: give param_distributions as one "
+                    f"dict (got a list of {len(param_distributions)}), or use sampler='random'."
                 )
             param_distributions = param_distributions[0]
         self.names = list(param_distributions)
-        self.fixed = {name: _Choice(spec) for name, spec in param_distributions.items() if _one_value(spec)}
-        self.space = {name: _distribution(optuna, name, spec) for name, spec in param_distributions.items()
-                      if name not in self.fixed}  # fmt: skip
+        self.fixed = {
+            name: _Choice(spec) for name, spec in param_distributions.items() if _one_value(spec)
+        }
+        self.space = {
+            name: _distribution(optuna, name, spec)
+            for name, spec in param_distributions.items()
+            if name not in self.fixed
+        }
         if sampler == "tpe":
             seed = int(random_state.randint(np.iinfo(np.int32).max))
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=len(self.space) + 1)
@@ -111,16 +126,23 @@ class OptunaSampler:
         study = optuna.create_study(direction="maximize", sampler=self.sampler)
         distributions = {name: dist for name, (dist, _) in self.space.items()}
         for internal, score in self._model_results():
-            study.add_trial(optuna.trial.create_trial(params=internal, distributions=distributions, value=score))
+            study.add_trial(
+                optuna.trial.create_trial(params=internal, distributions=distributions, value=score)
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             trial = study.ask(distributions)
         drawn = {name: decode(trial.params[name]) for name, (_, decode) in self.space.items()}
-        return {name: self.fixed[name](0) if name in self.fixed else drawn[name] for name in self.names}
+        return {
+            name: self.fixed[name](0) if name in self.fixed else drawn[name] for name in self.names
+        }
 
     def _model_results(self):
         """The results of the largest budget with at least d + 1 of them, else of the fullest."""
-        told = {epochs: [r for r in results if r[0] is not None] for epochs, results in self.results.items()}
+        told = {
+            epochs: [r for r in results if r[0] is not None]
+            for epochs, results in self.results.items()
+        }
         if not any(told.values()):
             return []
         enough = [epochs for epochs, results in told.items() if len(results) > len(self.space)]
@@ -129,7 +151,9 @@ class OptunaSampler:
 
     def _internal(self, params):
         """``params`` in the sampler's terms, or None when a value lies outside the space."""
-        if any(constant.position(params.get(name)) is None for name, constant in self.fixed.items()):
+        if any(
+            constant.position(params.get(name)) is None for name, constant in self.fixed.items()
+        ):
             return None
         internal = {}
         for name, (dist, decode) in self.space.items():
@@ -145,13 +169,17 @@ class OptunaSampler:
         return internal
 
 
-def make_sampler(sampler, param_distributions, random_state, points=(), n_candidates=None, stream=False):
+def make_sampler(
+    sampler, param_distributions, random_state, points=(), n_candidates=None, stream=False
+):
     """The sampler object for a search's ``sampler`` parameter."""
     if sampler == "random":
         return RandomSampler(param_distributions, random_state, points, n_candidates, stream)
     if sampler == "tpe" or hasattr(sampler, "sample_relative"):
         return OptunaSampler(sampler, param_distributions, random_state, points, n_candidates)
-    raise ValueError(f"sampler must be 'random', 'tpe' or an Optuna sampler instance; got {sampler!r}.")
+    raise ValueError(
+        f"sampler must be 'random', 'tpe' or an Optuna sampler instance; got {sampler!r}."
+    )
 
 
 def import_optuna():
@@ -160,7 +188,8 @@ def import_optuna():
         import optuna
     except ImportError as error:
         raise ImportError(
-            "sampler='tpe' (or an Optuna sampler) needs Optuna: pip install 'sklearn_keras_hpo[optuna]'"
+            "sampler='tpe' (or an Optuna sampler) needs Optuna: "
+            "pip install 'sklearn_keras_hpo[optuna]'"
         ) from error
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
@@ -170,7 +199,9 @@ def _distribution(optuna, name, spec):
     """``(optuna distribution, decode)`` for one searched parameter."""
     if isinstance(spec, (list, tuple, np.ndarray)):
         choices = list(spec)
-        return optuna.distributions.CategoricalDistribution(list(range(len(choices)))), _Choice(choices)
+        return optuna.distributions.CategoricalDistribution(list(range(len(choices)))), _Choice(
+            choices
+        )
     kind = getattr(getattr(spec, "dist", None), "name", None)
     if kind in ("uniform", "loguniform", "reciprocal"):
         low, high = (float(bound) for bound in spec.support())
@@ -222,4 +253,3 @@ def _equal(a, b):
         return bool(np.all(np.asarray(a, dtype=object) == np.asarray(b, dtype=object)))
     except (TypeError, ValueError):
         return False
-

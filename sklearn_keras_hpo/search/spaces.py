@@ -99,19 +99,26 @@ def search_space(name, kind="random", *, X=None, image_shape=None):
     """
     if isinstance(name, str) and name == "auto":
         if X is None:
-            raise ValueError('search_space("auto") builds the space from the data: pass X=the training '
-                             "images (and image_shape=(h, w, c) when X holds file paths).")
+            raise ValueError(
+                'search_space("auto") builds the space from the data: pass X=the training '
+                "images (and image_shape=(h, w, c) when X holds file paths)."
+            )
         shape = image_shape or np.shape(X)[1:]
         if len(shape) < 2:
-            raise ValueError("X holds no image shape (file paths?): pass image_shape=(h, w, c), the shape the "
-                             "files are read at.")
+            raise ValueError(
+                "X holds no image shape (file paths?): pass image_shape=(h, w, c), the shape the "
+                "files are read at."
+            )
         specs = auto_space(shape, len(X))
     elif isinstance(name, dict):
         specs = name
     elif name in PRESETS:
         specs = PRESETS[name]
     else:
-        raise ValueError(f"Unknown search space {name!r}; choose 'auto', one of {sorted(PRESETS)} or give a file.")
+        raise ValueError(
+            f"Unknown search space {name!r}; choose 'auto', one of {sorted(PRESETS)} or give a "
+            "file."
+        )
     convert = {"random": _random, "bayes": _bayes, "grid": _grid}.get(kind)
     if convert is None:
         raise ValueError(f"kind must be 'random', 'bayes' or 'grid', got {kind!r}.")
@@ -164,7 +171,8 @@ def auto_space(image_shape, n_samples):
 
 
 def read_space_file(path):
-    """Specs from a YAML or JSON file: ``param: [choices]`` or ``param: {int|log|real: [low, high]}``.
+    """Specs from a YAML or JSON file: ``param: [choices]`` or
+    ``param: {int|log|real: [low, high]}``.
 
     >>> import json, tempfile
     >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
@@ -177,7 +185,9 @@ def read_space_file(path):
     with open(path) as file:
         mapping = yaml.safe_load(file)
     if not isinstance(mapping, dict) or not mapping:
-        raise ValueError(f"{path} must map parameter names to [choices] or {{int|log|real: [low, high]}}.")
+        raise ValueError(
+            f"{path} must map parameter names to [choices] or {{int|log|real: [low, high]}}."
+        )
     return {str(param): _spec(path, param, value) for param, value in mapping.items()}
 
 
@@ -185,7 +195,7 @@ def _spec(path, param, value):
     if isinstance(value, list) and value:
         return ("cat", value)
     if isinstance(value, dict) and len(value) == 1:
-        (kind, bounds), = value.items()
+        ((kind, bounds),) = value.items()
         if kind in ("int", "log", "real") and isinstance(bounds, list) and len(bounds) == 2:
             low, high = (int(b) if kind == "int" else float(b) for b in bounds)
             if low < high and (kind != "log" or low > 0):
@@ -202,8 +212,11 @@ def _random(kind, *args):
     if kind == "cat":
         return list(args[0])
     low, high = args
-    return {"int": lambda: randint(low, high + 1), "log": lambda: loguniform(low, high),
-            "real": lambda: uniform(low, high - low)}[kind]()  # fmt: skip
+    return {
+        "int": lambda: randint(low, high + 1),
+        "log": lambda: loguniform(low, high),
+        "real": lambda: uniform(low, high - low),
+    }[kind]()
 
 
 def _bayes(kind, *args):
@@ -212,8 +225,11 @@ def _bayes(kind, *args):
     if kind == "cat":
         return Categorical(list(args[0]))
     low, high = args
-    return {"int": lambda: Integer(low, high), "log": lambda: Real(low, high, prior="log-uniform"),
-            "real": lambda: Real(low, high)}[kind]()  # fmt: skip
+    return {
+        "int": lambda: Integer(low, high),
+        "log": lambda: Real(low, high, prior="log-uniform"),
+        "real": lambda: Real(low, high),
+    }[kind]()
 
 
 def _grid(kind, *args):

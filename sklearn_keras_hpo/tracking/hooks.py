@@ -83,8 +83,12 @@ def _safely(method, *args):
     try:
         method(*args)
     except Exception as error:
-        warnings.warn(f"Experiment tracking failed, the search goes on without it: {type(error).__name__}: "
-                      f"{error}", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"Experiment tracking failed, the search goes on without it: {type(error).__name__}: "
+            f"{error}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 def deliver(outs):
@@ -129,10 +133,15 @@ def _succeeded(future):
 
 
 def _patch():
-    _originals.update(fit_and_score=sklearn_search._fit_and_score,
-                      check=sklearn_search._warn_or_raise_about_fit_failures, fit=BaseSearchCV.fit)  # fmt: skip
+    _originals.update(
+        fit_and_score=sklearn_search._fit_and_score,
+        check=sklearn_search._warn_or_raise_about_fit_failures,
+        fit=BaseSearchCV.fit,
+    )
     sklearn_search._fit_and_score = RecordedFit(_originals["fit_and_score"])
-    sklearn_search._warn_or_raise_about_fit_failures = functools.partial(_checked, _originals["check"])
+    sklearn_search._warn_or_raise_about_fit_failures = functools.partial(
+        _checked, _originals["check"]
+    )
     BaseSearchCV.fit = _observed_fit(_originals["fit"])
 
 

@@ -35,7 +35,9 @@ class SearchState:
         resource = getattr(search, "resource", None)
         self.resource = resource if isinstance(resource, str) and resource != "n_samples" else None
         estimator = getattr(search, "estimator", None)
-        self.epochs = estimator.get_params().get("epochs") if hasattr(estimator, "get_params") else None
+        self.epochs = (
+            estimator.get_params().get("epochs") if hasattr(estimator, "get_params") else None
+        )
         self.candidates = {}
         self.seen = set()
 
@@ -47,8 +49,12 @@ class SearchState:
     def budget(self, params, default=None):
         """The budget a fit or a ``cv_results_`` row had: its resource value, else its
         ``epochs``, else ``default``, else the estimator's ``epochs``."""
-        for value in (params.get(self.resource) if self.resource else None, params.get("epochs"), default,
-                      self.epochs):  # fmt: skip
+        for value in (
+            params.get(self.resource) if self.resource else None,
+            params.get("epochs"),
+            default,
+            self.epochs,
+        ):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return int(value)
         return 0
@@ -78,7 +84,11 @@ class SearchLogger:
 
     @property
     def uses_mlflow(self):
-        return self.tracking_uri is not None or self.experiment is not None or self.tensorboard_dir is None
+        return (
+            self.tracking_uri is not None
+            or self.experiment is not None
+            or self.tensorboard_dir is None
+        )
 
     def __enter__(self):
         self._depth = getattr(self, "_depth", 0) + 1
@@ -125,7 +135,13 @@ class SearchLogger:
         if state is None or record["id"] in state.seen or record.get("fold") is None:
             return
         state.seen.add(record["id"])
-        self._fits.put((state.candidate(record["params"]), record, state.budget(record["params"], record["epochs"])))
+        self._fits.put(
+            (
+                state.candidate(record["params"]),
+                record,
+                state.budget(record["params"], record["epochs"]),
+            )
+        )
 
     def _write_fits(self):
         while (fit := self._fits.get()) is not None:
@@ -141,8 +157,12 @@ class SearchLogger:
         self._thread.join()
         if self._failures:
             failure = self._failures[0]
-            warnings.warn(f"Experiment tracking failed for {len(self._failures)} fit(s), the search went on: "
-                          f"{type(failure).__name__}: {failure}", RuntimeWarning, stacklevel=2)  # fmt: skip
+            warnings.warn(
+                f"Experiment tracking failed for {len(self._failures)} fit(s), the search went on: "
+                f"{type(failure).__name__}: {failure}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         for writer in self._writers:
             writer.end(search, self._state, error)
 
@@ -214,11 +234,15 @@ def logger_for(log_to):
         return SearchLogger(tracking_uri=log_to)
     if isinstance(log_to, dict):
         return SearchLogger(**log_to)
-    raise ValueError(f"log_to must be a tracking URI, a dict of log_search keywords or a log_search(); "
-                     f"got {log_to!r}.")
+    raise ValueError(
+        f"log_to must be a tracking URI, a dict of log_search keywords or a log_search(); "
+        f"got {log_to!r}."
+    )
 
 
 def missing_extra(package, extra, feature):
     """The ImportError for a missing optional package: it names the extra to install."""
-    return ImportError(f"{feature} needs the {package!r} package, which is not installed: "
-                       f"{EXTRA_HINT.format(extra=extra)}")
+    return ImportError(
+        f"{feature} needs the {package!r} package, which is not installed: "
+        f"{EXTRA_HINT.format(extra=extra)}"
+    )

@@ -30,7 +30,10 @@ SCORE_PREFIXES = ("mean_test_", "std_test_", "mean_train_", "std_train_", "mean_
 
 class _Child:
     def __init__(self, run_id, logged=None):
-        self.run_id, self.logged = run_id, logged  # logged: {key: steps}, None until read (resumed runs)
+        self.run_id, self.logged = (
+            run_id,
+            logged,
+        )  # logged: {key: steps}, None until read (resumed runs)
 
 
 class MlflowWriter:
@@ -56,7 +59,9 @@ class MlflowWriter:
             self.children = self._earlier_children(found)
             return
         tags = {RESUME_TAG: resume} if resume else {}
-        run = self.client.create_run(self.experiment_id, run_name=self.run_name or type(search).__name__, tags=tags)
+        run = self.client.create_run(
+            self.experiment_id, run_name=self.run_name or type(search).__name__, tags=tags
+        )
         self.run_id = run.info.run_id
         self._log_params(self.run_id, describe_search(search))
 
@@ -70,8 +75,14 @@ class MlflowWriter:
             best = {f"best.{k}": v for k, v in plain(search.best_params_).items()}
             self.client.set_tag(self.run_id, "best_params", _text(plain(search.best_params_)))
         score = getattr(search, "best_score_", None)
-        metrics = [("best_score", score)] if isinstance(score, (int, float)) and math.isfinite(score) else []
-        self._log(self.run_id, metrics=[(k, v, 0) for k, v in metrics], params=best, new_params_only=True)
+        metrics = (
+            [("best_score", score)]
+            if isinstance(score, (int, float)) and math.isfinite(score)
+            else []
+        )
+        self._log(
+            self.run_id, metrics=[(k, v, 0) for k, v in metrics], params=best, new_params_only=True
+        )
         with tempfile.TemporaryDirectory(prefix="skhpo-mlflow-") as folder:
             self._log_artifacts(search, Path(folder))
         status = "FINISHED" if error is None else ("KILLED" if _is_interrupt(error) else "FAILED")
@@ -95,7 +106,9 @@ class MlflowWriter:
 
     def log_artifact(self, path, artifact_path=None):
         if self.run_id is None:
-            raise ValueError("No search has been logged in this block yet: there is no run to attach to.")
+            raise ValueError(
+                "No search has been logged in this block yet: there is no run to attach to."
+            )
         log = self.client.log_artifacts if Path(path).is_dir() else self.client.log_artifact
         log(self.run_id, str(path), artifact_path)
 
@@ -110,10 +123,16 @@ class MlflowWriter:
         for name, values in record["history"].items():
             offset = n_epochs - len(values)  # a history shorter than the epochs ends at the last
             key = f"fold_{fold}/{name}"
-            metrics += [(key, value, offset + i) for i, value in enumerate(values)
-                        if value is not None and self._new_point(child, key, offset + i, offset + i >= initial)]
+            metrics += [
+                (key, value, offset + i)
+                for i, value in enumerate(values)
+                if value is not None
+                and self._new_point(child, key, offset + i, offset + i >= initial)
+            ]
         score = record["score"]
-        if isinstance(score, (int, float)) and self._new_point(child, f"fold_{fold}/test_score", budget, False):
+        if isinstance(score, (int, float)) and self._new_point(
+            child, f"fold_{fold}/test_score", budget, False
+        ):
             metrics.append((f"fold_{fold}/test_score", score, budget))
         self._log(child.run_id, metrics=metrics)
 
@@ -142,27 +161,48 @@ class MlflowWriter:
             budget = state.budget(plain(params), _row_value(results, "n_resources", i))
             columns = [name for name in results if name.startswith(SCORE_PREFIXES)]
             points = [(name, float(results[name][i]), budget) for name in columns]
-            self._log(child.run_id, metrics=[(k, v, s) for k, v, s in points
-                                             if math.isfinite(v) and self._new_point(child, k, s, False)])
+            self._log(
+                child.run_id,
+                metrics=[
+                    (k, v, s)
+                    for k, v, s in points
+                    if math.isfinite(v) and self._new_point(child, k, s, False)
+                ],
+            )
 
     # -- resume --------------------------------------------------------------------------
     def _earlier_parent(self, resume):
-        runs = self.client.search_runs([self.experiment_id], filter_string=f"tags.`{RESUME_TAG}` = '{resume}'",
-                                       order_by=["attributes.start_time DESC"], max_results=1)  # fmt: skip
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{RESUME_TAG}` = '{resume}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
         return runs[0].info.run_id if runs else None
 
     def _earlier_children(self, parent):
-        runs = self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{parent}'",
-                                       max_results=10000)  # fmt: skip
-        return {run.data.tags[CANDIDATE_TAG]: _Child(run.info.run_id) for run in runs if CANDIDATE_TAG in run.data.tags}
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent}'",
+            max_results=10000,
+        )
+        return {
+            run.data.tags[CANDIDATE_TAG]: _Child(run.info.run_id)
+            for run in runs
+            if CANDIDATE_TAG in run.data.tags
+        }
 
     def _logged_points(self, run_id):
         metrics = self.client.get_run(run_id).data.metrics
-        return {key: {m.step for m in self.client.get_metric_history(run_id, key)} for key in metrics}
+        return {
+            key: {m.step for m in self.client.get_metric_history(run_id, key)} for key in metrics
+        }
 
     # -- writing -------------------------------------------------------------------------
     def _log_params(self, run_id, params):
-        self._log(run_id, params={name: value for name, value in params.items()}, new_params_only=True)
+        self._log(
+            run_id, params={name: value for name, value in params.items()}, new_params_only=True
+        )
 
     def _log(self, run_id, metrics=(), params=None, new_params_only=False):
         from mlflow.entities import Metric, Param
@@ -174,9 +214,9 @@ class MlflowWriter:
         metrics = [Metric(key, float(value), now, int(step)) for key, value, step in metrics]
         params = [Param(str(k), _text(v)) for k, v in (params or {}).items()]
         for start in range(0, len(metrics), BATCH["metrics"]):
-            self.client.log_batch(run_id, metrics=metrics[start:start + BATCH["metrics"]])
+            self.client.log_batch(run_id, metrics=metrics[start : start + BATCH["metrics"]])
         for start in range(0, len(params), BATCH["params"]):
-            self.client.log_batch(run_id, params=params[start:start + BATCH["params"]])
+            self.client.log_batch(run_id, params=params[start : start + BATCH["params"]])
 
 
 def describe_search(search):
@@ -190,7 +230,9 @@ def describe_search(search):
         out["space" if name in SPACE_ATTRIBUTES else name] = plain(value)
     estimator = params.get("estimator")
     if hasattr(estimator, "get_params"):
-        out.update({f"estimator.{k}": plain(v) for k, v in estimator.get_params(deep=False).items()})
+        out.update(
+            {f"estimator.{k}": plain(v) for k, v in estimator.get_params(deep=False).items()}
+        )
     return out
 
 
@@ -202,7 +244,9 @@ def _as_the_user_set_it(search, best):
     wanted = search.estimator.get_params(deep=False).get("checkpoint_dir")
     if best.get_params(deep=False)["checkpoint_dir"] == wanted:
         return best
-    return copy.copy(best).set_params(checkpoint_dir=wanted)  # a shallow copy: the fitted model is shared
+    return copy.copy(best).set_params(
+        checkpoint_dir=wanted
+    )  # a shallow copy: the fitted model is shared
 
 
 def write_cv_results(path, results):
@@ -229,7 +273,10 @@ def _text(value):
 
 
 def _is_interrupt(error):
-    return isinstance(error, KeyboardInterrupt) or type(error).__name__ in ("StopSearch", "SystemExit")
+    return isinstance(error, KeyboardInterrupt) or type(error).__name__ in (
+        "StopSearch",
+        "SystemExit",
+    )
 
 
 def _resume_tag(search):

@@ -38,8 +38,12 @@ def plain(value):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if hasattr(value, "dist") and hasattr(value, "args"):  # a frozen scipy distribution: loguniform(0.001, 0.1)
-        arguments = [repr(plain(a)) for a in value.args] + [f"{k}={plain(v)!r}" for k, v in value.kwds.items()]
+    if hasattr(value, "dist") and hasattr(
+        value, "args"
+    ):  # a frozen scipy distribution: loguniform(0.001, 0.1)
+        arguments = [repr(plain(a)) for a in value.args] + [
+            f"{k}={plain(v)!r}" for k, v in value.kwds.items()
+        ]
         return f"{value.dist.name}({', '.join(arguments)})"
     return repr(value)
 
@@ -53,7 +57,8 @@ def fit_record(estimator, parameters=None, fold=None, n_folds=None, score=None, 
     epochs = getattr(estimator, "n_epochs_", None)
     epochs = len(next(iter(history.values()), [])) if epochs is None else int(epochs)
     return {
-        "id": uuid.uuid4().hex,  # a record handed on twice (a Dask result fetched twice) is logged once
+        # a record handed on twice (a Dask result fetched twice) is logged once
+        "id": uuid.uuid4().hex,
         "params": plain(parameters if parameters is not None else {}),
         "fold": fold,
         "n_folds": n_folds,
@@ -93,8 +98,14 @@ class RecordedFit:
         given = kwargs or (args[-1] if args and isinstance(args[-1], dict) else {})
         fold, n_folds = given.get("split_progress") or (None, None)
         recorded = RecordedOut(out)
-        recorded.fit_record = fit_record(estimator, given.get("parameters"), fold, n_folds,
-                                         score=out.get("test_scores"), failed=out.get("fit_error") is not None)
+        recorded.fit_record = fit_record(
+            estimator,
+            given.get("parameters"),
+            fold,
+            n_folds,
+            score=out.get("test_scores"),
+            failed=out.get("fit_error") is not None,
+        )
         return recorded
 
 

@@ -18,7 +18,9 @@ class TensorBoardWriter:
         try:
             from tensorboard.plugins.hparams import api as hp
         except ImportError as error:
-            raise missing_extra("tensorboard", "tensorboard", "TensorBoard logging (HParams)") from error
+            raise missing_extra(
+                "tensorboard", "tensorboard", "TensorBoard logging (HParams)"
+            ) from error
         from .._backend import keras_and_tf
 
         self.hp, self.tf = hp, keras_and_tf()[1]
@@ -47,8 +49,13 @@ class TensorBoardWriter:
         run = f"{candidate.name}/fold_{fold}"
         writer = self.writers.get(run)
         if writer is None:
-            writer = self.writers[run] = self.tf.summary.create_file_writer(str(self.directory / run))
-            hparams = {**{name: _hparam_value(v) for name, v in candidate.params.items()}, "fold": int(fold)}
+            writer = self.writers[run] = self.tf.summary.create_file_writer(
+                str(self.directory / run)
+            )
+            hparams = {
+                **{name: _hparam_value(v) for name, v in candidate.params.items()},
+                "fold": int(fold),
+            }
             for name, value in hparams.items():
                 self.hparams.setdefault(name, set()).add(type(value).__name__)
             with writer.as_default():

@@ -10,6 +10,15 @@ from .plan import Checkpointing, FitPlan, FitResult, Images, ModelSpec, Training
 from .run import run_fit
 
 __all__ = [
-    "Checkpointing", "FitPlan", "FitResult", "Images", "InsufficientMemoryError", "ModelSpec",
-    "Training", "TrainingDivergedError", "optimizer_kwargs", "predict_outputs", "run_fit",
-]  # fmt: skip
+    "Checkpointing",
+    "FitPlan",
+    "FitResult",
+    "Images",
+    "InsufficientMemoryError",
+    "ModelSpec",
+    "Training",
+    "TrainingDivergedError",
+    "optimizer_kwargs",
+    "predict_outputs",
+    "run_fit",
+]

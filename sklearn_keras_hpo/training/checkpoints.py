@@ -86,7 +86,9 @@ def restore(trainer, checkpointing, key, epochs):
     found = latest(checkpointing.directory, key, epochs) if key is not None else None
     if not found:
         return Checkpoint(0, [], [], {})
-    if not trainer.optimizer.built:  # a model= copy or an uncached model: its slots, as fit would build them
+    if (
+        not trainer.optimizer.built
+    ):  # a model= copy or an uncached model: its slots, as fit would build them
         trainer.optimizer.build(trainer.trainable_variables)
     copy_variables(found.model_values, trainer.variables)
     copy_variables(found.optimizer_values, trainer.optimizer.variables)
@@ -107,7 +109,9 @@ def latest(directory, key, max_epochs):
         n_model = int(archive["n_model"])
         values = [archive[f"v{i}"] for i in range(int(archive["n_values"]))]
         meta = json.loads(str(archive["meta"]))
-    return Checkpoint(epochs, values[:n_model], values[n_model:], meta["history"], meta["best_epoch"])
+    return Checkpoint(
+        epochs, values[:n_model], values[n_model:], meta["history"], meta["best_epoch"]
+    )
 
 
 def save(directory, key, epochs, model_variables, optimizer_variables, history, best_epoch=None):
@@ -118,6 +122,11 @@ def save(directory, key, epochs, model_variables, optimizer_variables, history, 
     arrays = {f"v{i}": value for i, value in enumerate(values)}
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
     with os.fdopen(handle, "wb") as file:
-        np.savez(file, n_model=len(model_variables), n_values=len(values),
-                 meta=json.dumps({"history": history, "best_epoch": best_epoch}), **arrays)  # fmt: skip
+        np.savez(
+            file,
+            n_model=len(model_variables),
+            n_values=len(values),
+            meta=json.dumps({"history": history, "best_epoch": best_epoch}),
+            **arrays,
+        )
     os.replace(temporary, directory / f"{key}-{epochs}.npz")

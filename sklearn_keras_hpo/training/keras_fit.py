@@ -4,7 +4,7 @@
 import numpy as np
 
 from .._backend import keras_and_tf
-from ..model.architectures import accepted_kwargs, build_model
+from ..model.architectures import build_model
 from .pipeline import ordered_batches, predict_rows
 from .sources import ArrayReader, to_float
 
@@ -54,7 +54,9 @@ def make_optimizer(optimizer, kwargs):
         return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
     if isinstance(optimizer, str):
         known = OPTIMIZERS.get(optimizer.lower())
-        optimizer = getattr(keras.optimizers, known) if known else type(keras.optimizers.get(optimizer))
+        optimizer = (
+            getattr(keras.optimizers, known) if known else type(keras.optimizers.get(optimizer))
+        )
     return optimizer(**kwargs)
 
 
@@ -78,8 +80,10 @@ def build_compiled(spec, input_shape, n_classes=None):
         raise ValueError(_width_message(width, sorted(losses, reverse=True), n_classes))
     if model.compiled:
         if getattr(model, "loss", None) is None or model.loss == [None]:
-            raise ValueError("The model from model= was compiled without a loss: provide a loss "
-                             "(loss=... or in its compile call), or return it uncompiled.")  # fmt: skip
+            raise ValueError(
+                "The model from model= was compiled without a loss: provide a loss "
+                "(loss=... or in its compile call), or return it uncompiled."
+            )
         check_compiled_loss(spec.loss, model)
         return model
     loss = losses[width] if losses is not None else spec.loss
@@ -98,8 +102,10 @@ def _from_builder(spec, optimizer):
         kwargs["compile_kwargs"] = {**kwargs["compile_kwargs"], "optimizer": optimizer}
     model = builder(**kwargs)
     if not isinstance(model, keras.Model):
-        raise TypeError(f"model= must build and return a keras.Model; {builder!r} returned "
-                        f"{type(model).__name__}.")
+        raise TypeError(
+            f"model= must build and return a keras.Model; {builder!r} returned "
+            f"{type(model).__name__}."
+        )
     return model
 
 
@@ -109,8 +115,10 @@ def copy_model(model):
     try:
         copy = keras.models.clone_model(model)
     except Exception as error:  # subclassed models without get_config cannot be cloned
-        raise ValueError(f"model= got a keras.Model that cannot be copied ({error}); pass a function "
-                         "that builds the model instead.") from error  # fmt: skip
+        raise ValueError(
+            f"model= got a keras.Model that cannot be copied ({error}); pass a function "
+            "that builds the model instead."
+        ) from error
     copy.set_weights(model.get_weights())
     if model.compiled:
         copy.compile_from_config(model.get_compile_config())
@@ -126,8 +134,10 @@ def output_width(model, input_shape):
         result = model(np.zeros((1, *input_shape), keras.backend.floatx()), training=False)
         outputs = list(result) if isinstance(result, (list, tuple)) else [result]
     if len(outputs) != 1:
-        raise ValueError(f"The model from model= has {len(outputs)} outputs; these estimators train a "
-                         "model with one output (one unit per class, or per target column).")  # fmt: skip
+        raise ValueError(
+            f"The model from model= has {len(outputs)} outputs; these estimators train a "
+            "model with one output (one unit per class, or per target column)."
+        )
     shape = tuple(outputs[0].shape)
     return int(shape[-1]) if len(shape) > 1 else 1
 
@@ -144,8 +154,10 @@ def check_compiled_loss(loss, model):
     compiled with is an error (the data may not suit the loss)."""
     given, compiled = loss_name(loss), loss_name(getattr(model, "loss", None))
     if given and compiled and given != compiled:
-        raise ValueError(f"loss={loss!r} but model compiled with {model.loss!r}: pass the loss the "
-                         "builder compiles with, or leave loss=None.")  # fmt: skip
+        raise ValueError(
+            f"loss={loss!r} but model compiled with {model.loss!r}: pass the loss the "
+            "builder compiles with, or leave loss=None."
+        )
 
 
 def loss_name(loss):
@@ -170,7 +182,11 @@ def _width_message(width, allowed, n_classes):
     needed = " or ".join(str(w) for w in allowed)
     if n_classes is not None:
         what = f"y has {n_classes} classes: its last layer needs {needed} units"
-        what += " (one per class with softmax, or 1 with sigmoid)" if len(allowed) > 1 else " (one per class)"
+        what += (
+            " (one per class with softmax, or 1 with sigmoid)"
+            if len(allowed) > 1
+            else " (one per class)"
+        )
     else:
         what = f"y has {needed} target column(s): its last layer needs {needed} units"
     return f"The model from model= has {width} output unit(s), but {what}."
@@ -189,8 +205,17 @@ def structure_parts(spec, input_shape, optimizer):
     if spec.scikeras_builder is not None or spec.continue_from is not None or not spec.cacheable:
         return None
     config = {k: v for k, v in optimizer.get_config().items() if k not in ("name", "learning_rate")}
-    return (tuple(input_shape), spec.n_outputs, spec.builder, spec.hyperparameters,
-            type(optimizer).__name__, config, spec.loss, spec.metrics, spec.compile_kwargs)  # fmt: skip
+    return (
+        tuple(input_shape),
+        spec.n_outputs,
+        spec.builder,
+        spec.hyperparameters,
+        type(optimizer).__name__,
+        config,
+        spec.loss,
+        spec.metrics,
+        spec.compile_kwargs,
+    )
 
 
 def loss_targets(targets, model, n_classes, label_mixing):
@@ -216,10 +241,14 @@ def keras_fit(model, train_data, set_epoch, validation_data, training, *, initia
     callbacks = [set_epoch, *fit_callbacks(training, validation_data is not None, model.optimizer)]
     stopper = next((c for c in callbacks if type(c).__name__ == "EarlyStopping"), None)
     history = model.fit(
-        train_data, validation_data=validation_data, epochs=training.epochs,
-        initial_epoch=initial_epoch, callbacks=callbacks, verbose=training.verbose,
+        train_data,
+        validation_data=validation_data,
+        epochs=training.epochs,
+        initial_epoch=initial_epoch,
+        callbacks=callbacks,
+        verbose=training.verbose,
         **{"shuffle": False, **(training.fit_kwargs or {})},  # tf.data shuffles
-    )  # fmt: skip
+    )
     return history, stopper
 
 
@@ -239,22 +268,34 @@ def fit_callbacks(training, has_validation, optimizer):
     schedule = dict(training.schedule)
     if isinstance(optimizer.get_config().get("learning_rate"), dict):  # a LearningRateSchedule
         if schedule["name"] != "constant":
-            raise ValueError(f"lr_schedule={schedule['name']!r} cannot drive an optimizer whose learning "
-                             "rate is a keras LearningRateSchedule; use one or the other.")  # fmt: skip
+            raise ValueError(
+                f"lr_schedule={schedule['name']!r} cannot drive an optimizer whose learning "
+                "rate is a keras LearningRateSchedule; use one or the other."
+            )
     else:
         if schedule["lr0"] is None:
             schedule["lr0"] = float(np.asarray(optimizer.learning_rate))
         callbacks += schedule_callbacks(**schedule, monitor=monitor)
-    if training.fine_tuning is not None:  # after the schedule: it scales the fine-tuning epochs' rate
+    if (
+        training.fine_tuning is not None
+    ):  # after the schedule: it scales the fine-tuning epochs' rate
         from ..model.fine_tuning import fine_tuning_callbacks
 
-        plateau = schedule["name"] == "reduce_on_plateau"  # sets the rate on plateaus, not each epoch
+        plateau = (
+            schedule["name"] == "reduce_on_plateau"
+        )  # sets the rate on plateaus, not each epoch
         callbacks += fine_tuning_callbacks(**training.fine_tuning, rate_set_each_epoch=not plateau)
     callbacks.append(terminate_on_nan())
     if training.early_stopping is not None:
         patience, min_delta = training.early_stopping
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=patience, min_delta=min_delta, restore_best_weights=True))  # fmt: skip
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=patience,
+                min_delta=min_delta,
+                restore_best_weights=True,
+            )
+        )
     return callbacks
 
 
@@ -276,8 +317,8 @@ def check_finite_loss(history):
     losses = history.get("loss", [])
     if losses and not np.isfinite(losses[-1]):
         raise TrainingDivergedError(
-            f"Training diverged: the loss became {losses[-1]} in epoch {len(losses)}. Lower learning_rate, "
-            "add gradient clipping (optimizer__clipnorm=1.0) or batch_norm=True."
+            f"Training diverged: the loss became {losses[-1]} in epoch {len(losses)}. Lower "
+            "learning_rate, add gradient clipping (optimizer__clipnorm=1.0) or batch_norm=True."
         )
 
 
@@ -300,8 +341,10 @@ def predict_outputs(model, images):
         batches = (x for (x,) in ordered_batches(images, np.arange(len(images)), size))
     else:  # eager chunks: no tf.data pipeline to set up for each predict of a search
         read, n = ArrayReader(images.source), len(images)
-        batches = (to_float(read(np.arange(i, min(i + size, n))), images.scaled_from_uint8)
-                   for i in range(0, n, size))  # fmt: skip
+        batches = (
+            to_float(read(np.arange(i, min(i + size, n))), images.scaled_from_uint8)
+            for i in range(0, n, size)
+        )
     chunks = []
     for x in batches:
         rows = int(x.shape[0])

@@ -56,7 +56,9 @@ def scaled_model_bytes(model_spec, image_shape, batch_size):
     from ..model import architectures
     from .session import thread_random_state
 
-    built_elsewhere = model_spec.scikeras_builder is not None or model_spec.continue_from is not None
+    built_elsewhere = (
+        model_spec.scikeras_builder is not None or model_spec.continue_from is not None
+    )
     if built_elsewhere or len(image_shape) != 3:
         return 0
     height, width, channels = image_shape
@@ -64,9 +66,13 @@ def scaled_model_bytes(model_spec, image_shape, batch_size):
     if shrink <= 4:
         return 0
     small = (max(8, round(height / shrink)), max(8, round(width / shrink)), channels)
-    hyperparameters = {k: v for k, v in model_spec.hyperparameters.items() if k != "weights"}  # no file to read
+    hyperparameters = {
+        k: v for k, v in model_spec.hyperparameters.items() if k != "weights"
+    }  # no file to read
     with thread_random_state():
-        model = architectures.build_model(model_spec.builder, small, model_spec.n_outputs, **hyperparameters)
+        model = architectures.build_model(
+            model_spec.builder, small, model_spec.n_outputs, **hyperparameters
+        )
     return int(model_bytes(model, batch_size) * (height * width) / (small[0] * small[1]))
 
 

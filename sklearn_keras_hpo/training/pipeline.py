@@ -14,8 +14,12 @@ from .sources import DECODE_THREADS, ArrayReader, file_decoder, to_float
 # with one core per process (a worker of an n_jobs search), tf.data's autotuner
 # stalls each epoch about 0.15 s (measured: a 2-epoch fit 0.31 s with it off, 0.47-0.62 s on).
 PREFETCH_BATCHES = 2
-PREDICT_BATCH = 128  # rows of every batch predict runs on small images (see keras_fit.predict_outputs)
-PREDICT_VALUES = 128 * 32 * 32 * 3  # at most this many input values a predict batch, so fewer rows of large images
+PREDICT_BATCH = (
+    128  # rows of every batch predict runs on small images (see keras_fit.predict_outputs)
+)
+PREDICT_VALUES = (
+    128 * 32 * 32 * 3
+)  # at most this many input values a predict batch, so fewer rows of large images
 
 
 def predict_rows(image_shape):
@@ -23,7 +27,12 @@ def predict_rows(image_shape):
     for large images, so the activations a batch holds stay small (an eager call on 128
     images of 96x96x3 held 471 MiB at its peak, 14 images about 60; measured).
 
-    >>> predict_rows((8, 8)), predict_rows((32, 32, 3)), predict_rows((96, 96, 3)), predict_rows((512, 512, 3))
+    >>> (
+    ...     predict_rows((8, 8)),
+    ...     predict_rows((32, 32, 3)),
+    ...     predict_rows((96, 96, 3)),
+    ...     predict_rows((512, 512, 3)),
+    ... )
     (128, 128, 14, 8)
     """
     values = int(np.prod(image_shape)) or 1
@@ -38,8 +47,11 @@ def labelled_batches(indices, images, columns, batch_size):
     scaled = images.scaled_from_uint8
     if images.from_files:
         paths, decode = tf.constant(images.source.astype(str)), file_decoder(images.image_shape)
-        ds = indices.map(lambda i: (decode(paths[i]), *(c[i] for c in columns)),
-                         num_parallel_calls=DECODE_THREADS, deterministic=True)  # fmt: skip
+        ds = indices.map(
+            lambda i: (decode(paths[i]), *(c[i] for c in columns)),
+            num_parallel_calls=DECODE_THREADS,
+            deterministic=True,
+        )
         ds = ds.batch(batch_size)
     else:
         read, dtype = ArrayReader(images.source), tf.as_dtype(images.source.dtype)
@@ -86,7 +98,9 @@ def training_batches(images, columns, train, batch_size, *, seed, augment=None, 
 
     indices = tf.data.Dataset.from_tensors(0).flat_map(epoch_indices)
     ds = labelled_batches(indices, images, columns, batch_size)
-    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))  # Keras knows the steps
+    ds = ds.apply(
+        tf.data.experimental.assert_cardinality(-(-n // batch_size))
+    )  # Keras knows the steps
     if augment is not None:
         ds = ds.map(augment)
 
@@ -119,6 +133,8 @@ def precompute_augmentation(augment, images, columns, train, copies, batch_size=
             x = np.asarray(x)
             out[start : start + len(x)] = np.round(np.clip(x, 0, 1) * 255) if uint8 else x
             start += len(x)
-            for kept, col in zip(outputs, cols):
+            for kept, col in zip(outputs, cols, strict=False):
                 kept.append(np.asarray(col))
-    return images._replace(source=out, from_files=False, cache=None), [np.concatenate(k) for k in outputs]
+    return images._replace(source=out, from_files=False, cache=None), [
+        np.concatenate(k) for k in outputs
+    ]

@@ -6,7 +6,8 @@ estimator. Every field is a plain value: arrays, tuples, dicts, names, numbers.
 """
 
 import dataclasses
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -91,7 +92,9 @@ class Training(NamedTuple):
     verbose: int = 0
     shuffle: bool = True  # False: every epoch visits the training samples in order
     initial_epoch: int = 0  # where a continued fit (partial_fit) resumes the epoch count
-    fine_tuning: dict | None = None  # a backbone's phases: model.fine_tuning.fine_tuning_callbacks arguments
+    fine_tuning: dict | None = (
+        None  # a backbone's phases: model.fine_tuning.fine_tuning_callbacks arguments
+    )
 
 
 class Checkpointing(NamedTuple):
@@ -126,4 +129,6 @@ class FitResult(NamedTuple):
     n_epochs: int
     best_epoch: int | None
     epoch_seconds: float | None = None  # wall seconds per epoch trained in this fit
-    initial_epoch: int = 0  # where this fit started training: epochs restored from a checkpoint, or trained before
+    initial_epoch: int = (
+        0  # where this fit started training: epochs restored from a checkpoint, or trained before
+    )

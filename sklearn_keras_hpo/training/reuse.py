@@ -90,7 +90,7 @@ def copy_variables(sources, targets):
     """Assign each source (variable or array) to the target variable at the same place."""
     if len(sources) != len(targets):
         raise RuntimeError(f"cannot copy {len(sources)} variables into {len(targets)}")
-    for source, target in zip(sources, targets):
+    for source, target in zip(sources, targets, strict=False):
         target.assign(source)
 
 
@@ -98,7 +98,9 @@ def trainable_signature(model):
     """A short digest of which of ``model``'s layers are trainable, nested ones included."""
     import hashlib
 
-    flags = "".join("1" if layer.trainable else "0" for layer in model._flatten_layers(include_self=False))
+    flags = "".join(
+        "1" if layer.trainable else "0" for layer in model._flatten_layers(include_self=False)
+    )
     return hashlib.blake2b(flags.encode(), digest_size=8).hexdigest()
 
 

@@ -10,8 +10,14 @@ import time
 import numpy as np
 
 from . import checkpoints, memory, reuse, session
-from .keras_fit import build_compiled, check_finite_loss, history_to_dict, keras_fit, loss_targets
-from .keras_fit import structure_parts
+from .keras_fit import (
+    build_compiled,
+    check_finite_loss,
+    history_to_dict,
+    keras_fit,
+    loss_targets,
+    structure_parts,
+)
 from .pipeline import ordered_batches, precompute_augmentation, training_batches
 from .plan import FitResult
 from .sources import array_digest, cached_images, files_digest, find_unreadable
@@ -21,19 +27,37 @@ def run_fit(plan):
     """Train the model ``plan`` describes; the trained model and its history."""
     training = plan.training
     materialised = memory.materialised_bytes(plan.images, len(plan.train), training)
-    model_estimate = memory.scaled_model_bytes(plan.model, plan.images.image_shape, training.batch_size)
-    memory.check(materialised + model_estimate, "decoded data, weights and one batch's activations",
-                 plan.images.image_shape, len(plan.images))  # fmt: skip
+    model_estimate = memory.scaled_model_bytes(
+        plan.model, plan.images.image_shape, training.batch_size
+    )
+    memory.check(
+        materialised + model_estimate,
+        "decoded data, weights and one batch's activations",
+        plan.images.image_shape,
+        len(plan.images),
+    )
     images = cached_images(plan.images)
     with session.seeded(plan.seed), session.dropped_gradient_registrations():
         model = build_compiled(plan.model, images.image_shape, plan.n_classes)
-        memory.check(materialised + memory.model_bytes(model, training.batch_size),
-                     "the model's weights and one batch's activations", images.image_shape, len(images))  # fmt: skip
-        compile_args = {"loss": plan.model.loss, "metrics": plan.model.metrics, "extra": plan.model.compile_kwargs}
+        memory.check(
+            materialised + memory.model_bytes(model, training.batch_size),
+            "the model's weights and one batch's activations",
+            images.image_shape,
+            len(images),
+        )
+        compile_args = {
+            "loss": plan.model.loss,
+            "metrics": plan.model.metrics,
+            "extra": plan.model.compile_kwargs,
+        }
         parts = structure_parts(plan.model, images.image_shape, model.optimizer)
         trainer = reuse.trainer_for(model, reuse.structure_key(parts, model), compile_args)
         key = _checkpoint_key(plan, images)
-        past = checkpoints.restore(trainer, plan.checkpoint, key, training.epochs) if key else _nothing(training)
+        past = (
+            checkpoints.restore(trainer, plan.checkpoint, key, training.epochs)
+            if key
+            else _nothing(training)
+        )
         started = time.perf_counter()
         history, best_epoch = _train(trainer, images, plan, past.epochs)
         trained = len(history.get("loss", []))
@@ -46,8 +70,15 @@ def run_fit(plan):
     n_epochs = len(history.get("loss", []))
     best_epoch = best_epoch if best_epoch is not None else past.best_epoch
     if key is not None and past.epochs < training.epochs:  # a restored fit is on disk already
-        checkpoints.save(plan.checkpoint.directory, key, n_epochs, trainer.variables,
-                         trainer.optimizer.variables, history, best_epoch)  # fmt: skip
+        checkpoints.save(
+            plan.checkpoint.directory,
+            key,
+            n_epochs,
+            trainer.variables,
+            trainer.optimizer.variables,
+            history,
+            best_epoch,
+        )
     return FitResult(model, history, n_epochs, best_epoch, epoch_seconds, past.epochs)
 
 
@@ -61,7 +92,9 @@ def _checkpoint_key(plan, images):
         return None
     source = images.source
     digest = files_digest(source, images.image_shape) if images.from_files else array_digest(source)
-    return checkpoints.fit_key(plan.checkpoint, plan.training.epochs, digest, plan.targets, plan.sample_weight)
+    return checkpoints.fit_key(
+        plan.checkpoint, plan.training.epochs, digest, plan.targets, plan.sample_weight
+    )
 
 
 def _train(model, images, plan, initial_epoch):
@@ -73,19 +106,34 @@ def _train(model, images, plan, initial_epoch):
         return {}, None
     mixing = any(training.augmentation.get(name) for name in LABEL_MIXERS)
     targets = loss_targets(plan.targets, model, plan.n_classes, mixing)
-    augment = make_batch_augmenter(training.augmentation, channels=images.image_shape[-1],
-                                   n_classes=plan.n_classes or 0, seed=plan.seed)  # fmt: skip
+    augment = make_batch_augmenter(
+        training.augmentation,
+        channels=images.image_shape[-1],
+        n_classes=plan.n_classes or 0,
+        seed=plan.seed,
+    )
     columns, train = (targets, plan.sample_weight), plan.train
     if augment is not None and training.augment_mode == "precomputed":
-        images, columns = precompute_augmentation(augment, images, columns, train, training.augment_copies)
+        images, columns = precompute_augmentation(
+            augment, images, columns, train, training.augment_copies
+        )
         train, augment = np.arange(len(images)), None
-    train_data, set_epoch = training_batches(images, columns, train, training.batch_size, seed=plan.seed,
-                                             augment=augment, shuffle=training.shuffle)  # fmt: skip
+    train_data, set_epoch = training_batches(
+        images,
+        columns,
+        train,
+        training.batch_size,
+        seed=plan.seed,
+        augment=augment,
+        shuffle=training.shuffle,
+    )
     validation = None
     if plan.validation is not None:
         validation = ordered_batches(images, plan.validation, training.batch_size, (targets,))
     try:
-        history, stopper = keras_fit(model, train_data, set_epoch, validation, training, initial_epoch=initial_epoch)
+        history, stopper = keras_fit(
+            model, train_data, set_epoch, validation, training, initial_epoch=initial_epoch
+        )
     except Exception as error:
         _raise_for_unreadable_file(images, error)
         raise
@@ -99,7 +147,9 @@ def _raise_for_unreadable_file(images, error):
     found = find_unreadable(images.source, images.image_shape)
     if found:
         path, reason = found
-        raise ValueError(f"Cannot read the image file {path!r}: {reason}. Remove or replace it.") from error
+        raise ValueError(
+            f"Cannot read the image file {path!r}: {reason}. Remove or replace it."
+        ) from error
 
 
 def _joined(past, new):

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._backend import keras_and_tf
 
+
 class _ThreadRandom:
     """Stands in for the ``random`` module inside Keras' seed generator.
 
@@ -51,7 +52,10 @@ def seeded(seed):
 
     seed_generator.python_random = _THREAD_RANDOM
     python_state, numpy_state = random.getstate(), np.random.get_state()
-    previous, _THREAD_RANDOM.local.rng = getattr(_THREAD_RANDOM.local, "rng", None), random.Random(int(seed))
+    previous, _THREAD_RANDOM.local.rng = (
+        getattr(_THREAD_RANDOM.local, "rng", None),
+        random.Random(int(seed)),
+    )
     try:
         # keras.utils.set_random_seed, except tf.random.set_seed: that clears TensorFlow's
         # kernel cache, and re-instantiating the traced training step then cost ~0.25 s

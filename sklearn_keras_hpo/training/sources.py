@@ -62,7 +62,7 @@ class ArrayReader:
         if len(indices) and np.all(np.diff(indices) == 1):  # a contiguous run (predict): one read
             os.preadv(self.file.fileno(), [rows], first + int(indices[0]) * row_bytes)
             return batch
-        for row, index in zip(rows, indices.tolist()):
+        for row, index in zip(rows, indices.tolist(), strict=False):
             os.preadv(self.file.fileno(), [row], first + index * row_bytes)
         return batch
 
@@ -93,9 +93,13 @@ def _to_channels(tf, image, channels):
     """Grayscale <-> RGB, alpha dropped, whatever the file holds."""
     colour = tf.shape(image)[-1] >= 3
     if channels == 1:
-        image = tf.cond(colour, lambda: tf.image.rgb_to_grayscale(image[..., :3]), lambda: image[..., :1])
+        image = tf.cond(
+            colour, lambda: tf.image.rgb_to_grayscale(image[..., :3]), lambda: image[..., :1]
+        )
     else:
-        image = tf.cond(colour, lambda: image[..., :3], lambda: tf.image.grayscale_to_rgb(image[..., :1]))
+        image = tf.cond(
+            colour, lambda: image[..., :3], lambda: tf.image.grayscale_to_rgb(image[..., :1])
+        )
     image.set_shape((None, None, channels))
     return image
 
@@ -106,7 +110,9 @@ def decode_all(paths, image_shape, out):
     decode = file_decoder(image_shape)
     ds = tf.data.Dataset.from_tensor_slices(np.asarray(paths, dtype=str))
     ds = ds.map(decode, num_parallel_calls=DECODE_THREADS, deterministic=True).batch(DECODE_BATCH)
-    for start, batch in zip(range(0, len(paths), DECODE_BATCH), ds.as_numpy_iterator()):
+    for start, batch in zip(
+        range(0, len(paths), DECODE_BATCH), ds.as_numpy_iterator(), strict=False
+    ):
         out[start : start + len(batch)] = batch
     return out
 
@@ -160,7 +166,9 @@ def array_digest(array, chunk_bytes=64 * 2**20):
     rows = max(1, chunk_bytes // max(1, array[:1].nbytes)) if array.ndim else 1
     reader = ArrayReader(array) if array.ndim else None
     for start in range(0, len(array) if array.ndim else 0, rows):
-        digest.update(np.ascontiguousarray(reader(np.arange(start, min(start + rows, len(array))))).data)
+        digest.update(
+            np.ascontiguousarray(reader(np.arange(start, min(start + rows, len(array))))).data
+        )
     if not array.ndim:
         digest.update(np.ascontiguousarray(array).data)
     return digest.hexdigest()

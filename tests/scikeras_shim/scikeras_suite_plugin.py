@@ -9,41 +9,71 @@ import pytest
 
 # Why a test does not apply. Each reason is a written category; a test is excluded
 # only for one of them (checked: `STALE EXCLUSION` lines report entries matching nothing).
-BROKEN_HERE = ("fails with scikeras 0.13 itself on this machine (scikit-learn 1.9, Keras 3.15, "
-               "no network for dataset downloads)")  # fmt: skip
+BROKEN_HERE = (
+    "fails with scikeras 0.13 itself on this machine (scikit-learn 1.9, Keras 3.15, "
+    "no network for dataset downloads)"
+)
 SCIKERAS_UTILITIES = "tests scikeras's own utilities or tables, or Keras itself, not the wrappers"
-BASE_WRAPPER = ("uses scikeras's generic BaseWrapper (transformers, autoencoders): we offer a classifier "
-                "and a regressor")  # fmt: skip
-ENCODERS = ("overrides scikeras's target_encoder/feature_encoder extension points (multi-input models, "
-            "X that is not an array): not offered (the fitted target_encoder_/feature_encoder_ "
-            "are)")  # fmt: skip
-MULTI_COLUMN_Y = ("multi-column y (one-hot, multilabel-indicator, multiclass-multioutput) or multi-output "
-                  "models: CNNClassifier classifies one label column")  # fmt: skip
-KERAS_CALLS = ("replaces model_.fit/model_.predict (or a Model subclass's fit) to inspect the arrays and "
-               "keywords scikeras hands Keras: we train from a tf.data pipeline gathered by index and "
-               "predict in fixed-size batches, so those calls are not made that way")  # fmt: skip
-CALL_KWARGS = ("passes Keras keywords to fit/partial_fit/predict (deprecated in scikeras; scikit-learn "
-               "estimators take them as constructor parameters, e.g. fit__batch_size)")  # fmt: skip
-FLOAT64 = ("asserts float32 predictions (Keras' floatx): ours are float64 like every scikit-learn "
-           "regressor (scikeras itself xfails sklearn's check_regressor_multioutput for this)")  # fmt: skip
-ONE_CLASS = ("fits a classifier on a single class: ours refuses with a clear error, which sklearn's "
-             "check_classifiers_one_label accepts")  # fmt: skip
+BASE_WRAPPER = (
+    "uses scikeras's generic BaseWrapper (transformers, autoencoders): we offer a classifier "
+    "and a regressor"
+)
+ENCODERS = (
+    "overrides scikeras's target_encoder/feature_encoder extension points (multi-input models, "
+    "X that is not an array): not offered (the fitted target_encoder_/feature_encoder_ "
+    "are)"
+)
+MULTI_COLUMN_Y = (
+    "multi-column y (one-hot, multilabel-indicator, multiclass-multioutput) or multi-output "
+    "models: CNNClassifier classifies one label column"
+)
+KERAS_CALLS = (
+    "replaces model_.fit/model_.predict (or a Model subclass's fit) to inspect the arrays and "
+    "keywords scikeras hands Keras: we train from a tf.data pipeline gathered by index and "
+    "predict in fixed-size batches, so those calls are not made that way"
+)
+CALL_KWARGS = (
+    "passes Keras keywords to fit/partial_fit/predict (deprecated in scikeras; scikit-learn "
+    "estimators take them as constructor parameters, e.g. fit__batch_size)"
+)
+FLOAT64 = (
+    "asserts float32 predictions (Keras' floatx): ours are float64 like every scikit-learn "
+    "regressor (scikeras itself xfails sklearn's check_regressor_multioutput for this)"
+)
+ONE_CLASS = (
+    "fits a classifier on a single class: ours refuses with a clear error, which sklearn's "
+    "check_classifiers_one_label accepts"
+)
 OWN_ARCHITECTURE = "model=None: ours trains its own architecture ('cnn'), scikeras needs a builder"
-DEFAULT_LOSS = ("an uncompiled model and no loss=: ours compiles with its default loss (sparse "
-                "cross-entropy / MSE), scikeras has none and raises")  # fmt: skip
+DEFAULT_LOSS = (
+    "an uncompiled model and no loss=: ours compiles with its default loss (sparse "
+    "cross-entropy / MSE), scikeras has none and raises"
+)
 DEPRECATED = "build_fn, renamed model in scikeras 0.3 and deprecated since: not offered"
-RANDOM_STATE = ("expects a RandomState instance to give identical fits twice; scikit-learn's convention "
-                "(glossary: random_state) is that successive fits draw new seeds from it")  # fmt: skip
-DTYPE_RULE = ("scikeras's rule that a later partial_fit's X or y keeps the first call's dtype and ndim; "
-              "scikit-learn estimators (ours too) accept any numeric dtype")  # fmt: skip
-COPIED_MODEL = ("checks model_ is the keras.Model given as model=: ours copies it for each fit, so the "
-                "parameter is never trained")  # fmt: skip
-WIDTH_CHECK = ("wraps a 1-unit model as a 3-class classifier: the output-width check issue #13 asks for "
-               "raises (one unit per class, or 1 sigmoid unit for two classes)")  # fmt: skip
-STRATIFIED = ("validation_split=0.1 of 80 samples of 10 classes: our split is shuffled and stratified "
-              "(issue #13) and refuses a held-out set of 8 that cannot hold all 10 classes")  # fmt: skip
-HISTORY_NAMES = ("history_ keeps Keras' metric names and logs learning_rate (our schedules); scikeras "
-                 "renames metrics (mae -> mean_absolute_error) and logs no rate")  # fmt: skip
+RANDOM_STATE = (
+    "expects a RandomState instance to give identical fits twice; scikit-learn's convention "
+    "(glossary: random_state) is that successive fits draw new seeds from it"
+)
+DTYPE_RULE = (
+    "scikeras's rule that a later partial_fit's X or y keeps the first call's dtype and ndim; "
+    "scikit-learn estimators (ours too) accept any numeric dtype"
+)
+COPIED_MODEL = (
+    "checks model_ is the keras.Model given as model=: ours copies it for each fit, so the "
+    "parameter is never trained"
+)
+WIDTH_CHECK = (
+    "wraps a 1-unit model as a 3-class classifier: the output-width check issue #13 asks for "
+    "raises (one unit per class, or 1 sigmoid unit for two classes)"
+)
+STRATIFIED = (
+    "validation_split=0.1 of 80 samples of 10 classes: our split is shuffled and stratified "
+    "(issue #13) and refuses a held-out set of 8 that cannot hold all 10 classes"
+)
+HISTORY_NAMES = (
+    "history_ keeps Keras' metric names and logs learning_rate (our schedules); scikeras "
+    "renames metrics (mae -> mean_absolute_error) and logs no rate"
+)
 
 _API, _IO, _CK = "tests/test_api.py", "tests/test_input_outputs.py", "tests/test_compile_kwargs.py"
 _ERR, _PAR, _SER = "tests/test_errors.py", "tests/test_parameters.py", "tests/test_serialization.py"
@@ -65,7 +95,8 @@ EXCLUDED = {
     f"{_CK}::test_loss_routed_params_iterable[2-BinaryCrossentropy1]": BROKEN_HERE,
     f"{_CK}::test_loss_routed_params_dict[2-BinaryCrossentropy0]": BROKEN_HERE,
     f"{_CK}::test_loss_routed_params_dict[2-BinaryCrossentropy1]": BROKEN_HERE,
-    f"{_SK}[MultiOutputClassifier-check_no_attributes_set_in_init]": BROKEN_HERE,  # routed kwargs set in init
+    # routed kwargs set in init
+    f"{_SK}[MultiOutputClassifier-check_no_attributes_set_in_init]": BROKEN_HERE,
     f"{_SK}[KerasRegressor-check_no_attributes_set_in_init]": BROKEN_HERE,
     f"{_SK}[MultiOutputClassifier-check_sample_weight_equivalence_on_dense_data]": BROKEN_HERE,
     "tests/test_utils.py": SCIKERAS_UTILITIES,
@@ -82,8 +113,11 @@ EXCLUDED = {
     f"{_PAR}::test_batch_size_all_predict_non_array": ENCODERS,
     f"{_IO}::test_KerasClassifier_loss_invariance[y2-multilabel-indicator]": MULTI_COLUMN_Y,
     # one-hot y (the sparse-loss case returns at once: the test's own "not compatible")
-    **{f"{_IO}::test_KerasClassifier_transformers_can_be_reused[{loss}-y2-multilabel-indicator]":
-       MULTI_COLUMN_Y for loss in ("categorical_crossentropy", "sparse_categorical_crossentropy")},
+    **{
+        f"{_IO}::test_KerasClassifier_transformers_can_be_reused"
+        f"[{loss}-y2-multilabel-indicator]": MULTI_COLUMN_Y
+        for loss in ("categorical_crossentropy", "sparse_categorical_crossentropy")
+    },
     **{f"{_SHAPES}[test_data{i}]": MULTI_COLUMN_Y for i in (*range(7, 13), *range(20, 45))},
     f"{_CK}::test_loss[2-BinaryCrossentropy0]": MULTI_COLUMN_Y,
     f"{_CK}::test_loss_routed_params_iterable[2-BinaryCrossentropy0]": MULTI_COLUMN_Y,
@@ -152,7 +186,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason=f"not applicable: {reason}"))
             used.add(next(p for p in EXCLUDED if _matches(item.nodeid, p)))
     files = {item.nodeid.split("::")[0] for item in items}
-    config.stale_exclusions = sorted(p for p in EXCLUDED if p not in used and p.split("::")[0] in files)
+    config.stale_exclusions = sorted(
+        p for p in EXCLUDED if p not in used and p.split("::")[0] in files
+    )
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -20,11 +20,27 @@ class BaseWrapper(_BaseCNN):
 
     # scikeras's tables of the keywords bound for Model.fit / predict / compile
     _fit_kwargs = {
-        "batch_size", "epochs", "verbose", "validation_split", "shuffle", "class_weight",
-        "sample_weight", "initial_epoch", "validation_steps", "validation_batch_size", "validation_freq",
-    }  # fmt: skip
+        "batch_size",
+        "epochs",
+        "verbose",
+        "validation_split",
+        "shuffle",
+        "class_weight",
+        "sample_weight",
+        "initial_epoch",
+        "validation_steps",
+        "validation_batch_size",
+        "validation_freq",
+    }
     _predict_kwargs = {"batch_size", "verbose", "steps"}
-    _compile_kwargs = {"optimizer", "loss", "metrics", "loss_weights", "weighted_metrics", "run_eagerly"}
+    _compile_kwargs = {
+        "optimizer",
+        "loss",
+        "metrics",
+        "loss_weights",
+        "weighted_metrics",
+        "run_eagerly",
+    }
 
     def __init__(self, model=None, **kwargs):
         super().__init__(model=model, **{**SCIKERAS_DEFAULTS, **kwargs})
@@ -38,8 +54,11 @@ class BaseWrapper(_BaseCNN):
         for klass in cls.__mro__:
             init = vars(klass).get("__init__")
             if init is not None and issubclass(klass, _BaseCNN):
-                names |= {p.name for p in inspect.signature(init).parameters.values()
-                          if p.kind in _NAMED and p.name != "self"}  # fmt: skip
+                names |= {
+                    p.name
+                    for p in inspect.signature(init).parameters.values()
+                    if p.kind in _NAMED and p.name != "self"
+                }
         return sorted(names)
 
     def __sklearn_tags__(self):
