@@ -42,7 +42,7 @@ from sklearn_keras_hpo import (
 from sklearn_keras_hpo._backend import keras_and_tf
 from sklearn_keras_hpo.data.datasets import load_digits_images, load_mnist
 from sklearn_keras_hpo.search import hyperband_brackets
-from sklearn_keras_hpo.search._rung_search import top_k
+from sklearn_keras_hpo.search.selection import top_k
 
 FASHION = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fashion_mnist"
 SPACE = {

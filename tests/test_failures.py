@@ -14,8 +14,8 @@ from sklearn_keras_hpo import (
     CNNRegressor,
     HyperbandSearchCV,
     TrainingDivergedError,
-    failures_as_scores,
 )
+from sklearn_keras_hpo.search.starting import BayesSearchCV
 
 from .conftest import FAST
 
@@ -58,7 +58,6 @@ def make(name):
             cv=2,
             random_state=0,
         )
-    from skopt import BayesSearchCV
     from skopt.space import Categorical
 
     return BayesSearchCV(
@@ -91,7 +90,7 @@ def test_diverging_regressor_stops_on_an_infinite_loss():
 def test_search_scores_the_diverging_configuration_and_goes_on(name, digits):
     X, y = digits
     search = make(name)
-    with warnings.catch_warnings(record=True) as caught, failures_as_scores():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         search.fit(X[:400], y[:400])
     messages = [str(w.message) for w in caught if issubclass(w.category, FitFailedWarning)]
@@ -101,8 +100,10 @@ def test_search_scores_the_diverging_configuration_and_goes_on(name, digits):
     assert search.best_params_["learning_rate"] == 0.05
     results = search.cv_results_
     failed = [i for i, p in enumerate(results["params"]) if p["learning_rate"] == 10.0]
-    expected = 0.0 if name == "bayes" else np.nan
-    np.testing.assert_array_equal(results["mean_test_score"][failed], expected)
+    if name == "bayes":  # one point per batch: told to the optimizer, left out of cv_results_
+        assert failed == []
+    else:
+        assert failed and np.isnan(results["mean_test_score"][failed]).all()
     assert np.isfinite(search.best_score_) and search.best_score_ > 0.12  # chance is 0.1
 
 
@@ -135,12 +136,22 @@ def test_an_exception_in_one_fit_is_handled_the_same_way(digits):
         )
 
 
-def test_without_failures_as_scores_sklearn_raises_when_a_whole_batch_fails(digits):
-    """Why failures_as_scores exists: a one-point batch that fails ends a plain search."""
+def test_a_rung_search_where_every_fit_fails_warns_and_keeps_its_results(digits):
+    """scikit-learn raises when every fit of one batch fails; our rung searches warn, keep
+    the failed rows (error_score) and have nothing to refit."""
     X, y = digits
-    search = GridSearchCV(CNNClassifier(**DIVERGING), {"learning_rate": [10.0]}, cv=2, refit=False)
-    with pytest.raises(ValueError, match="All the 2 fits failed"):
-        search.fit(X[:300], y[:300])
-    with failures_as_scores(), pytest.warns(FitFailedWarning):
+    search = HyperbandSearchCV(
+        CNNClassifier(**DIVERGING),
+        {"learning_rate": [10.0]},
+        max_epochs=2,
+        factor=2,
+        cv=2,
+        refit=False,
+        points_to_evaluate=[],
+    )
+    with pytest.warns(FitFailedWarning, match="fits failed"):
         search.fit(X[:300], y[:300])
     assert np.isnan(search.cv_results_["mean_test_score"]).all()
+    plain = GridSearchCV(CNNClassifier(**DIVERGING), {"learning_rate": [10.0]}, cv=2, refit=False)
+    with pytest.raises(ValueError, match="All the 2 fits failed"):
+        plain.fit(X[:300], y[:300])

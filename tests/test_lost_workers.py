@@ -117,21 +117,29 @@ def test_scikit_learn_search_raises_naming_the_killer_with_error_score_raise(dig
         search.fit(X, y)
 
 
-def test_wrapper_restores_scikit_learn_and_keeps_results(digits):
+def test_the_retrying_backend_is_joblibs_own_seam_and_keeps_results(digits):
+    """``lost_workers_retried`` is ``parallel_config(backend="skhpo-retry")``: scikit-learn's
+    ``Parallel`` is untouched, and an undisturbed search gives the default backend's results."""
+    from joblib.parallel import get_active_backend
     from sklearn.model_selection import _search
+
+    from sklearn_keras_hpo.search.recovery import RETRY_BACKEND, RetryingBackend
 
     X, y = digits[0][:200], digits[1][:200]
     grid = {"learning_rate": [0.003, 0.03]}
-    plain = GridSearchCV(KillingClassifier(**FAST), grid, cv=2).fit(X, y)
+    plain = GridSearchCV(KillingClassifier(**FAST), grid, cv=2, n_jobs=2).fit(X, y)
     original = _search.Parallel
     with lost_workers_retried():
-        assert _search.Parallel is not original
-        wrapped = GridSearchCV(KillingClassifier(**FAST), grid, cv=2).fit(X, y)
+        assert isinstance(get_active_backend()[0], RetryingBackend)
+        wrapped = GridSearchCV(KillingClassifier(**FAST), grid, cv=2, n_jobs=2).fit(X, y)
+    with joblib.parallel_config(backend=RETRY_BACKEND):
+        configured = GridSearchCV(KillingClassifier(**FAST), grid, cv=2, n_jobs=2).fit(X, y)
     assert _search.Parallel is original
-    np.testing.assert_array_equal(
-        wrapped.cv_results_["split0_test_score"], plain.cv_results_["split0_test_score"]
-    )
-    assert wrapped.best_params_ == plain.best_params_
+    for search in (wrapped, configured):
+        np.testing.assert_array_equal(
+            search.cv_results_["split0_test_score"], plain.cv_results_["split0_test_score"]
+        )
+        assert search.best_params_ == plain.best_params_
 
 
 def test_loky_workers_are_found(digits):

@@ -264,7 +264,7 @@ class _Runner:
         )
         self.score, self.on_fits, self.lost_fold = score, on_fits, lost_fold
         self.waiting = collections.deque()  # folds of started jobs not yet submitted
-        self.suspects = collections.deque()  # folds lost with a dead worker, each to run alone
+        self.rerun_alone = collections.deque()  # folds lost with a dead worker, each to run alone
         self.running = {}  # future -> (job, fold, ran alone)
         self.folds = {}  # job -> {fold: result}
         self.finished = []
@@ -280,14 +280,16 @@ class _Runner:
         finally:
             if self.running:  # the deadline, an error with error_score="raise", or Ctrl-C
                 self.pool.stop(list(self.running))
-            self.on_fits(-len(self.running) - len(self.waiting) - len(self.suspects), 0)  # dropped
+            self.on_fits(
+                -len(self.running) - len(self.waiting) - len(self.rerun_alone), 0
+            )  # dropped
         return self.finished
 
     def _fill(self):
         """Start fits while workers are free: a lost fit alone, else folds of new jobs."""
-        if self.suspects:
+        if self.rerun_alone:
             if not self.running:
-                self._start(*self.suspects.popleft(), alone=True)
+                self._start(*self.rerun_alone.popleft(), alone=True)
             return
         while len(self.running) < self.pool.n_workers:
             if not self.waiting:
@@ -320,7 +322,7 @@ class _Runner:
             self._after_loss(lost)
 
     def _settle(self, future):
-        """Record a finished future's fold; return ``[(job, fold, run it again)]`` if its worker died."""
+        """Record a finished future's fold; ``[(job, fold, run it again)]`` if its worker died."""
         job, fold, alone = self.running.pop(future)
         try:
             result = future.result()
@@ -344,17 +346,18 @@ class _Runner:
         again = [(job, fold) for job, fold, retry in lost if retry]
         if again:
             warnings.warn(
-                f"A worker process died (killed, out of memory or crashed) while fitting {_names(again)}; "
-                "they run again on fresh workers, one at a time.",
+                "A worker process died (killed, out of memory or crashed) while fitting "
+                f"{_names(again)}; they run again on fresh workers, one at a time.",
                 LostWorkerWarning,
                 stacklevel=_user_stacklevel(),
             )
-            self.suspects.extend(again)
+            self.rerun_alone.extend(again)
         for job, fold, retry in lost:
             if not retry:
                 warnings.warn(
-                    f"The fit of {_names([(job, fold)])} killed its worker process again when it was run "
-                    "alone (or, on Dask, on every try); it counts as a failed fit (error_score).",
+                    f"The fit of {_names([(job, fold)])} killed its worker process again when it "
+                    "was run alone (or, on Dask, on every try); it counts as a failed fit "
+                    "(error_score).",
                     LostWorkerWarning,
                     stacklevel=_user_stacklevel(),
                 )

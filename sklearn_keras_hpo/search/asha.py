@@ -12,16 +12,15 @@ one's training from the estimator's ``checkpoint_dir``.
 """
 
 import math
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
-from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from .._sklearn_compat import Interval
+from ._rung_docs import shared_docs
 from ._rung_search import RungSearchCV
 from ._workers import Job
 from .hyperband import hyperband_brackets
-from .samplers import SAMPLERS
 
 
 def halving_rungs(max_epochs, factor=3, min_epochs=1):
@@ -81,7 +80,8 @@ class AsyncHalvingSchedule:
     the top rung to compare with.
 
     >>> from sklearn_keras_hpo.search.samplers import RandomSampler
-    >>> sampler = RandomSampler({"a": [0, 1]}, np.random.RandomState(0), n_candidates=2, stream=True)
+    >>> rng = np.random.RandomState(0)
+    >>> sampler = RandomSampler({"a": [0, 1]}, rng, n_candidates=2, stream=True)
     >>> schedule = AsyncHalvingSchedule(sampler, epochs=[1, 2], factor=2)
     >>> first, second = schedule.next_job(), schedule.next_job()
     >>> schedule.report(first, 0.9); schedule.report(second, 0.5)
@@ -139,6 +139,7 @@ class AsyncHalvingSchedule:
         self.sampler.tell(self.drawn[candidate], self.epochs[rung], score)
 
 
+@shared_docs
 class AsyncHalvingSearchCV(RungSearchCV):
     """Asynchronous successive halving (ASHA) over epochs, cross-validated and warm-started.
 
@@ -146,72 +147,18 @@ class AsyncHalvingSearchCV(RungSearchCV):
     mean score ranks among the best ``1/factor`` of the candidates finished at that rung,
     it continues to ``factor`` times the epochs, up to ``max_epochs``. A free worker
     takes the highest such promotion, or else starts a new candidate, so no worker
-    waits for a rung to fill. Rungs continue from the previous rung's weights and
-    optimizer state (the estimator's ``checkpoint_dir``).
+    waits for a rung to fill. With ``n_jobs=1`` the search is deterministic; with more
+    workers, which candidates are promoted depends on the order in which fits finish.
+    Starting points (``points_to_evaluate``) come on top of the ``n_candidates`` drawn.
 
     Parameters
     ----------
-    estimator : estimator object
-        Typically a ``CNNClassifier``/``CNNRegressor``; it must take ``epochs``.
-    param_distributions : dict or list of dicts
-        Lists or scipy/sklearn distributions, as for ``RandomizedSearchCV``.
+    {shared_parameters}
     n_candidates : int, default=None
         Candidates to start; None means no limit but ``time_limit`` (or the whole
-        grid, when every value is a list). Once all have started, a rung whose
-        candidates have all finished promotes at least its best, so the search
-        ends with a candidate trained for ``max_epochs``.
-    time_limit : float, default=None
-        Seconds; then no fit starts, the fits still running are dropped (a fit
-        running in this process, with ``n_jobs=1``, finishes), and the search ends
-        with every (candidate, epochs) whose folds all finished. Give this,
-        ``n_candidates`` or both.
-    min_epochs : int, default=1
-        Epochs of the first rung.
-    max_epochs : int, default=81
-        Epochs of the top rung; the rungs are ``max_epochs / factor**k``.
-    factor : int, default=3
-        Promote the best ``1/factor`` of each rung (ASHA's eta).
-    checkpoint_dir : str, default=None
-        Where rung checkpoints go; None means the estimator's own ``checkpoint_dir``,
-        or else a temporary directory removed after ``fit``. A kept directory makes
-        the search resumable: run it again and finished fits are restored, not
-        retrained (with ``n_jobs=1`` the rerun makes the same choices, so it trains
-        nothing that finished). On a multi-machine Dask cluster, give a directory
-        every worker sees.
-    sampler : {"random", "tpe"} or Optuna sampler, default="random"
-        What to start next: random draws from ``param_distributions``, or a model
-        of the results so far (``"tpe"``: Optuna's ``TPESampler``, or any Optuna
-        sampler instance, through its ask/tell interface; needs the ``optuna``
-        extra), fit on the results of the largest epochs with at least d + 1 of
-        them (BOHB's rule).
-    points_to_evaluate : list of dict, default=None
-        Candidates started first and promoted to every rung up to ``max_epochs``,
-        so the best is never chosen over them by a noisier, shorter fit. None means
-        the estimator's own values of the searched parameters (the configuration
-        you would get without searching); ``[]`` means none. They come on top of
-        the ``n_candidates`` drawn.
-    refit_epochs : {"searched", "scaled"} or int, default="searched"
-        Epochs of the refit on all of ``X``: the best row's own
-        (``best_n_resources_``); ``"scaled"``, those times the whole training set's
-        size over a training fold's (the usual practice of training a little
-        longer once the validation images join the training set: 9 epochs chosen
-        with cv=3 become 14); or a number of your own (for example ``max_epochs``
-        when the time limit stopped the search at small budgets).
-    cv, scoring, refit, verbose, error_score, return_train_score
-        As in ``GridSearchCV``; a failed fit is scored ``error_score`` and ranks
-        last, and the search goes on.
-    n_jobs : int, default=None
-        Fits run at once (one fold of one candidate each). ``joblib.parallel_config``
-        picks the backend (loky processes, or a Dask cluster with ``backend="dask"``).
-        With ``n_jobs=1`` the search is deterministic; with more workers, which
-        candidates are promoted depends on the order in which fits finish.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the sampling of candidates.
-    log_to : str, dict or SearchLogger, default=None
-        Log the search to MLflow (and TensorBoard): a tracking URI such as
-        ``"sqlite:///mlflow.db"``, a dict of ``tracking.log_search`` keywords
-        (``{"experiment": "cifar", "tensorboard_dir": "tb"}``) or a ``log_search()``
-        object; one parent run, a child run per candidate, per-epoch curves per fold.
+        grid, when every value is a list). Give this, ``time_limit`` or both. Once all
+        have started, a rung whose candidates have all finished promotes at least its
+        best, so the search ends with a candidate trained for ``max_epochs``.
 
     Attributes
     ----------
@@ -219,17 +166,7 @@ class AsyncHalvingSearchCV(RungSearchCV):
         As in ``GridSearchCV``, one row per (candidate, rung) in the order they
         started, plus ``candidate`` (the index of the candidate drawn), ``rung`` and
         ``n_resources`` (the epochs of that row).
-    best_params_, best_score_, best_index_, best_estimator_, n_splits_, refit_time_
-        As in ``GridSearchCV``, the best chosen among the rows of the largest epochs
-        that finished (where a time limit stopped the search before any promotion,
-        among the starting points' rows: a first-rung score promotes a candidate, it
-        does not replace the configuration the search started from);
-        ``best_params_`` includes the rung's epochs.
-    best_n_resources_ : int
-        Epochs of the best row: below ``max_epochs`` when the time limit stopped
-        the search before any candidate reached it.
-    refit_epochs_ : int
-        Epochs the refit trained (see ``refit_epochs``).
+    {shared_attributes}
 
     Examples
     --------
@@ -247,22 +184,8 @@ class AsyncHalvingSearchCV(RungSearchCV):
     """
 
     _parameter_constraints = {
-        **BaseSearchCV._parameter_constraints,
-        "param_distributions": [dict, list],
+        **RungSearchCV._parameter_constraints,
         "n_candidates": [None, Interval(Integral, 1, None, closed="left")],
-        "time_limit": [None, Interval(Real, 0, None, closed="neither")],
-        "min_epochs": [Integral],
-        "max_epochs": [Integral],
-        "factor": [Integral],
-        "checkpoint_dir": [None, str],
-        "sampler": [StrOptions(set(SAMPLERS)), HasMethods(["sample_relative"])],
-        "points_to_evaluate": [None, list],
-        "refit_epochs": [
-            StrOptions({"searched", "scaled"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "random_state": ["random_state"],
-        "log_to": [None, str, dict, HasMethods(["search_started", "fit_finished", "search_ended"])],
     }
 
     def __init__(
@@ -275,6 +198,8 @@ class AsyncHalvingSearchCV(RungSearchCV):
         min_epochs=1,
         max_epochs=81,
         factor=3,
+        resource="epochs",
+        warm_start=True,
         checkpoint_dir=None,
         sampler="random",
         points_to_evaluate=None,
@@ -289,26 +214,30 @@ class AsyncHalvingSearchCV(RungSearchCV):
         random_state=None,
         log_to=None,
     ):
-        self.estimator = estimator
-        self.param_distributions = param_distributions
+        super().__init__(
+            estimator,
+            param_distributions,
+            time_limit=time_limit,
+            min_epochs=min_epochs,
+            max_epochs=max_epochs,
+            factor=factor,
+            resource=resource,
+            warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+            sampler=sampler,
+            points_to_evaluate=points_to_evaluate,
+            refit_epochs=refit_epochs,
+            scoring=scoring,
+            n_jobs=n_jobs,
+            refit=refit,
+            cv=cv,
+            verbose=verbose,
+            error_score=error_score,
+            return_train_score=return_train_score,
+            random_state=random_state,
+            log_to=log_to,
+        )
         self.n_candidates = n_candidates
-        self.time_limit = time_limit
-        self.min_epochs = min_epochs
-        self.max_epochs = max_epochs
-        self.factor = factor
-        self.checkpoint_dir = checkpoint_dir
-        self.sampler = sampler
-        self.points_to_evaluate = points_to_evaluate
-        self.refit_epochs = refit_epochs
-        self.cv = cv
-        self.scoring = scoring
-        self.refit = refit
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.error_score = error_score
-        self.return_train_score = return_train_score
-        self.random_state = random_state
-        self.log_to = log_to
 
     def _check_settings(self):
         halving_rungs(self.max_epochs, self.factor, self.min_epochs)  # raises on bad settings
@@ -321,4 +250,6 @@ class AsyncHalvingSearchCV(RungSearchCV):
     def _schedule(self, rng, points):
         sampler = self._sampler(rng, points, n_candidates=self.n_candidates, stream=True)
         rungs = halving_rungs(self.max_epochs, self.factor, self.min_epochs)
-        return AsyncHalvingSchedule(sampler, rungs, self.factor, n_points=len(points))
+        return AsyncHalvingSchedule(
+            sampler, rungs, self.factor, resource=self.resource, n_points=len(points)
+        )

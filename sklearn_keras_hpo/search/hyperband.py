@@ -12,15 +12,15 @@ on the same fold (the estimator's ``checkpoint_dir``), instead of retraining fro
 
 import dataclasses
 import math
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
-from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._rung_search import RungSearchCV, top_k
+from .._sklearn_compat import Interval
+from ._rung_docs import shared_docs
+from ._rung_search import RungSearchCV
 from ._workers import Job
-from .samplers import SAMPLERS
+from .selection import top_k
 
 
 def hyperband_brackets(max_epochs, factor=3, min_epochs=1):
@@ -85,11 +85,13 @@ class HyperbandSchedule:
     >>> from sklearn_keras_hpo.search.samplers import RandomSampler
     >>> sampler = RandomSampler({"a": [0, 1, 2, 3]}, np.random.RandomState(0))
     >>> schedule = HyperbandSchedule(hyperband_brackets(2, 2), sampler)
-    >>> first = [schedule.next_job() for _ in range(3)]  # bracket 1's rung 0, then bracket 0 fills in
+    >>> # bracket 1's rung 0, then bracket 0 fills in
+    >>> first = [schedule.next_job() for _ in range(3)]
     >>> [(job.columns["bracket"], job.params["epochs"]) for job in first]
     [(1, 1), (1, 1), (0, 2)]
-    >>> schedule.report(first[0], 0.5); schedule.report(first[1], 0.9)  # rung 0 done: its best goes on
-    >>> schedule.next_job().params == {**first[1].params, "epochs": 2}  # before bracket 0's last candidate
+    >>> # rung 0 done: its best goes on, before bracket 0's last candidate
+    >>> schedule.report(first[0], 0.5); schedule.report(first[1], 0.9)
+    >>> schedule.next_job().params == {**first[1].params, "epochs": 2}
     True
     """
 
@@ -164,98 +166,34 @@ class HyperbandSchedule:
             ]
 
 
+@shared_docs
 class HyperbandSearchCV(RungSearchCV):
     """Hyperband search over epochs, with cross-validation and warm-started rungs.
 
+    Every bracket of ``hyperband_brackets`` runs with its own candidates; the rungs of
+    different brackets run side by side, so no worker waits while a rung's last fit
+    finishes, and the results are those of the brackets run one after the other (the same
+    for every ``n_jobs``). A model-guided sampler draws a bracket's candidates once the
+    brackets before it have ended. Starting points (``points_to_evaluate``) form bracket -1
+    in ``cv_results_``, kept at every rung.
+
     Parameters
     ----------
-    estimator : estimator object
-        Typically a ``CNNClassifier``/``CNNRegressor``; it must take the
-        ``resource`` parameter (``epochs``).
-    param_distributions : dict or list of dicts
-        Lists or scipy/sklearn distributions, as for ``RandomizedSearchCV``.
-    max_epochs : int, default=81
-        Epochs of the last rung (Hyperband's R).
-    factor : int, default=3
-        Keep ``1/factor`` of the candidates at each rung (Hyperband's eta).
-    min_epochs : int, default=1
-        Epochs of the first rung of the most exploratory bracket.
+    {shared_parameters}
     n_iterations : int, default=1
         Times every bracket runs, each time with new candidates drawn (keras-tuner's
-        ``hyperband_iterations``). With ``time_limit``, set it high and the search
-        uses the whole time: an iteration starts as soon as workers would otherwise
-        wait for the one before it to finish.
-    resource : str, default="epochs"
-        The estimator parameter that receives each rung's epochs.
-    warm_start : bool, default=True
-        Continue each candidate from its previous rung on the same fold, through
-        the estimator's ``checkpoint_dir`` (estimators without one retrain).
-    checkpoint_dir : str, default=None
-        Where rung checkpoints go; None means the estimator's own ``checkpoint_dir``,
-        or else a temporary directory removed after ``fit``. A kept directory makes
-        the search resumable: run it again after a crash and finished fits are
-        not retrained. Give a directory on storage shared by all workers for a
-        multi-machine Dask cluster.
-    time_limit : float, default=None
-        Seconds; then no fit starts, the fits still running are dropped (a fit
-        running in this process, with ``n_jobs=1``, finishes), and the search ends
-        with every candidate whose folds all finished.
-    sampler : {"random", "tpe"} or Optuna sampler, default="random"
-        What to try next: random draws from ``param_distributions``, or a model of
-        the results so far (``"tpe"``: Optuna's ``TPESampler``; any Optuna sampler
-        instance works, through its ask/tell interface; needs the ``optuna`` extra).
-        The model is fit on the results of the largest epochs with at least d + 1 of
-        them (BOHB's rule). A model-guided sampler draws a bracket's candidates once
-        the brackets before it have ended, so results stay the same for every
-        ``n_jobs`` (workers may wait at a bracket's end).
-    points_to_evaluate : list of dict, default=None
-        Candidates tried first, kept at every rung up to ``max_epochs`` (bracket -1
-        in ``cv_results_``) so the best is never chosen over them by a noisier,
-        shorter fit. None means the estimator's own values of the searched
-        parameters (the configuration you would get without searching); ``[]``
-        means none.
-    refit_epochs : {"searched", "scaled"} or int, default="searched"
-        Epochs of the refit on all of ``X``: the best row's own
-        (``best_n_resources_``); ``"scaled"``, those times the whole training set's
-        size over a training fold's (the usual practice of training a little
-        longer once the validation images join the training set: 9 epochs chosen
-        with cv=3 become 14); or a number of your own (for example ``max_epochs``
-        when the time limit stopped the search at small budgets).
-    n_jobs : int, default=None
-        Fits run at once (one fold of one candidate each); a new fit starts as soon
-        as a worker is free, taken from the first bracket that has one ready, so
-        workers do not wait for a rung's last fit. ``joblib.parallel_config`` picks
-        the backend (loky processes, or a Dask cluster with ``backend="dask"``).
-        With ``n_jobs=1`` the brackets run one after the other; the results are the
-        same for every ``n_jobs``.
-    scoring, refit, cv, verbose, error_score, return_train_score
-        As in ``GridSearchCV``.
+        ``hyperband_iterations``). With ``time_limit``, set it high and the search uses
+        the whole time: an iteration starts as soon as workers would otherwise wait for
+        the one before it to finish.
     pre_dispatch : str, default="2*n_jobs"
         Not used: the search keeps ``n_jobs`` fits in flight; kept for compatibility.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the sampling of candidates.
-    log_to : str, dict or SearchLogger, default=None
-        Log the search to MLflow (and TensorBoard): a tracking URI such as
-        ``"sqlite:///mlflow.db"``, a dict of ``tracking.log_search`` keywords
-        (``{"experiment": "cifar", "tensorboard_dir": "tb"}``) or a ``log_search()``
-        object; one parent run, a child run per candidate, per-epoch curves per fold.
 
     Attributes
     ----------
     cv_results_ : dict of numpy arrays
         As in ``GridSearchCV``, one row per (candidate, rung), plus ``iteration``,
         ``bracket``, ``rung`` and ``n_resources`` (the epochs of that row).
-    best_params_, best_score_, best_index_, best_estimator_, n_splits_, refit_time_
-        As in ``GridSearchCV``, the best chosen among the rows of the largest epochs
-        that finished (where a time limit stopped the search before any promotion,
-        among the starting points' rows: a first-rung score promotes a candidate, it
-        does not replace the configuration the search started from);
-        ``best_params_`` includes the rung's epochs.
-    best_n_resources_ : int
-        Epochs of the best row: below ``max_epochs`` when the time limit stopped
-        the search before any candidate reached it.
-    refit_epochs_ : int
-        Epochs the refit trained (see ``refit_epochs``).
+    {shared_attributes}
 
     Examples
     --------
@@ -273,24 +211,8 @@ class HyperbandSearchCV(RungSearchCV):
     """
 
     _parameter_constraints = {
-        **BaseSearchCV._parameter_constraints,
-        "param_distributions": [dict, list],
-        "max_epochs": [Integral],
-        "factor": [Integral],
-        "min_epochs": [Integral],
+        **RungSearchCV._parameter_constraints,
         "n_iterations": [Interval(Integral, 1, None, closed="left")],
-        "resource": [str],
-        "warm_start": ["boolean"],
-        "checkpoint_dir": [None, str],
-        "time_limit": [None, Interval(Real, 0, None, closed="neither")],
-        "sampler": [StrOptions(set(SAMPLERS)), HasMethods(["sample_relative"])],
-        "points_to_evaluate": [None, list],
-        "refit_epochs": [
-            StrOptions({"searched", "scaled"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "random_state": ["random_state"],
-        "log_to": [None, str, dict, HasMethods(["search_started", "fit_finished", "search_ended"])],
     }
 
     def __init__(
@@ -321,30 +243,30 @@ class HyperbandSearchCV(RungSearchCV):
         log_to=None,
     ):
         super().__init__(
-            estimator=estimator,
+            estimator,
+            param_distributions,
+            time_limit=time_limit,
+            min_epochs=min_epochs,
+            max_epochs=max_epochs,
+            factor=factor,
+            resource=resource,
+            warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+            sampler=sampler,
+            points_to_evaluate=points_to_evaluate,
+            refit_epochs=refit_epochs,
             scoring=scoring,
             n_jobs=n_jobs,
             refit=refit,
             cv=cv,
             verbose=verbose,
-            pre_dispatch=pre_dispatch,
             error_score=error_score,
             return_train_score=return_train_score,
+            random_state=random_state,
+            log_to=log_to,
         )
-        self.param_distributions = param_distributions
-        self.max_epochs = max_epochs
-        self.factor = factor
-        self.min_epochs = min_epochs
         self.n_iterations = n_iterations
-        self.resource = resource
-        self.warm_start = warm_start
-        self.checkpoint_dir = checkpoint_dir
-        self.time_limit = time_limit
-        self.sampler = sampler
-        self.points_to_evaluate = points_to_evaluate
-        self.refit_epochs = refit_epochs
-        self.random_state = random_state
-        self.log_to = log_to
+        self.pre_dispatch = pre_dispatch
 
     def _check_settings(self):
         hyperband_brackets(self.max_epochs, self.factor, self.min_epochs)  # raises on bad settings

@@ -1,28 +1,35 @@
-"""Searches that go on when fits fail or their worker processes die.
+"""Searches that go on when a worker process dies (the system's out-of-memory killer, a
+crash in native code).
 
-``failures_as_scores()`` keeps a search going when every fit of one batch raises.
-``lost_workers_retried()`` keeps scikit-learn's own searches going when a worker process
-dies (the system's out-of-memory killer, a crash in native code): the fits it took down
-run again on fresh workers, and a fit that kills its worker again is scored with
-``error_score``. ``HyperbandSearchCV``, ``AsyncHalvingSearchCV`` and the CLI do both
-without being asked.
+``HyperbandSearchCV`` and ``AsyncHalvingSearchCV`` run their fits themselves
+(``_workers.run_jobs``) and survive a lost worker without being asked. Every other search
+(``GridSearchCV``, ``RandomizedSearchCV``, ``HalvingRandomSearchCV``, skopt's
+``BayesSearchCV``: any ``BaseSearchCV``) hands its fits to joblib, so it survives through
+joblib's own seam: the backend registered here as ``"skhpo-retry"`` runs the fits on loky
+processes as joblib's default does, one fit per task, and runs the fits a dead worker took
+down again, one at a time on fresh workers. A fit that kills its worker while it runs
+alone is scored with ``error_score`` (or raises ``WorkerLostError`` with
+``error_score="raise"``). Each case warns with ``LostWorkerWarning``, naming the fits.
+Opt in with ``joblib.parallel_config(backend="skhpo-retry")`` or ``lost_workers_retried()``.
+On Dask, the scheduler reruns a lost worker's tasks itself, so a Dask backend is left as
+it is.
 """
 
+import concurrent.futures
 import contextlib
-import functools
+import threading
 import warnings
 
 import numpy as np
-from sklearn import get_config
+from joblib import parallel_config, register_parallel_backend
+from joblib.parallel import LokyBackend, get_active_backend
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import FitFailedWarning
-from sklearn.model_selection import _search as sklearn_search
-from sklearn.model_selection._validation import _fit_and_score
 
-from . import progress
-from ._workers import Job, LostWorkerWarning, describe, open_pool, run_jobs
+from ._workers import LostWorkerWarning, _user_stacklevel, describe
 
-__all__ = ["LostWorkerWarning", "WorkerLostError", "failures_as_scores", "lost_workers_retried"]
+__all__ = ["RETRY_BACKEND", "LostWorkerWarning", "WorkerLostError", "lost_workers_retried"]
+
+RETRY_BACKEND = "skhpo-retry"
 
 
 class WorkerLostError(RuntimeError):
@@ -31,65 +38,150 @@ class WorkerLostError(RuntimeError):
 
 
 @contextlib.contextmanager
-def failures_as_scores():
-    """Keep a search going when every fit of one batch fails.
-
-    scikit-learn raises ``ValueError`` when all the fits that one call evaluates fail,
-    even with a numeric ``error_score``: a Bayes search evaluating one point at a time,
-    or a Hyperband rung of one candidate, would lose everything on one diverging
-    configuration. Inside this block that case warns (``FitFailedWarning``) and the
-    failed fits keep their ``error_score``, like any other failed fit.
-    ``HyperbandSearchCV`` and the CLI use it; wrap ``BayesSearchCV.fit`` in it yourself.
-
-    >>> with failures_as_scores():
-    ...     pass
-    """
-    original = sklearn_search._warn_or_raise_about_fit_failures
-
-    def warn_only(results, error_score):
-        try:
-            original(results, error_score)
-        except ValueError as error:
-            if error_score == "raise":
-                raise
-            warnings.warn(str(error), FitFailedWarning, stacklevel=2)
-
-    sklearn_search._warn_or_raise_about_fit_failures = warn_only
-    try:
-        yield
-    finally:
-        sklearn_search._warn_or_raise_about_fit_failures = original
-
-
-@contextlib.contextmanager
 def lost_workers_retried():
     """Let scikit-learn's searches finish when a worker process dies.
 
-    Inside this block, the fits of ``GridSearchCV``, ``RandomizedSearchCV``,
-    ``HalvingRandomSearchCV``, ``BayesSearchCV`` (every ``BaseSearchCV``) run the way
-    ``HyperbandSearchCV`` runs its own: one fit per free worker of the pool joblib's
-    configuration names (loky processes, or Dask). Fits taken down by a dead worker run
-    again on fresh workers, one at a time (from their checkpoints, where the estimator
-    has a ``checkpoint_dir``); one that kills its worker while running alone is scored
-    with ``error_score`` (or raises ``WorkerLostError`` with ``error_score="raise"``).
-    Each case warns with ``LostWorkerWarning``, naming the fits. Results are those of an
-    undisturbed search.
+    The same as ``joblib.parallel_config(backend="skhpo-retry")`` (see the module's
+    docstring), except that a Dask backend chosen outside the block is kept. Results are
+    those of an undisturbed search.
 
     >>> from sklearn.model_selection import GridSearchCV
     >>> from sklearn.tree import DecisionTreeClassifier
     >>> from sklearn.datasets import load_digits
     >>> X, y = load_digits(return_X_y=True)
+    >>> tree = DecisionTreeClassifier(random_state=0)
     >>> with lost_workers_retried():
-    ...     search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [2, 4]}, cv=2).fit(X, y)
+    ...     search = GridSearchCV(tree, {"max_depth": [2, 4]}, cv=2, n_jobs=2).fit(X, y)
     >>> search.best_params_
     {'max_depth': 4}
     """
-    original = sklearn_search.Parallel
-    sklearn_search.Parallel = _RetryingParallel
-    try:
+    if hasattr(get_active_backend()[0], "client"):  # Dask reruns lost tasks itself
         yield
-    finally:
-        sklearn_search.Parallel = original
+        return
+    with parallel_config(backend=RETRY_BACKEND):
+        yield
+
+
+class RetryingBackend(LokyBackend):
+    """joblib's loky backend, one fit per task, that runs the fits of a dead worker again.
+
+    Results are taken in the thread that called ``Parallel`` (``retrieve_result``), so the
+    warnings point at the user's ``fit``. While a loss is being dealt with, no new task is
+    dispatched, so each fit that ran when the worker died runs again alone.
+    """
+
+    supports_retrieve_callback = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lock = threading.Lock()
+        self._in_flight = set()
+        self._lost = []  # fits a dead worker took down, not yet run again
+        self._held = []  # callbacks of fits run again, held while others wait for their turn
+
+    def compute_batch_size(self):
+        return 1  # a lost task is one fit, which the warning can name
+
+    def submit(self, func, callback=None):
+        task = _Task(func, callback)
+        with self._lock:
+            self._in_flight.add(task)
+        try:
+            future = self._workers.submit(func)
+        except Exception as error:  # the workers died between two tasks
+            if not _worker_died(error):
+                raise
+            self._settle(task, died=True)
+            return task
+        future.add_done_callback(lambda done: self._settle(task, _worker_died(done.exception())))
+        task.future = future
+        return task
+
+    def _settle(self, task, died):
+        with self._lock:
+            self._in_flight.discard(task)
+            if died:
+                self._lost.append(task)
+        task.settled.set()
+        if not died and task.callback is not None:
+            task.callback(task)  # joblib dispatches the next task
+
+    def retrieve_result(self, task, timeout=None):
+        task.settled.wait()
+        if task not in self._lost:
+            return task.future.result()
+        self._announce_losses()
+        result = self._run_alone(task)
+        with self._lock:
+            self._lost.remove(task)
+            self._held.append(task.callback)
+            release = [] if self._lost else self._held
+            self._held = self._held if self._lost else []
+        for callback in release:
+            if callback is not None:
+                callback(task)
+        return result
+
+    def _announce_losses(self):
+        """Once per death: wait for every fit it takes down, warn naming them, renew."""
+        if not any(not task.announced for task in self._lost):
+            return
+        concurrent.futures.wait([t.future for t in list(self._in_flight) if t.future is not None])
+        new = [task for task in self._lost if not task.announced]
+        for task in new:
+            task.announced = True
+        warnings.warn(
+            "A worker process died (killed, out of memory or crashed) while fitting "
+            f"{_names(new)}; they run again on fresh workers, one at a time.",
+            LostWorkerWarning,
+            stacklevel=_user_stacklevel(),
+        )
+        self.abort_everything(ensure_ready=True)  # fresh workers, as joblib starts them
+
+    def _run_alone(self, task):
+        future = self._workers.submit(task.func)
+        try:
+            return future.result()
+        except Exception as error:
+            if not _worker_died(error):
+                raise
+        warnings.warn(
+            f"The fit of {_names([task])} killed its worker process again when it was run "
+            "alone; it counts as a failed fit (error_score).",
+            LostWorkerWarning,
+            stacklevel=_user_stacklevel(),
+        )
+        self.abort_everything(ensure_ready=True)
+        return [lost_fit(function, args[1:], kwargs) for function, args, kwargs in task.func.items]
+
+
+register_parallel_backend(RETRY_BACKEND, RetryingBackend)
+
+
+class _Task:
+    """One task handed to ``RetryingBackend``: the batch (one fit), its future, its state."""
+
+    def __init__(self, func, callback):
+        self.func, self.callback = func, callback
+        self.future = None
+        self.settled = threading.Event()
+        self.announced = False
+
+    def get(self, timeout=None):
+        raise NotImplementedError("results are taken by RetryingBackend.retrieve_result")
+
+
+def _worker_died(error):
+    return isinstance(error, concurrent.futures.process.BrokenProcessPool)
+
+
+def _names(tasks):
+    """``dropout=0.2 (fold 0); ...``: the fits of ``tasks``."""
+    fits = [kwargs for task in tasks for _, _, kwargs in task.func.items]
+    return "; ".join(
+        f"{describe(kw.get('parameters'))} (fold {(kw.get('split_progress') or (0, 1))[0]})"
+        for kw in fits
+    )
 
 
 def lost_fit(fit_and_score, data, kwargs):
@@ -98,14 +190,16 @@ def lost_fit(fit_and_score, data, kwargs):
     ``WorkerLostError``, so the result is a failed fit's, scored with ``error_score``."""
     split = kwargs.get("split_progress") or (0, 1)
     message = (
-        f"The worker process fitting {describe(kwargs.get('parameters'))} (fold {split[0]}) died while it ran "
-        "alone, after dying with it once already: killed by the system (often for memory) or a crash in "
-        "native code. Lower batch_size or image_size, or leave this configuration out of the search."
+        f"The worker process fitting {describe(kwargs.get('parameters'))} (fold {split[0]}) "
+        "died while it ran alone, after dying with it once already: killed by the system "
+        "(often for memory) or a crash in native code. Lower batch_size or image_size, or "
+        "leave this configuration out of the search."
     )
     kwargs = {
         **kwargs,
-        "train": np.asarray(kwargs["train"])[:0],
-    }  # nothing to copy: the fit raises at once
+        "train": np.asarray(kwargs["train"])[:0],  # nothing to copy: the fit raises at once
+        "callback_ctx": None,
+    }
     return fit_and_score(_LostFit(message), *data, **kwargs)
 
 
@@ -120,73 +214,3 @@ class _LostFit(BaseEstimator):
 
     def fit(self, X, y=None, **fit_params):
         raise WorkerLostError(self.message)
-
-
-class _RetryingParallel:
-    """What ``BaseSearchCV.evaluate_candidates`` gets as ``Parallel`` inside
-    ``lost_workers_retried``: its ``_fit_and_score`` tasks go through ``run_jobs``, one
-    job per candidate, one fold per split."""
-
-    def __init__(self, n_jobs=None, **ignored):
-        self.n_jobs = n_jobs
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
-
-    def __call__(self, iterable):
-        tasks = list(iterable)  # (sklearn's _FuncWrapper(_fit_and_score), args, kwargs)
-        if not tasks:
-            return []
-        n_splits = tasks[0][2].get("split_progress", (0, 1))[1]
-        progress.count_fits(
-            started=len(tasks)
-        )  # the whole call's fits: the bar's total from the start
-        config, filters = get_config(), list(warnings.filters)
-        with open_pool(self.n_jobs) as pool:
-
-            def submit(job, fold):
-                function, args, kwargs = tasks[job.order * n_splits + fold]
-                function = function.with_config_and_warning_filters(config, filters)
-                return pool.submit(functools.partial(function, **kwargs), *args)
-
-            def lost(job, fold):
-                _, args, kwargs = tasks[job.order * n_splits + fold]
-                return lost_fit(_fit_and_score, args[1:], kwargs)
-
-            jobs = _Candidates(tasks, n_splits)
-            finished = run_jobs(
-                jobs,
-                pool,
-                submit,
-                n_splits,
-                score=lambda outs: 0.0,
-                on_fits=_finished_only,
-                lost_fold=lost,
-            )
-        return [out for _, outs in sorted(finished, key=lambda item: item[0].order) for out in outs]
-
-
-def _finished_only(started, finished):
-    """Progress of fits counted in the total already: a fit that is run again after its
-    worker died, or dropped, changes nothing; a finished one counts once."""
-    progress.count_fits(finished=finished)
-
-
-class _Candidates:
-    """The candidates of one ``evaluate_candidates`` call, as ``run_jobs`` jobs."""
-
-    def __init__(self, tasks, n_splits):
-        self.params = [tasks[i][2].get("parameters") for i in range(0, len(tasks), n_splits)]
-        self.started = 0
-
-    def next_job(self):
-        if self.started == len(self.params):
-            return None
-        self.started += 1
-        return Job(order=self.started - 1, params=self.params[self.started - 1], columns={})
-
-    def report(self, job, score):
-        pass
