@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ demo: $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# the one style: ruff's formatter and linter (rules in pyproject.toml), over everything
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff format --check sklearn_keras_hpo tests benchmarks examples docs
+	$(BIN)/ruff check sklearn_keras_hpo tests benchmarks examples docs
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_fit_overhead.py

@@ -36,7 +36,6 @@ from sklearn_keras_hpo import (
     AsyncHalvingSearchCV,
     CNNClassifier,
     HyperbandSearchCV,
-    failures_as_scores,
     search_space,
 )
 from sklearn_keras_hpo._backend import keras_and_tf
@@ -58,7 +57,7 @@ class RungByRungHyperband(HyperbandSearchCV):
     """``HyperbandSearchCV`` before issue 14: every rung one ``BaseSearchCV`` batch, in turn."""
 
     def fit(self, X, y=None, **params):
-        with failures_as_scores(), self._checkpointed_estimator() as estimator:
+        with self._checkpointed_estimator() as estimator:
             user, self.estimator = self.estimator, estimator
             try:
                 BaseSearchCV.fit(self, X, y, **params)

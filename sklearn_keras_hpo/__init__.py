@@ -6,7 +6,6 @@ The package's folders are its layers, each importing only those below it:
 model is built from) and ``data`` (loaders, ``ImageRows``).
 """
 
-from . import _moved
 from .data import ImageRows
 from .estimators import CNNClassifier, CNNRegressor, load
 from .reporting import plot_augmentations, plot_history, plot_lr_schedule
@@ -15,15 +14,12 @@ from .search import (
     HyperbandSearchCV,
     LostWorkerWarning,
     WorkerLostError,
-    failures_as_scores,
     lost_workers_retried,
     progress_bar,
     search_space,
 )
 from .tracking import log_search
 from .training import InsufficientMemoryError, TrainingDivergedError
-
-_moved.install()
 
 __all__ = [
     "AsyncHalvingSearchCV",
@@ -35,7 +31,6 @@ __all__ = [
     "LostWorkerWarning",
     "TrainingDivergedError",
     "WorkerLostError",
-    "failures_as_scores",
     "load",
     "log_search",
     "lost_workers_retried",

@@ -249,8 +249,7 @@ def test_validation_split_is_stratified_and_shuffled(digits_012):
     """Keras' validation_split would take the tail of class-sorted data: one class."""
     X, y = digits_012
     clf = CNNClassifier(validation_fraction=0.2, random_state=0)
-    clf.classes_ = np.unique(y)
-    train, validation = clf._split_validation(len(y), y, seed=0)
+    train, validation = clf._split_validation(clf._encode_targets(y), seed=0)
     assert len(np.intersect1d(train, validation)) == 0 and len(train) + len(validation) == len(y)
     counts = np.bincount(y[validation])
     np.testing.assert_allclose(counts / counts.sum(), np.bincount(y) / len(y), atol=0.02)
@@ -270,8 +269,7 @@ def test_class_weight_balanced_changes_the_fit(digits):
         weighted = CNNClassifier(**gentle, class_weight=class_weight).fit(Xu, yu)
         assert np.all(weighted.predict_proba(Xu)[:, 1] > plain), class_weight
     clf = CNNClassifier(class_weight="balanced")
-    clf.classes_ = np.array([0, 1])
-    weights = clf._training_weights(yu, np.ones(len(yu)))
+    weights = clf._training_weights(clf._encode_targets(yu), np.ones(len(yu)))
     np.testing.assert_allclose(np.unique(weights), [165 / (2 * 150), 165 / (2 * 15)])
 
 

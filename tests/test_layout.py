@@ -1,11 +1,9 @@
-"""The folders are the layers: every module's imports, read with ast, run only downward;
-the public names and the paths from before the folders still import; a model saved and
-estimators pickled by the code from before the move still load."""
+"""The folders are the layers: every module's imports, read with ast, run only downward
+and in no cycle; the public names import from the top; a model saved by the code from
+before the folders still loads."""
 
 import ast
 import pathlib
-import pickle
-import subprocess
 import sys
 
 import numpy as np
@@ -21,10 +19,8 @@ ALLOWED = {
     "__init__": {"*"},
     "__main__": {"cli"},
     "cli": {"*"},
-    "_cli_search": {"estimators", "search"},  # the searcher of cli's tune command
-    "_moved": set(),
-    "estimators": {"training", "model", "data", "_backend", "parallel"},
-    "search": {"data", "_backend", "parallel", "tracking"},
+    "estimators": {"training", "model", "data", "_backend", "parallel", "_sklearn_compat"},
+    "search": {"data", "_backend", "parallel", "tracking", "_sklearn_compat"},
     "reporting": {"model", "_backend"},
     "training": {"model", "data", "_backend", "parallel"},
     # below search (which hands it records and search events), beside training: it knows a
@@ -34,6 +30,7 @@ ALLOWED = {
     "data": set(),
     "_backend": {"parallel"},
     "parallel": set(),
+    "_sklearn_compat": set(),  # scikit-learn's private names, imported in one place
 }
 
 
@@ -47,11 +44,13 @@ def _module_name(path):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imported_modules(path):
-    """Absolute names of the package's modules that ``path`` imports, lazy imports included."""
+def _imported_modules(path, import_time_only=False):
+    """Absolute names of the package's modules that ``path`` imports, lazy imports included
+    (``import_time_only``: only those run when the module is imported)."""
     module = _module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in _import_time_nodes(tree.body) if import_time_only else ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
@@ -66,6 +65,19 @@ def _imported_modules(path):
                 yield target
         elif isinstance(node, ast.Import):
             yield from (a.name for a in node.names if a.name.split(".")[0] == "sklearn_keras_hpo")
+
+
+def _import_time_nodes(statements):
+    """The nodes run on import: not function bodies, nor ``if TYPE_CHECKING:`` blocks."""
+    for statement in statements:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(statement, ast.If) and "TYPE_CHECKING" in ast.unparse(statement.test):
+            yield from _import_time_nodes(statement.orelse)
+            continue
+        yield statement
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            yield from _import_time_nodes(getattr(statement, field, []))
 
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -105,6 +117,61 @@ def test_the_check_sees_an_upward_import(tmp_path):
         fake.unlink()
 
 
+def _import_cycle():
+    """One cycle of import-time imports between the package's modules, or None."""
+    names = {_module_name(path): path for path in MODULES}
+    graph = {
+        name: {
+            target if target in names else target.rpartition(".")[0]
+            for target in _imported_modules(path, import_time_only=True)
+        }
+        - {name}
+        for name, path in names.items()
+    }
+    done, path = set(), []
+
+    def visit(name):
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done or name not in graph:
+            return None
+        path.append(name)
+        found = next(filter(None, map(visit, sorted(graph[name]))), None)
+        path.pop()
+        done.add(name)
+        return found
+
+    return next(filter(None, map(visit, sorted(graph))), None)
+
+
+def test_no_module_imports_itself_through_others():
+    """Import-time imports form no cycle (``model.architectures`` and ``model.backbones``
+    both register in ``model.registry`` and neither imports the other back)."""
+    assert _import_cycle() is None, " -> ".join(_import_cycle())
+
+
+def test_the_check_sees_an_import_cycle(monkeypatch):
+    """Two modules importing each other at import time are a cycle; a function's import or
+    an ``if TYPE_CHECKING:`` one is not."""
+    probes = [PACKAGE / "model" / f"_cycle_probe_{name}.py" for name in "ab"]
+    probes[0].write_text("from . import _cycle_probe_b\n")
+    probes[1].write_text("def f():\n    from . import _cycle_probe_a\n")
+    monkeypatch.setattr(sys.modules[__name__], "MODULES", [*MODULES, *probes])
+    try:
+        assert _import_cycle() is None
+        probes[1].write_text("if TYPE_CHECKING:\n    from . import _cycle_probe_a\n")
+        assert _import_cycle() is None
+        probes[1].write_text("from ._cycle_probe_a import f\n")
+        assert _import_cycle() == [
+            "sklearn_keras_hpo.model._cycle_probe_a",
+            "sklearn_keras_hpo.model._cycle_probe_b",
+            "sklearn_keras_hpo.model._cycle_probe_a",
+        ]
+    finally:
+        for probe in probes:
+            probe.unlink()
+
+
 PUBLIC = [
     "CNNClassifier",
     "CNNRegressor",
@@ -113,7 +180,6 @@ PUBLIC = [
     "ImageRows",
     "search_space",
     "progress_bar",
-    "failures_as_scores",
     "lost_workers_retried",
     "load",
     "LostWorkerWarning",
@@ -132,40 +198,6 @@ def test_public_names_import_from_the_top():
     assert set(PUBLIC) <= set(sklearn_keras_hpo.__all__)
 
 
-OLD_PATHS = {  # old module -> (a name it exported, the module that holds it now)
-    "datasets": ("load_image_folder", "data.datasets"),
-    "spaces": ("search_space", "search.spaces"),
-    "architectures": ("ARCHITECTURES", "model.architectures"),
-    "schedules": ("learning_rates", "model.schedules"),
-    "augmentation": ("TRANSFORMS", "model.augmentation"),
-    "rows": ("ImageRows", "data.rows"),
-    "persistence": ("save", "estimators.persistence"),
-    "asha": ("asha_promotion", "search.asha"),
-    "recovery": ("lost_workers_retried", "search.recovery"),
-    "progress": ("progress_bar", "search.progress"),
-    "report": ("build_report", "reporting.report"),
-    "plotting": ("plot_history", "reporting.plotting"),
-    "estimators": ("CNNClassifier", "estimators"),  # a package now: no warning
-    "search": ("hyperband_brackets", "search"),
-}
-
-
-@pytest.mark.parametrize("old", OLD_PATHS)
-def test_paths_from_before_the_folders_still_import(old):
-    """In a fresh process (nothing cached in sys.modules): the very object the new path holds,
-    with a FutureWarning naming the new path where the module moved."""
-    name, new = OLD_PATHS[old]
-    code = (
-        f"import importlib\n"
-        f"from sklearn_keras_hpo.{old} import {name} as old\n"
-        f"assert old is getattr(importlib.import_module('sklearn_keras_hpo.{new}'), {name!r})\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    moved = f"FutureWarning: sklearn_keras_hpo.{old} moved to sklearn_keras_hpo.{new}"
-    assert (moved in done.stderr) == (old not in ("estimators", "search")), done.stderr[-2000:]
-
-
 def test_model_saved_before_the_move_loads_and_predicts_the_same():
     loaded = sklearn_keras_hpo.load(FIXTURES / "saved_classifier")
     X = np.load(FIXTURES / "X.npy")
@@ -178,20 +210,3 @@ def test_saved_models_name_the_public_path(tmp_path):
     text = (tmp_path / "again" / "estimator.json").read_text()
     assert '"class": "sklearn_keras_hpo:CNNClassifier"' in text
     assert type(sklearn_keras_hpo.load(tmp_path / "again")) is sklearn_keras_hpo.CNNClassifier
-
-
-def test_estimators_pickled_before_the_move_unpickle():
-    with (
-        (FIXTURES / "classifier.pkl").open("rb") as file,
-        pytest.warns(FutureWarning, match="rows"),
-    ):
-        old = pickle.load(file)
-    assert type(old["classifier"]) is sklearn_keras_hpo.CNNClassifier
-    assert type(old["regressor"]) is sklearn_keras_hpo.CNNRegressor
-    assert type(old["rows"]) is sklearn_keras_hpo.ImageRows
-    assert old["regressor"].get_params()["epochs"] == 2
-    X = np.load(FIXTURES / "X.npy")
-    np.testing.assert_allclose(
-        old["classifier"].predict_proba(X), np.load(FIXTURES / "proba.npy"), atol=1e-6
-    )
-    np.testing.assert_array_equal(np.asarray(old["rows"][np.arange(5)]), X[:5])

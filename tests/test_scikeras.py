@@ -176,12 +176,11 @@ def test_loss_metrics_callbacks_and_routed_precedence(flat_digits):
 def test_validation_split_is_our_stratified_split_and_must_agree():
     clf = CNNClassifier(validation_split=0.25, random_state=0)
     y = np.repeat([0, 1, 2], 40)  # sorted by class: Keras' tail split would be one class
-    _, validation = clf._split_validation(len(y), y, seed=0)
+    _, validation = clf._split_validation(clf._encode_targets(y), seed=0)
     assert np.array_equal(np.bincount(y[validation]), [10, 10, 10])
+    disagreeing = CNNClassifier(validation_split=0.25, validation_fraction=0.1)
     with pytest.raises(ValueError, match="disagree"):
-        CNNClassifier(validation_split=0.25, validation_fraction=0.1)._split_validation(
-            len(y), y, seed=0
-        )
+        disagreeing._split_validation(disagreeing._encode_targets(y), seed=0)
 
 
 def test_warm_start_and_partial_fit_continue_the_model(flat_digits):

@@ -13,9 +13,14 @@ Examples
 ((1797, 8, 8), dtype('float32'), array([0, 1, 2]))
 """
 
+from __future__ import annotations
+
 import csv
 import gzip
+import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -28,7 +33,7 @@ _MNIST_FILES = {
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 
 
-def load_digits_images():
+def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled 8x8 digits as float32 images in [0, 1] and int labels."""
     from sklearn.datasets import load_digits
 
@@ -55,7 +60,7 @@ def _read_bytes(path):
         ) from error
 
 
-def load_idx(path):
+def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read one IDX file (raw or ``.gz``) into a numpy array of its declared shape."""
     data = _read_bytes(path)
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
@@ -83,7 +88,9 @@ def _find_idx(directory, stem):
     raise FileNotFoundError(f"{directory} has neither {stem} nor {stem}.gz.")
 
 
-def load_mnist(directory, subset="train"):
+def load_mnist(
+    directory: str | os.PathLike[str], subset: Literal["train", "test"] = "train"
+) -> tuple[np.ndarray, np.ndarray]:
     """MNIST-style IDX files from ``directory`` (MNIST, Fashion-MNIST, KMNIST layouts).
 
     Parameters
@@ -109,7 +116,13 @@ def load_mnist(directory, subset="train"):
     return images, labels
 
 
-def load_npz(path, x_key=None, y_key=None, *, require_labels=True):
+def load_npz(
+    path: str | os.PathLike[str],
+    x_key: str | None = None,
+    y_key: str | None = None,
+    *,
+    require_labels: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Images and labels from an ``.npz`` archive (keys ``x``/``y``, ``X``/``y``,
     ``images``/``labels`` or ``x_train``/``y_train`` are found automatically).
 
@@ -148,7 +161,12 @@ def _npz_key(archive, key, candidates, path, name, required=True):
     return found
 
 
-def load_csv(path, image_shape=None, label_column=0, skip_header="auto"):
+def load_csv(
+    path: str | os.PathLike[str],
+    image_shape: Sequence[int] | None = None,
+    label_column: int | list[int] | None = 0,
+    skip_header: bool | Literal["auto"] = "auto",
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Images from a CSV file with one label column and one column per pixel
     (the Kaggle MNIST layout). ``image_shape`` defaults to a square grayscale image;
     ``label_column=None`` reads a file of pixels only (``y`` is None); a list of
@@ -199,7 +217,12 @@ def _is_number(text):
     return True
 
 
-def load_image_folder(directory, image_size=None, color_mode=None, lazy=False):
+def load_image_folder(
+    directory: str | os.PathLike[str],
+    image_size: Sequence[int] | None = None,
+    color_mode: Literal["grayscale", "rgb"] | None = None,
+    lazy: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Images from ``directory/<class name>/*.png|jpg|...``, resized to ``image_size``.
 
     Parameters
@@ -227,7 +250,7 @@ def load_image_folder(directory, image_size=None, color_mode=None, lazy=False):
     return _decode_images(files, image_size, color_mode), np.asarray(labels)
 
 
-def file_image_size(path):
+def file_image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     """``(height, width)`` of an image file."""
     from PIL import Image
 
@@ -235,7 +258,7 @@ def file_image_size(path):
         return image.height, image.width
 
 
-def is_class_folder(source):
+def is_class_folder(source: str | os.PathLike[str]) -> bool:
     """Whether ``source`` is a folder of class subfolders of image files (not IDX files)."""
     path = Path(source)
     return (
@@ -245,7 +268,7 @@ def is_class_folder(source):
     )
 
 
-def folder_channels(path):
+def folder_channels(path: str | os.PathLike[str]) -> Literal[1, 3]:
     """1 for a grayscale image file, 3 otherwise (as the estimators read it)."""
     from PIL import Image
 
@@ -289,15 +312,15 @@ def _decode_images(files, image_size, color_mode):
 
 
 def load_source(
-    source,
+    source: str | os.PathLike[str],
     *,
-    image_shape=None,
-    image_size=None,
-    color_mode=None,
-    x_key=None,
-    y_key=None,
-    require_labels=True,
-):
+    image_shape: Sequence[int] | None = None,
+    image_size: Sequence[int] | None = None,
+    color_mode: Literal["grayscale", "rgb"] | None = None,
+    x_key: str | None = None,
+    y_key: str | None = None,
+    require_labels: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Images and labels from a named source: ``"digits"``, a folder of MNIST-style IDX
     files, a folder of class subfolders, an ``.npz`` or a ``.csv`` file.
 
@@ -336,7 +359,7 @@ def load_source(
     return loaders[path.suffix.lower()](path)
 
 
-def csv_label_names(path):
+def csv_label_names(path: str | os.PathLike[str]) -> list[str] | None:
     """The label names of a multi-label CSV file, or None: a header with two or more
     columns named ``label_<name>`` holds one 0/1 column per label (``<name>``).
 

@@ -1,8 +1,12 @@
 """``ImageRows``: an image array whose rows are picked by index without copying them."""
 
+from __future__ import annotations
+
 import numbers
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 
 class ImageRows:
@@ -45,12 +49,13 @@ class ImageRows:
     >>> cross_val_score(CNNClassifier(), ImageRows(X), y, cv=5, n_jobs=2)  # doctest: +SKIP
     """
 
-    def __init__(self, array, index=None):
+    array: np.ndarray
+    index: np.ndarray
+
+    def __init__(self, array: np.ndarray | ImageRows, index: ArrayLike | None = None) -> None:
         if isinstance(array, ImageRows):
-            array, index = (
-                array.array,
-                array.index if index is None else array.index[np.asarray(index)],
-            )
+            index = array.index if index is None else array.index[np.asarray(index)]
+            array = array.array
         if not isinstance(array, np.ndarray) or array.ndim < 2 or array.dtype.kind not in "uif":
             raise ValueError(
                 "ImageRows needs a numeric NumPy array (or np.memmap) of images, "
@@ -61,25 +66,25 @@ class ImageRows:
         self.index = np.arange(len(array)) if index is None else np.asarray(index, dtype=np.intp)
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return (len(self.index), *self.array.shape[1:])
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.array.dtype
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self.array.ndim
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
         return len(self.index) * self.array[:1].nbytes
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.index)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> np.ndarray | ImageRows:
         """Rows: an int gives that image (an array); a slice, int array or boolean mask a
         new ``ImageRows`` (``rows[key, ...]`` too, as scikit-learn indexes)."""
         if isinstance(key, tuple):
@@ -95,11 +100,11 @@ class ImageRows:
             key = key.astype(np.intp) if key.size == 0 else key
         return ImageRows(self.array, self.index[key])
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         images = self.array[self.index]
         return images if dtype is None else images.astype(dtype, copy=False)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (
             f"ImageRows({len(self)} of {len(self.array)} images "
             f"{self.array.shape[1:]} {self.dtype})"

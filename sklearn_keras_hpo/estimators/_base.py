@@ -3,107 +3,140 @@
 ``fit``, ``partial_fit`` and ``initialize`` validate, turn the parameters into one
 ``training.FitPlan`` and call ``training.run_fit`` once; the training package never
 calls back. TensorFlow is imported on the first ``fit``, not when this module is.
+
+What differs between the classifier and the regressor (their targets, and the output,
+loss and metrics that go with them) is a small set of hooks ``_BaseCNN`` declares as
+abstract methods; ``_encode_targets`` returns an ``EncodedTargets`` that the fit hands
+to the others.
 """
 
+from __future__ import annotations
+
 import inspect
+import os
 import warnings
+from abc import ABCMeta, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from .._sklearn_compat import _check_sample_weight
 from . import _planning, _routing, _scikeras
-from ._constraints import PARAMETER_CONSTRAINTS
+from ._constraints import PARAMETER_CONSTRAINTS, Activation, AugmentMode, Flip, Initializer
 from ._params import RoutedParameters
+from ._targets import EncodedTargets
 from ._validation import changed_parameters, check_images, split_validation
 from .persistence import fill_new_parameters
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import keras
+    from typing_extensions import Self
+
+    # losses and metrics: Keras names, Loss/Metric classes or instances, functions, or a
+    # list or dict of them
+    KerasObjects: TypeAlias = str | Callable[..., Any] | list[Any] | dict[str, Any]
+    # a callback, a Callback class (built with callbacks__*), or a list or dict of them
+    Callbacks: TypeAlias = (
+        keras.callbacks.Callback | type[keras.callbacks.Callback] | list[Any] | dict[str, Any]
+    )
 
 # the scikeras names set on the estimator after fit (the rest of meta is the builder's)
 SCIKERAS_ATTRIBUTES = ("n_classes_", "n_outputs_", "n_outputs_expected_", "target_type_")
 
 
-class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
-    """Shared parameters, validation, plan and predictions of the estimators."""
+class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator, metaclass=ABCMeta):
+    """Shared parameters, validation, plan and predictions of the estimators.
+
+    A subclass implements the hooks below (the abstract methods): what its targets are,
+    and the output layer, default loss and metrics they call for.
+    """
 
     _parameter_constraints = PARAMETER_CONSTRAINTS
 
     def __init__(
         self,
-        architecture="auto",
+        architecture: str | Callable[..., keras.Model] = "auto",
         *,
-        model=None,
-        image_shape=None,
-        image_size=None,
-        channels=None,
-        image_cache=None,
-        filters=32,
-        kernel_size=3,
-        dense_units=128,
-        n_blocks=2,
-        activation="relu",
-        kernel_initializer="glorot_uniform",
-        dropout=0.25,
-        batch_norm=None,
-        residual=False,
-        l1=0.0,
-        l2=0.0,
-        weights=None,
-        freeze_epochs=0,
-        fine_tune_layers="all",
-        fine_tune_learning_rate=None,
-        optimizer="adam",
-        learning_rate=0.001,
-        momentum=0.0,
-        nesterov=False,
-        weight_decay=None,
-        loss=None,
-        metrics=None,
-        run_eagerly=False,
-        batch_size=32,
-        epochs=10,
-        shuffle=True,
-        warm_start=False,
-        lr_schedule="auto",
-        lr_decay=0.0,
-        lr_step_size=10,
-        lr_drop=0.5,
-        lr_min_fraction=0.0,
-        lr_power=1.0,
-        lr_restart_epochs=10,
-        lr_schedule_epochs=None,
-        lr_patience=3,
-        warmup_epochs=0,
-        rotation=0.0,
-        translation=0.0,
-        zoom=0.0,
-        shear=0.0,
-        flip="auto",
-        elastic=0.0,
-        brightness=0.0,
-        contrast=0.0,
-        gamma=0.0,
-        hue=0.0,
-        saturation=0.0,
-        erasing=0.0,
-        randaugment=0,
-        mixup=0.0,
-        cutmix=0.0,
-        augment_mode="online",
-        augment_copies=1,
-        early_stopping=False,
-        validation_fraction=None,
-        validation_split=0.0,
-        n_iter_no_change=5,
-        tol=1e-4,
-        class_weight=None,
-        callbacks=None,
-        checkpoint_dir=None,
-        random_state=None,
-        verbose=0,
-        **routed_params,
-    ):
+        model: keras.Model | Callable[..., keras.Model] | None = None,
+        image_shape: Sequence[int] | None = None,
+        image_size: Sequence[int] | None = None,
+        channels: Literal[1, 3] | None = None,
+        image_cache: str | os.PathLike[str] | None = None,
+        filters: int = 32,
+        kernel_size: int | tuple[int, int] = 3,
+        dense_units: int = 128,
+        n_blocks: int = 2,
+        activation: Activation | None = "relu",
+        kernel_initializer: Initializer = "glorot_uniform",
+        dropout: float = 0.25,
+        batch_norm: bool | None = None,
+        residual: bool = False,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        weights: str | os.PathLike[str] | None = None,
+        freeze_epochs: int = 0,
+        fine_tune_layers: Literal["all"] | int = "all",
+        fine_tune_learning_rate: float | None = None,
+        optimizer: str | type[keras.optimizers.Optimizer] | keras.optimizers.Optimizer = "adam",
+        learning_rate: float = 0.001,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float | None = None,
+        loss: KerasObjects | None = None,
+        metrics: KerasObjects | None = None,
+        run_eagerly: bool = False,
+        batch_size: int | None = 32,
+        epochs: int = 10,
+        shuffle: bool = True,
+        warm_start: bool = False,
+        lr_schedule: str = "auto",
+        lr_decay: float = 0.0,
+        lr_step_size: int = 10,
+        lr_drop: float = 0.5,
+        lr_min_fraction: float = 0.0,
+        lr_power: float = 1.0,
+        lr_restart_epochs: int = 10,
+        lr_schedule_epochs: int | None = None,
+        lr_patience: int = 3,
+        warmup_epochs: int = 0,
+        rotation: float | None = 0.0,
+        translation: float | None = 0.0,
+        zoom: float | None = 0.0,
+        shear: float | None = 0.0,
+        flip: Flip | None = "auto",
+        elastic: float | None = 0.0,
+        brightness: float | None = 0.0,
+        contrast: float | None = 0.0,
+        gamma: float | None = 0.0,
+        hue: float | None = 0.0,
+        saturation: float | None = 0.0,
+        erasing: float | None = 0.0,
+        randaugment: int | None = 0,
+        mixup: float | None = 0.0,
+        cutmix: float | None = 0.0,
+        augment_mode: AugmentMode = "online",
+        augment_copies: int = 1,
+        early_stopping: bool = False,
+        validation_fraction: float | None = None,
+        validation_split: float = 0.0,
+        n_iter_no_change: int = 5,
+        tol: float = 1e-4,
+        class_weight: dict[Any, float] | Literal["balanced"] | None = None,
+        callbacks: Callbacks | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        **routed_params: Any,
+    ) -> None:
         self.architecture = architecture
         self.model = model
         self.image_shape = image_shape
@@ -176,8 +209,50 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         self.verbose = verbose
         vars(self).update(routed_params)
 
+    # -- the hooks a subclass implements: its targets and what they call for ------------
+    @property
+    @abstractmethod
+    def _numeric_targets(self) -> bool:
+        """Whether ``y`` holds numbers to predict (the regressor: scikit-learn's checks
+        convert it to float) rather than class labels of any type (the classifier)."""
+
+    @abstractmethod
+    def _encode_targets(self, y, classes=None, reset=True) -> EncodedTargets:
+        """``y`` (already through scikit-learn's checks) as the model trains on it, with
+        what the rest of the fit derives from it.
+
+        ``reset``: a fit that starts afresh learns the classes or outputs from ``y``
+        (``classes``, where given, names the classifier's classes) and returns them as
+        fitted attributes, which the fit sets once the model is trained; otherwise ``y``
+        is checked against those of the fitted model it continues. Returned, not set,
+        so that every later step of the fit reads this fit's targets, never state a step
+        before it has left on the estimator.
+        """
+
+    @abstractmethod
+    def _output_activation(self, targets: EncodedTargets) -> str:
+        """The activation of the output layer of a registered architecture: softmax over
+        the classes, sigmoid per label, linear for regression."""
+
+    @abstractmethod
+    def _output_losses(self, params, targets: EncodedTargets) -> dict[int, Any]:
+        """The default loss for each output width the model may have (the user's
+        ``loss`` replaces it): a ``model=`` builder may choose, say, one sigmoid unit or
+        two softmax units for two classes, and the loss must fit the width it chose. The
+        largest width is the one a registered architecture is built with."""
+
+    @abstractmethod
+    def _metrics(self, targets: EncodedTargets) -> list[str]:
+        """The metrics compiled (and logged in ``history_``) when ``metrics=None``."""
+
+    @abstractmethod
+    def _target_metadata(self, targets: EncodedTargets) -> dict[str, Any]:
+        """The keyword arguments of ``_scikeras.meta`` that describe the targets: what a
+        scikeras builder reads from ``meta`` about ``y`` (``n_outputs``, and the
+        classifier's ``classes``, ``target_encoder`` and ``target_type``)."""
+
     # -- fit, as a list of steps ------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train a fresh Keras model on images ``X`` and targets ``y``.
 
         With ``warm_start=True`` a fitted estimator trains its ``model_`` further
@@ -210,9 +285,9 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         InsufficientMemoryError
             The fit would need more memory than is available; nothing was allocated.
         """
-        return self._noted(self._fit, X, y, sample_weight, mode="fit")
+        return self._fit_with_error_note(X, y, sample_weight, mode="fit")
 
-    def initialize(self, X, y):
+    def initialize(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Build and compile the model for ``X`` and ``y`` without training it
         (scikeras's ``initialize``: a pre-trained ``model=`` predicts at once).
 
@@ -225,12 +300,15 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         -------
         self : object
         """
-        return self._noted(self._fit, X, y, None, mode="initialize")
+        return self._fit_with_error_note(X, y, None, mode="initialize")
 
-    def _noted(self, step, *args, **kwargs):
+    def _fit_with_error_note(self, X, y, sample_weight, *, mode, classes=None):
+        """``_fit``; an error raised there gets a note naming the parameters that differ
+        from their defaults, so a search's ``FitFailedWarning`` says which configuration
+        failed."""
         try:
-            return step(*args, **kwargs)
-        except Exception as error:  # name the configuration in a search's FitFailedWarning
+            return self._fit(X, y, sample_weight, mode=mode, classes=classes)
+        except Exception as error:
             if hasattr(error, "add_note"):
                 error.add_note(f"{type(self).__name__} configuration: {changed_parameters(self)}")
             raise
@@ -267,20 +345,20 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         params = _planning.resolve_auto(params, images.image_shape)
         self._check_augmentation(params, images)
         weights = self._training_weights(
-            targets, _check_sample_weight(sample_weight, _rows(len(targets)))
+            targets, _check_sample_weight(sample_weight, _rows(len(targets.values)))
         )
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        train, validation = self._split_validation(len(targets), targets, seed, params)
+        train, validation = self._split_validation(targets, seed, params)
         params = _planning.resolved_batch_sizes(params, len(train))
         self._warn_about_settings(len(train), params["batch_size"])
-        meta = self._meta(images, y)
+        meta = self._meta(images, y, targets)
         spec = _planning.model_spec(
             params,
             raw_params=raw,
             extras=extras,
-            output_losses=self._output_losses(params),
-            default_metrics=self._metrics,
-            output_activation=self._output_activation,
+            output_losses=self._output_losses(params, targets),
+            default_metrics=self._metrics(targets),
+            output_activation=self._output_activation(targets),
             meta=meta,
             continue_from=previous,
             loss_is_default=self._is_default("loss"),
@@ -297,18 +375,18 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         result = run_fit(
             FitPlan(
                 images,
-                targets,
+                targets.values,
                 weights,
                 train,
                 validation,
-                self._n_classes(),
+                self._n_classes(targets),
                 spec,
                 training,
                 seed,
                 checkpoint,
             )
         )
-        self._record(result, meta, continued=start > 0)
+        self._record(result, meta, targets, continued=start > 0)
         self.architecture_ = params["architecture"] if params["model"] is None else None
         return self
 
@@ -345,14 +423,16 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
             else None
         )
 
-    def _meta(self, images, y):
+    def _meta(self, images, y, targets):
         """scikeras's ``meta`` for this fit (the model's view of X, and y)."""
         X_dtype = np.dtype(np.uint8) if images.from_files else images.source.dtype
         X_shape = (len(images), *images.image_shape)
-        return _scikeras.meta(X_shape, X_dtype, np.asarray(y), **self._target_metadata())
+        return _scikeras.meta(X_shape, X_dtype, np.asarray(y), **self._target_metadata(targets))
 
-    def _record(self, result, meta, continued):
-        """Fitted attributes from the fit's result (a continued fit extends the history)."""
+    def _record(self, result, meta, targets, continued):
+        """Fitted attributes from the targets and the fit's result (a continued fit
+        extends the history)."""
+        vars(self).update(targets.attributes)
         if continued:
             result = result._replace(
                 history={k: self.history_.get(k, []) + v for k, v in result.history.items()},
@@ -362,9 +442,8 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
         self.model_, self.history_ = result.model, result.history
         self.n_epochs_, self.best_epoch_ = result.n_epochs, result.best_epoch
         self.epoch_seconds_ = result.epoch_seconds
-        self.initial_epoch_ = min(
-            result.initial_epoch, self.n_epochs_
-        )  # epochs restored or trained before
+        # the epochs restored from a checkpoint or trained before
+        self.initial_epoch_ = min(result.initial_epoch, self.n_epochs_)
         vars(self).update({k: meta[k] for k in SCIKERAS_ATTRIBUTES if k in meta})
 
     def _check_augmentation(self, params, images):
@@ -385,30 +464,46 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator):
                 stacklevel=5,
             )
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted estimator to directory ``path`` as Keras ``.keras`` plus JSON
-        (no pickle); read it back with :func:`sklearn_keras_hpo.load`."""
+        (no pickle); read it back with :func:`sklearn_keras_hpo.load`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory to write (created if needed).
+
+        Returns
+        -------
+        path : pathlib.Path
+            The directory written.
+        """
         from .persistence import save
 
         return save(self, path)
 
-    def _n_classes(self):
+    # -- what the hooks leave the same for both estimators (the classifier overrides) ----
+    def _n_classes(self, targets):
+        """Classes of one-hot targets (label mixing); None where targets are not classes."""
         return None
 
     def _training_weights(self, targets, sample_weight):
+        """The per-sample weights of the loss: ``sample_weight`` (already checked)."""
         return sample_weight
 
-    def _split_validation(self, n_samples, targets, seed, params=None):
+    def _split_validation(self, targets, seed, params=None):
         """Indices (train, validation); validation is None when no split is asked for."""
         params = params or _scikeras.effective_params(self.get_params(deep=False))
         fraction = _planning.validation_fraction(params)
+        n_samples = len(targets.values)
         if fraction is None:
             return np.arange(n_samples), None
         return split_validation(
-            self._validation_splitter(fraction, seed), fraction, n_samples, targets
+            self._validation_splitter(fraction, seed, targets), fraction, n_samples, targets.values
         )
 
-    def _validation_splitter(self, fraction, seed):
+    def _validation_splitter(self, fraction, seed, targets):
+        """The splitter of the validation set: shuffled (the classifier's: stratified)."""
         return ShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
 
     def _augmentation_settings(self, image_shape=None):

@@ -52,7 +52,7 @@ def user_callbacks(params):
     ]
 
 
-def steering(params):
+def non_observing_callbacks(params):
     """The user callbacks that may change training (see the module's rule)."""
     return [c for c in user_callbacks(params) if not observes_only(c)]
 

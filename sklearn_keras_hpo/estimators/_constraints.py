@@ -6,15 +6,14 @@ new entry there is a valid value here without further edits.
 
 import os
 from numbers import Integral, Real
+from typing import Literal, get_args
 
-from sklearn.utils._param_validation import HasMethods, Hidden, Interval, Options, StrOptions
+from .._sklearn_compat import HasMethods, Hidden, Interval, Options, StrOptions
+from ..model import ARCHITECTURES, LABEL_MIXERS, SCHEDULE_NAMES, TRANSFORMS
 
-from ..model.architectures import ARCHITECTURES
-from ..model.augmentation import LABEL_MIXERS, TRANSFORMS
-from ..model.schedules import SCHEDULE_NAMES
-
-ACTIVATIONS = {"relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear"}
-INITIALIZERS = {
+# the fixed sets of strings, as the type hints of the estimators' signatures name them
+Activation = Literal["relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear"]
+Initializer = Literal[
     "uniform",
     "lecun_uniform",
     "lecun_normal",
@@ -27,7 +26,12 @@ INITIALIZERS = {
     "random_uniform",
     "random_normal",
     "orthogonal",
-}
+]
+Flip = Literal["auto", "horizontal", "vertical", "horizontal_and_vertical"]
+AugmentMode = Literal["online", "precomputed"]
+
+ACTIVATIONS = set(get_args(Activation))
+INITIALIZERS = set(get_args(Initializer))
 OPTIMIZER_NAMES = {"sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam", "adamw"}
 # Keras' own spellings (scikeras passes them through): "SGD", "Adam", "lion", ...
 KERAS_OPTIMIZER_NAMES = {
@@ -104,10 +108,10 @@ PARAMETER_CONSTRAINTS = {
     "lr_patience": [Interval(Integral, 1, None, closed="left")],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     **{name: [None, Interval(Real, 0, None, closed="left")] for name in TRANSFORMS},
-    "flip": [None, StrOptions({"auto", "horizontal", "vertical", "horizontal_and_vertical"})],
+    "flip": [None, StrOptions(set(get_args(Flip)))],
     "randaugment": [None, Interval(Integral, 0, None, closed="left")],
     **{name: [None, Interval(Real, 0, None, closed="left")] for name in LABEL_MIXERS},
-    "augment_mode": [StrOptions({"online", "precomputed"})],
+    "augment_mode": [StrOptions(set(get_args(AugmentMode)))],
     "augment_copies": [Interval(Integral, 1, None, closed="left")],
     "early_stopping": ["boolean"],
     "validation_fraction": [None, Interval(Real, 0, 1, closed="neither")],

@@ -160,7 +160,8 @@ def model_spec(
     ``params["model"]`` is the builder (``model=`` or ``_keras_build_fn``) or None for
     ``architecture``; ``extras`` the builder's bare arguments; ``output_losses`` the
     default loss for each output width the model may have (the user's ``loss`` wins);
-    ``meta`` what a scikeras builder is told; ``continue_from`` a model to train on.
+    ``meta`` what a scikeras builder receives as ``meta``; ``continue_from`` a model to
+    train on.
     A ``loss`` other than the class default must match the loss a builder compiles with.
     """
     loss, metrics = user_loss(params), user_metrics(params)
@@ -184,14 +185,18 @@ def model_spec(
     if not _scikeras.is_keras_model(builder):
         bare = {name: params[name] for name in extras}
         model_args = {**bare, **_routing.routed(params, "model", strict=True)}  # routed beats bare
-        told = {
+        builder_compile_kwargs = {
             "loss": loss,
             "metrics": metrics,
             "run_eagerly": params["run_eagerly"],
             **compile_extra,
         }
         builder_kwargs = _scikeras.builder_arguments(
-            builder, model_args, meta=meta, compile_kwargs=told, params=raw_params
+            builder,
+            model_args,
+            meta=meta,
+            compile_kwargs=builder_compile_kwargs,
+            params=raw_params,
         )
     checked = None if loss_is_default else loss
     return ModelSpec(
@@ -324,10 +329,10 @@ def can_continue(params):
     schedules of the absolute epoch only (any but "reduce_on_plateau" once
     ``lr_schedule_epochs`` fixes their length), no early stopping, no stateful user callbacks."""
     return (
-        (
-            params["model"] is None or _scikeras.is_keras_model(params["model"])
-        )  # a builder may do anything
-        and not _callbacks.steering(params)  # observing callbacks keep warm start (see _callbacks)
+        # a builder may do anything
+        (params["model"] is None or _scikeras.is_keras_model(params["model"]))
+        # callbacks that only observe keep warm start (see _callbacks)
+        and not _callbacks.non_observing_callbacks(params)
         and not params["early_stopping"]
         and (
             params["lr_schedule"] in EPOCH_COUNT_FREE_SCHEDULES
@@ -343,8 +348,9 @@ def checkpointing(params, class_name):
     ``checkpoint_dir``, or user callbacks whose state a checkpoint cannot hold)."""
     if params["checkpoint_dir"] is None:
         return None
-    if _callbacks.steering(params):
-        _callbacks.warn_checkpoints_off(_callbacks.steering(params), stacklevel=4)
+    non_observing = _callbacks.non_observing_callbacks(params)
+    if non_observing:
+        _callbacks.warn_checkpoints_off(non_observing, stacklevel=4)
         return None
     named = {
         "class": class_name,

@@ -5,23 +5,34 @@ in the ``training`` package; the classifier's targets in ``_class_targets``,
 multi-label targets in ``_multilabel``.
 """
 
+from __future__ import annotations
+
 import inspect
+from collections.abc import Callable
 from numbers import Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
-from sklearn.utils._param_validation import Interval
 
+from .._sklearn_compat import Interval
 from . import _multilabel
 from ._base import _BaseCNN
 from ._class_targets import ClassTargets
 
+if TYPE_CHECKING:
+    import keras
+    from typing_extensions import Self
 
-def _with_keyword(function, name, default):
+
+def _with_keyword(function, name, default, annotation):
     """The signature of ``function`` with one more keyword-only parameter (before ``**kwargs``)."""
     signature = inspect.signature(function)
     parameters = list(signature.parameters.values())
-    added = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+    added = inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
     split = next((i for i, p in enumerate(parameters) if p.kind == p.VAR_KEYWORD), len(parameters))
     return signature.replace(parameters=[*parameters[:split], added, *parameters[split:]])
 
@@ -252,16 +263,21 @@ hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copi
         **_BaseCNN._parameter_constraints,
         "threshold": [Interval(Real, 0, 1, closed="both")],
     }
-    _numeric_targets = False
 
-    def __init__(self, architecture="auto", *, threshold=0.5, **params):
+    def __init__(
+        self,
+        architecture: str | Callable[..., keras.Model] = "auto",
+        *,
+        threshold: float = 0.5,
+        **params: Any,
+    ) -> None:
         super().__init__(architecture, **params)
         self.threshold = threshold
 
     # every shared parameter and ``threshold``, for sklearn's get_params, clone and repr
-    __init__.__signature__ = _with_keyword(_BaseCNN.__init__, "threshold", 0.5)
+    __init__.__signature__ = _with_keyword(_BaseCNN.__init__, "threshold", 0.5, "float")
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train a fresh Keras model on images ``X`` and class labels ``y`` (with
         ``warm_start=True``, train the fitted ``model_`` further).
 
@@ -279,11 +295,17 @@ hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copi
         self : object
             The fitted estimator; it raises as :meth:`CNNRegressor.fit` does.
         """
-        return self._noted(
-            self._fit, X, y, sample_weight, mode="fit", classes=_multilabel.label_columns(y)
+        return self._fit_with_error_note(
+            X, y, sample_weight, mode="fit", classes=_multilabel.label_columns(y)
         )
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
+    ) -> Self:
         """Train for one more epoch, from the fitted model (a new one on the first call).
 
         Parameters
@@ -301,14 +323,14 @@ hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copi
         """
         if classes is None:
             classes = _multilabel.label_columns(y)
-        return self._noted(self._fit, X, y, sample_weight, mode="partial", classes=classes)
+        return self._fit_with_error_note(X, y, sample_weight, mode="partial", classes=classes)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         return tags
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
 
         Parameters
@@ -328,7 +350,7 @@ hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copi
             proba = np.hstack([1 - proba, proba])
         return proba / proba.sum(axis=1, keepdims=True)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class of each image; for multi-label y, the labels above ``threshold``.
 
         Parameters

@@ -21,6 +21,8 @@ Examples
 True
 """
 
+from __future__ import annotations
+
 import importlib
 import inspect
 import json
@@ -28,9 +30,14 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:
+    from .classifier import CNNClassifier
+    from .regressor import CNNRegressor
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
@@ -38,8 +45,9 @@ METADATA_FILE = "estimator.json"
 PUBLIC_PACKAGE = "sklearn_keras_hpo"  # the estimators are exported at the top of the package
 
 
-def save(estimator, path):
-    """Write fitted ``estimator`` to the directory ``path`` (created if needed)."""
+def save(estimator: CNNClassifier | CNNRegressor, path: str | os.PathLike[str]) -> Path:
+    """Write fitted ``estimator`` to the directory ``path`` (created if needed); return
+    the directory as a ``Path``."""
     check_is_fitted(estimator)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -60,7 +68,7 @@ def save(estimator, path):
     return path
 
 
-def load(path, *, trusted=False):
+def load(path: str | os.PathLike[str], *, trusted: bool = False) -> CNNClassifier | CNNRegressor:
     """Read an estimator written by :func:`save`.
 
     Parameters
@@ -70,6 +78,11 @@ def load(path, *, trusted=False):
     trusted : bool, default=False
         Allow code in the file: ``Lambda`` layers and parameters naming functions or
         classes to import. Only for files from a source you trust.
+
+    Returns
+    -------
+    estimator : CNNClassifier or CNNRegressor
+        The fitted estimator, of the class that was saved.
     """
     path = Path(path)
     metadata = _read_metadata(path)

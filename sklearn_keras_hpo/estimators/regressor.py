@@ -1,13 +1,21 @@
 """``CNNRegressor``: the scikit-learn regressor over the shared ``_BaseCNN``."""
 
+from __future__ import annotations
+
 from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
-from sklearn.utils._param_validation import Options
 
+from .._sklearn_compat import Options
 from ..model.augmentation import LABEL_MIXERS
 from ._base import _BaseCNN
+from ._targets import EncodedTargets
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class CNNRegressor(RegressorMixin, _BaseCNN):
@@ -56,11 +64,11 @@ epoch_seconds_, initial_epoch_
         "class_weight": [None],
         **{name: [None, Options(Real, {0.0})] for name in LABEL_MIXERS},  # no labels to mix
     }
-    _metrics = ["mae"]
-    _output_activation = "linear"
     _numeric_targets = True
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Train for one more epoch, from the fitted model (a new one on the first call).
 
         Parameters
@@ -72,32 +80,38 @@ epoch_seconds_, initial_epoch_
         -------
         self : object
         """
-        return self._noted(self._fit, X, y, sample_weight, mode="partial")
+        return self._fit_with_error_note(X, y, sample_weight, mode="partial")
 
     def _encode_targets(self, y, classes=None, reset=True):
         y = np.asarray(y, dtype=np.float32)
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
-        if reset:
-            self._single_target, self.n_outputs_ = y.ndim == 1, n_outputs
-        elif n_outputs != self.n_outputs_:
+        if not reset and n_outputs != self.n_outputs_:
             raise ValueError(
                 f"y has {n_outputs} target column(s), but {type(self).__name__} was fitted "
                 f"on {self.n_outputs_}."
             )
-        return y.reshape(len(y), -1)
+        # predict returns 1-D predictions for a 1-D y
+        attributes = {"n_outputs_": n_outputs, "_single_target": y.ndim == 1} if reset else {}
+        return EncodedTargets(y.reshape(len(y), -1), n_outputs, None, None, None, attributes)
 
-    def _output_losses(self, params):
-        return {self.n_outputs_: "mse"}
+    def _output_activation(self, targets):
+        return "linear"
 
-    def _target_metadata(self):
-        return {"n_outputs": self.n_outputs_}
+    def _output_losses(self, params, targets):
+        return {targets.n_outputs: "mse"}
+
+    def _metrics(self, targets):
+        return ["mae"]
+
+    def _target_metadata(self, targets):
+        return {"n_outputs": targets.n_outputs}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted targets.
 
         Parameters

@@ -1,10 +1,12 @@
 """Model builders: ``(input_shape, n_outputs, **hyperparameters) -> keras.Model``.
 
 Each builder is a small pure function registered by name in ``ARCHITECTURES``
-(the ``keras.applications`` backbones of ``backbones.BACKBONES`` among them);
-the estimators pick one through their ``architecture`` parameter, or take a
-user's own callable with the same signature. A builder receives only the
-hyperparameters its signature names (or all of them if it takes ``**kwargs``).
+(``model.registry``; the ``keras.applications`` backbones of ``backbones.BACKBONES``
+register there too, and importing ``sklearn_keras_hpo.model`` imports both); the
+estimators pick one through their ``architecture`` parameter, or take a user's own
+callable with the same signature. A builder receives only the hyperparameters its
+signature names (or all of them if it takes ``**kwargs``). The registry's names are
+importable from here as well.
 
 Examples
 --------
@@ -18,44 +20,27 @@ Examples
 """
 
 import functools
-import inspect
 import math
 
 from .._backend import keras_and_tf
+from .registry import ARCHITECTURES, accepted_kwargs, build_model, register_architecture
 
-ARCHITECTURES = {}
-
-
-def register_architecture(name):
-    """Register a builder under ``name`` (usable as a decorator)."""
-
-    def add(builder):
-        ARCHITECTURES[name] = builder
-        return builder
-
-    return add
-
-
-def build_model(architecture, input_shape, n_outputs, **hyperparameters):
-    """Build an uncompiled model from a registered name or a builder callable."""
-    builder = ARCHITECTURES[architecture] if isinstance(architecture, str) else architecture
-    accepted = accepted_kwargs(builder, hyperparameters)
-    model = builder(tuple(input_shape), n_outputs, **accepted)
-    keras, _ = keras_and_tf()
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            f"architecture {builder!r} returned {type(model).__name__}, expected a keras.Model"
-        )
-    return model
-
-
-def accepted_kwargs(function, kwargs):
-    """The subset of ``kwargs`` that ``function``'s signature accepts."""
-    parameters = inspect.signature(function).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return dict(kwargs)
-    names = {p.name for p in parameters}
-    return {k: v for k, v in kwargs.items() if k in names}
+__all__ = [
+    "ARCHITECTURES",
+    "BN_MOMENTUM",
+    "CONVNET_FROM_PX",
+    "STEM_TARGET_PX",
+    "accepted_kwargs",
+    "build_model",
+    "cnn",
+    "convnet",
+    "mlp",
+    "register_architecture",
+    "resnet",
+    "resolve_architecture",
+    "stem_halvings",
+    "vgg",
+]
 
 
 def _regularizer(l1, l2):
@@ -331,7 +316,3 @@ def convnet(
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x) if dropout else x
     return _head(x, inputs, n_outputs, output_activation, "convnet")
-
-
-# the keras.applications backbones register themselves (model/backbones.py)
-from . import backbones  # noqa: E402,F401

@@ -40,7 +40,8 @@ import warnings
 from typing import NamedTuple
 
 from .._backend import keras_and_tf
-from .architectures import BN_MOMENTUM, register_architecture
+from .architectures import BN_MOMENTUM
+from .registry import register_architecture
 
 MIN_SIDE = 32  # the smallest side keras.applications take with include_top=False
 
@@ -161,21 +162,18 @@ def build_backbone_model(
     x = inputs if input_shape[-1] == 3 else layers.Concatenate(name="gray_to_rgb")([inputs] * 3)
     if tuple(input_shape[:2]) != shape[:2]:
         x = layers.Resizing(*shape[:2], interpolation="bilinear", name=f"resize_to_{MIN_SIDE}px")(x)
-    x = layers.Rescaling(255.0, name="pixels_0_255")(
-        x
-    )  # our [0, 1] -> the 0-255 the backbone expects
-    if not BACKBONES[name].preprocessing_inside:
-        x = layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess_input")(
-            x
-        )  # ResNetV2's mode "tf"
+    # our [0, 1] -> the 0-255 the backbone expects
+    x = layers.Rescaling(255.0, name="pixels_0_255")(x)
+    if not BACKBONES[name].preprocessing_inside:  # ResNetV2's preprocess_input, mode "tf"
+        x = layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess_input")(x)
     backbone = build_backbone(name, shape, weights)
     pretrained = weights is not None
     for layer in backbone._flatten_layers(include_self=False):
         if is_batch_norm(layer):
-            layer.trainable = not pretrained  # with weights: the file's statistics, in every phase
-            layer.momentum = (
-                BN_MOMENTUM  # from scratch: statistics that follow a short fit's batches
-            )
+            # with weights: the file's statistics, in every phase; from scratch: statistics
+            # that follow a short fit's batches
+            layer.trainable = not pretrained
+            layer.momentum = BN_MOMENTUM
     # a backbone with weights runs in inference mode in every phase (Keras' fine-tuning guide)
     x = backbone(x, training=False) if pretrained else backbone(x)
     x = layers.Dropout(dropout)(x) if dropout else x

@@ -16,9 +16,11 @@ import contextlib
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn import get_config
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
@@ -47,6 +49,11 @@ from .budget import epochs_for_refit
 from .recovery import lost_fit
 from .samplers import SAMPLERS, import_optuna, make_sampler
 from .selection import best_at_largest_budget
+
+SamplerLike = str | object  # "random", "tpe" or an Optuna sampler instance
+ScoringLike = str | Callable | list | tuple | dict | None  # as GridSearchCV's scoring
+CVLike = int | object | Iterable | None  # as GridSearchCV's cv
+LogTo = str | dict | object | None  # a tracking URI, log_search keywords, or a SearchLogger
 
 
 class RungSearchCV(BaseSearchCV):
@@ -153,7 +160,7 @@ class RungSearchCV(BaseSearchCV):
         return [{name: own[name] for name in names}]
 
     @_fit_context(prefer_skip_nested_validation=False)  # validates, tears callbacks down
-    def fit(self, X, y=None, **params):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None, **params) -> RungSearchCV:
         """Run the schedule, then refit the best (candidate, epochs) on all of ``X``.
 
         Parameters

@@ -12,13 +12,16 @@ one's training from the estimator's ``checkpoint_dir``.
 """
 
 import math
+from collections.abc import Callable
 from numbers import Integral
+from typing import Literal
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from .._sklearn_compat import Interval
 from ._rung_docs import shared_docs
-from ._rung_search import RungSearchCV
+from ._rung_search import CVLike, LogTo, RungSearchCV, SamplerLike, ScoringLike
 from ._workers import Job
 from .hyperband import hyperband_brackets
 
@@ -190,30 +193,30 @@ class AsyncHalvingSearchCV(RungSearchCV):
 
     def __init__(
         self,
-        estimator,
-        param_distributions,
+        estimator: BaseEstimator,
+        param_distributions: dict | list[dict],
         *,
-        n_candidates=None,
-        time_limit=None,
-        min_epochs=1,
-        max_epochs=81,
-        factor=3,
-        resource="epochs",
-        warm_start=True,
-        checkpoint_dir=None,
-        sampler="random",
-        points_to_evaluate=None,
-        refit_epochs="searched",
-        cv=None,
-        scoring=None,
-        refit=True,
-        n_jobs=None,
-        verbose=0,
-        error_score=np.nan,
-        return_train_score=False,
-        random_state=None,
-        log_to=None,
-    ):
+        n_candidates: int | None = None,
+        time_limit: float | None = None,
+        min_epochs: int = 1,
+        max_epochs: int = 81,
+        factor: int = 3,
+        resource: str = "epochs",
+        warm_start: bool = True,
+        checkpoint_dir: str | None = None,
+        sampler: SamplerLike = "random",
+        points_to_evaluate: list[dict] | None = None,
+        refit_epochs: Literal["searched", "scaled"] | int = "searched",
+        cv: CVLike = None,
+        scoring: ScoringLike = None,
+        refit: bool | str | Callable = True,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+        error_score: float | Literal["raise"] = np.nan,
+        return_train_score: bool = False,
+        random_state: int | np.random.RandomState | None = None,
+        log_to: LogTo = None,
+    ) -> None:
         super().__init__(
             estimator,
             param_distributions,

@@ -12,21 +12,8 @@ rule is ``"fill"``: as many epochs as the time left affords, up to ``FILL_STRETC
 the longest training the search considered (its largest epochs), because a search stopped
 by the clock chose on short fits, and the final model is what the user keeps.
 
-Why ``FILL_STRETCH = 3``: the default configuration trained alone for a whole ten- or
-fifteen-minute budget (``benchmarks/bench_peers.py --systems default-budget``, 2 cores)
-never scored below its 10-epoch self: CIFAR-10 at 32 px 0.7617 at 30 epochs against
-0.7174 at 10 (a cosine schedule, stretched to the epochs), Fashion-MNIST 0.8903 at 67
-against 0.8861, MNIST 2s vs 7s 0.9937 at 83 against 0.9908 (a constant rate). A cap at
-the search's own longest training (15 on CIFAR-10) left 40 % of the refit's time unused;
-three times it stays inside the lengths measured, and ends a run on small data (digits)
-early rather than training it for hundreds of epochs. (On a slower machine Fashion-MNIST's
-default at 25 epochs scored 0.8878 against 0.8906 at 10: inside the 0.29-point spread of
-its last five epochs.)
-
-Why the search gets 0.4 and not more: on 10,000 CIFAR-10 images and 2 cores, ten minutes
-are about 28 epochs of one model; the refit is the model the user keeps, and its test
-accuracy gains about 3 points per 1.5x more epochs there (0.7174 at 10, 0.7447 at 14),
-more than a search of a few minutes finds over its starting point.
+The measurements behind ``SEARCH_SHARE`` and ``FILL_STRETCH`` are in ``docs/cli.md``
+("Time limits") and the benchmarks' docs, not here.
 
 A fold's epoch took 2 s on 2/3 of the training set, so an epoch of the refit takes 3 s;
 20 s left, less 6 s to build the model, leave room for 4 epochs:
@@ -101,10 +88,9 @@ def refit_epochs(*, epochs, epoch_seconds, train_fraction, seconds_left, reserve
 def solo_speedup(n_jobs, cores=None):
     """How much faster a fit runs alone than the search's fits it is planned from, which
     shared the cores with ``n_jobs - 1`` others: about ``w ** 0.6`` for ``w = min(n_jobs,
-    cores)`` workers. Measured 1.65 at 2 workers on 2 cores (CIFAR-10 at 32 px: 28 s per
-    refit epoch planned from the search's fits, 17 s trained); the smaller exponent keeps a
-    margin, because a refit planned too long overruns the limit and one planned too short
-    only ends early.
+    cores)`` workers (measured in ``docs/cli.md``); the exponent is kept small as a margin,
+    because a refit planned too long overruns the limit and one planned too short only
+    ends early.
 
     >>> (
     ...     round(solo_speedup(2, cores=2), 2),
@@ -167,10 +153,7 @@ def measured_epoch_seconds(estimator, X, y):
     is the cost of ``n`` images (at least half the larger fit's), the rest a fit's fixed
     cost, counted once per epoch. An epoch trains the images that ``validation_fraction``
     does not hold out and predicts those it does, at about a third of the cost of training.
-
-    Measured on 10,000 CIFAR-10 images at 32 px (2 cores): 32.3 s estimated in 12.7 s
-    (tracing the model included), 28 s per epoch trained with ``validation_fraction=0.1``;
-    scaled from the search's shared-core fits the estimate was 40 s."""
+    (How close the estimate comes is measured in ``docs/cli.md``.)"""
     from sklearn.base import clone
 
     params = estimator.get_params()

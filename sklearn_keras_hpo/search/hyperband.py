@@ -12,13 +12,16 @@ on the same fold (the estimator's ``checkpoint_dir``), instead of retraining fro
 
 import dataclasses
 import math
+from collections.abc import Callable
 from numbers import Integral
+from typing import Literal
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from .._sklearn_compat import Interval
 from ._rung_docs import shared_docs
-from ._rung_search import RungSearchCV
+from ._rung_search import CVLike, LogTo, RungSearchCV, SamplerLike, ScoringLike
 from ._workers import Job
 from .selection import top_k
 
@@ -217,31 +220,31 @@ class HyperbandSearchCV(RungSearchCV):
 
     def __init__(
         self,
-        estimator,
-        param_distributions,
+        estimator: BaseEstimator,
+        param_distributions: dict | list[dict],
         *,
-        max_epochs=81,
-        factor=3,
-        min_epochs=1,
-        n_iterations=1,
-        resource="epochs",
-        warm_start=True,
-        checkpoint_dir=None,
-        time_limit=None,
-        sampler="random",
-        points_to_evaluate=None,
-        refit_epochs="searched",
-        scoring=None,
-        n_jobs=None,
-        refit=True,
-        cv=None,
-        verbose=0,
-        pre_dispatch="2*n_jobs",
-        random_state=None,
-        error_score=np.nan,
-        return_train_score=False,
-        log_to=None,
-    ):
+        max_epochs: int = 81,
+        factor: int = 3,
+        min_epochs: int = 1,
+        n_iterations: int = 1,
+        resource: str = "epochs",
+        warm_start: bool = True,
+        checkpoint_dir: str | None = None,
+        time_limit: float | None = None,
+        sampler: SamplerLike = "random",
+        points_to_evaluate: list[dict] | None = None,
+        refit_epochs: Literal["searched", "scaled"] | int = "searched",
+        scoring: ScoringLike = None,
+        n_jobs: int | None = None,
+        refit: bool | str | Callable = True,
+        cv: CVLike = None,
+        verbose: int = 0,
+        pre_dispatch: str = "2*n_jobs",
+        random_state: int | np.random.RandomState | None = None,
+        error_score: float | Literal["raise"] = np.nan,
+        return_train_score: bool = False,
+        log_to: LogTo = None,
+    ) -> None:
         super().__init__(
             estimator,
             param_distributions,

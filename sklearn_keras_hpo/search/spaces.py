@@ -23,7 +23,11 @@ Examples
 [16, 72, 128]
 """
 
+import os
+from typing import Literal
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 PRESETS = {
     # MNIST 2-vs-7 CNN, grid and randomized searches of the first tutorial
@@ -84,7 +88,13 @@ PRESETS = {
 }
 
 
-def search_space(name, kind="random", *, X=None, image_shape=None):
+def search_space(
+    name: str | dict,
+    kind: Literal["random", "bayes", "grid"] = "random",
+    *,
+    X: ArrayLike | None = None,
+    image_shape: tuple[int, ...] | None = None,
+) -> dict:
     """The preset ``name`` (or a dict of specs) in the form ``kind`` ("random", "bayes"
     or "grid") takes.
 
@@ -125,7 +135,7 @@ def search_space(name, kind="random", *, X=None, image_shape=None):
     return {param: convert(*spec) for param, spec in specs.items()}
 
 
-def auto_space(image_shape, n_samples):
+def auto_space(image_shape: tuple[int, ...], n_samples: int) -> dict:
     """Specs of the default search space for images of ``image_shape`` (h, w, channels)
     and a training set of ``n_samples`` images.
 
@@ -170,7 +180,7 @@ def auto_space(image_shape, n_samples):
     return specs
 
 
-def read_space_file(path):
+def read_space_file(path: str | os.PathLike) -> dict:
     """Specs from a YAML or JSON file: ``param: [choices]`` or
     ``param: {int|log|real: [low, high]}``.
 

@@ -56,7 +56,7 @@ def run_fit(plan):
         past = (
             checkpoints.restore(trainer, plan.checkpoint, key, training.epochs)
             if key
-            else _nothing(training)
+            else _no_checkpoint(training)
         )
         started = time.perf_counter()
         history, best_epoch = _train(trainer, images, plan, past.epochs)
@@ -82,7 +82,7 @@ def run_fit(plan):
     return FitResult(model, history, n_epochs, best_epoch, epoch_seconds, past.epochs)
 
 
-def _nothing(training):
+def _no_checkpoint(training):
     """No checkpoint: start at ``training.initial_epoch`` (0, or where ``partial_fit`` left off)."""
     return checkpoints.Checkpoint(training.initial_epoch, [], [], {})
 
