@@ -653,5 +653,5 @@ def test_progress_total_is_known_from_the_start(tmp_path):
     )
     with progress_bar(disable=True) as bar, lost_workers_retried():
         progress_total = lambda: bar.total  # noqa: E731
-        search.fit(X[:200], y[:200])
+        search.set_callbacks(bar.callback).fit(X[:200], y[:200])
     assert seen == [6] * 6 and bar.n == 6

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sklearn_keras_hpo.search._stopping import RETRY_S, Grace, StopSearch, stop_on_signals
+from sklearn_keras_hpo.search.stopping import RETRY_S, Grace, StopSearch, stop_on_signals
 
 
 class FinaliserHitByTheStop:
@@ -87,7 +87,7 @@ def test_what_follows_a_stop_runs_clean_of_the_tensorflow_state_the_stop_left(di
     import tensorflow as tf
 
     from sklearn_keras_hpo import CNNClassifier
-    from sklearn_keras_hpo.search._stopping import in_fresh_thread
+    from sklearn_keras_hpo.search.stopping import in_fresh_thread
 
     from .conftest import FAST
 

@@ -327,9 +327,11 @@ def test_model_given_as_a_keras_model_keeps_rung_warm_start(digits, tmp_path, mo
 
 
 def test_cli_set_fixes_the_backbone_and_its_weights_file(weights_file, tmp_path):
-    from sklearn_keras_hpo import cli
+    from sklearn_keras_hpo.cli.parser import build_parser
+    from sklearn_keras_hpo.cli.searches import base_estimator, make_search
+    from sklearn_keras_hpo.cli.settings import TuneSettings
 
-    args = cli._parser().parse_args(
+    args = build_parser().parse_args(
         [
             "tune",
             "--space",
@@ -342,9 +344,10 @@ def test_cli_set_fixes_the_backbone_and_its_weights_file(weights_file, tmp_path)
             f"weights={weights_file[0]}",
         ]
     )
-    estimator = cli._base_estimator(args, tmp_path)
+    settings = TuneSettings.from_args(args)
+    estimator = base_estimator(settings, tmp_path, stream_params={})
     assert (estimator.architecture, estimator.weights) == (NAME, weights_file[0])
-    search, searched, _ = cli._make_search(args, estimator, "accuracy", (28, 28, 1), 24)
+    search, searched, _ = make_search(settings, estimator, "accuracy", (28, 28, 1), 24)
     assert "architecture" not in searched  # fixed by --set, not drawn from the preset
     assert {"freeze_epochs", "fine_tune_layers", "learning_rate", "fine_tune_learning_rate"} <= set(
         searched

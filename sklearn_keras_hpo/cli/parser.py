@@ -1,0 +1,168 @@
+"""The ``skhpo`` command line: its commands and options, parsed by argparse.
+
+Parsing only reads the text; ``settings`` turns the result into the values the commands
+use, and the commands check what needs the data or the estimator.
+"""
+
+import argparse
+
+from ..search.budget import refit_rule
+from ..search.samplers import SAMPLERS
+from .data import STREAM_ABOVE_BYTES
+from .settings import SEARCHERS
+
+DESCRIPTION = "``skhpo``: tune a CNNClassifier from the command line, and predict with the result."
+
+
+def build_parser():
+    """The ``skhpo`` parser: ``tune`` and ``predict``, the command's name in ``command``."""
+    parser = argparse.ArgumentParser(prog="skhpo", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{tune,predict}")
+    tune = commands.add_parser("tune", help="search hyperparameters and write a report")
+    _add_data_options(tune)
+    _add_search_options(tune)
+    _add_run_options(tune)
+    predict = commands.add_parser("predict", help="predict with a model written by tune")
+    _add_predict_options(predict)
+    return parser
+
+
+def _add_data_options(tune):
+    tune.add_argument(
+        "--data",
+        default="digits",
+        help="'digits' (default), a folder of MNIST-style IDX files or class subfolders, .npz "
+        "or .csv",
+    )
+    tune.add_argument(
+        "--image-shape", type=int, nargs="+", help="image shape of a .csv's pixel columns"
+    )
+    tune.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        help="size images of a folder are read at (default: the first file's own)",
+    )
+    tune.add_argument(
+        "--color-mode",
+        choices=("auto", "grayscale", "rgb"),
+        help="channels of a folder's images (auto: those of the first file)",
+    )
+    tune.add_argument(
+        "--stream",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="train on a class-subfolder folder's file paths, decoding per batch, instead of "
+        f"decoding it all first (auto: above {STREAM_ABOVE_BYTES // 2**20} MiB of decoded "
+        "pixels)",
+    )
+    _add_key_options(tune)
+    tune.add_argument("--max-samples", type=int, help="use a stratified subset of this many images")
+
+
+def _add_search_options(tune):
+    tune.add_argument(
+        "--searcher",
+        choices=SEARCHERS,
+        default="asha",
+        help="asha (default: asynchronous successive halving over epochs, the estimator's own "
+        "configuration first), hyperband, halving, random, bayes or grid",
+    )
+    tune.add_argument(
+        "--space",
+        default="auto",
+        help="auto (default: built from the data's image size, "
+        "channels and count), a tutorial preset (cnn, mlp_lr, augmentation, hyperband, "
+        "regularisation, transfer) or a YAML/JSON file",
+    )
+    tune.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="fix an estimator parameter (value read as JSON, else a string; not searched "
+        "even if the space names it), e.g. --set architecture=mobilenet_v3_small --set "
+        "weights=backbone.weights.h5; repeatable",
+    )
+    tune.add_argument("--cv", type=int, default=3)
+    tune.add_argument("--n-jobs", type=int, default=1)
+    tune.add_argument(
+        "--n-iter", type=int, default=10, help="candidates of random, bayes and asha searches"
+    )
+    tune.add_argument(
+        "--sampler",
+        choices=SAMPLERS,
+        default="random",
+        help="what hyperband and asha try next: "
+        "random draws, or tpe (Optuna's TPE, fit on the results so far; the optuna extra)",
+    )
+    tune.add_argument(
+        "--max-epochs",
+        type=int,
+        default=9,
+        help="epochs of the last rung (halving, hyperband, asha)",
+    )
+
+
+def _add_run_options(tune):
+    tune.add_argument(
+        "--refit-epochs",
+        type=refit_rule,
+        metavar="searched|scaled|fill|N",
+        help="epochs of the refit on the whole training set: the best's searched epochs "
+        "(default without --time-limit), those scaled by cv/(cv-1) (the validation images join "
+        "the training set), fill (default with --time-limit, unless --set fixes epochs: the "
+        "epochs the time left affords, up to 3 x the search's longest training), or N",
+    )
+    tune.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds for the whole run: the search (stopped, keeping "
+        "what finished), the refit of the best and the report",
+    )
+    tune.add_argument("--random-state", type=int, default=0)
+    tune.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (0 for none)")
+    tune.add_argument("--output", "-o", default="skhpo-run", help="output directory")
+    tune.add_argument(
+        "--resume", action="store_true", help="reuse the finished fits in OUTPUT/fits"
+    )
+    tune.add_argument("--no-progress", action="store_true")
+    tune.add_argument(
+        "--mlflow",
+        metavar="URI",
+        help="log the search to MLflow at this tracking URI, e.g. "
+        "sqlite:///mlflow.db (needs the tracking extra)",
+    )
+    tune.add_argument(
+        "--experiment", metavar="NAME", help="MLflow experiment (default: MLflow's Default)"
+    )
+    tune.add_argument(
+        "--tensorboard",
+        metavar="DIR",
+        help="write TensorBoard logs (HParams) per candidate "
+        "and fold here (needs the tensorboard extra)",
+    )
+
+
+def _add_predict_options(predict):
+    predict.add_argument("model_dir")
+    predict.add_argument("data")
+    predict.add_argument("-o", "--output", default="predictions.csv")
+    predict.add_argument("--image-shape", type=int, nargs="+")
+    predict.add_argument("--image-size", type=int, nargs=2, help="default: the model's own")
+    predict.add_argument(
+        "--color-mode", choices=("grayscale", "rgb"), help="default: the model's own channels"
+    )
+    _add_key_options(predict)
+    predict.add_argument(
+        "--trusted", action="store_true", help="allow code (Lambda layers) in the model file"
+    )
+
+
+def _add_key_options(command):
+    command.add_argument(
+        "--x-key", help="the images' array in an .npz (default: x, X, images, x_train or arr_0)"
+    )
+    command.add_argument(
+        "--y-key", help="the labels' array in an .npz (default: y, labels, y_train or arr_1)"
+    )
