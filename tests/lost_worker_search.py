@@ -75,6 +75,7 @@ def run(kind, disturbed):
     with tempfile.TemporaryDirectory() as directory:
         search = resumable_searches.make_search(kind, directory, n_jobs=2)
         with progress_bar(disable=True) as bar, warnings.catch_warnings(record=True) as caught:
+            search.set_callbacks(bar.callback)  # ours count their fits without it
             warnings.simplefilter("always", LostWorkerWarning)
             if disturbed:
                 kill_a_worker_when(bar, 2, killed)

@@ -14,8 +14,8 @@ from skopt import BayesSearchCV
 from skopt.space import Categorical, Real
 
 from sklearn_keras_hpo import CNNClassifier, HyperbandSearchCV, search_space
-from sklearn_keras_hpo.search.selection import top_k
 from sklearn_keras_hpo.search.hyperband import HyperbandSchedule, hyperband_brackets
+from sklearn_keras_hpo.search.selection import top_k
 from sklearn_keras_hpo.search.spaces import PRESETS
 from sklearn_keras_hpo.training import run as training_run
 from tests.conftest import FAST

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -22,7 +23,14 @@ from sklearn.model_selection import GridSearchCV
 from sklearn_keras_hpo import CNNClassifier
 from sklearn_keras_hpo.tracking import log_search
 
-from .tracking_checks import TINY, check_search_logged, data, experiment_runs, hyperband, steps
+from .tracking_checks import (
+    TINY,
+    check_search_logged,
+    data,
+    experiment_runs,
+    hyperband,
+    steps,
+)
 from .tracking_services import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,62 +72,127 @@ def test_a_search_of_any_estimator_is_logged(store, tmp_path, monkeypatch):
     uri, client, _ = store
     monkeypatch.chdir(tmp_path)
     search = GridSearchCV(DecisionTreeClassifier(random_state=0), {"max_depth": [2, 4, 8]}, cv=3)
-    with log_search(tracking_uri=uri, experiment="tree"):
-        search.fit(*data())
+    with log_search(tracking_uri=uri, experiment="tree") as logger, warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "does not support callbacks" warning either
+        search.set_callbacks(logger).fit(*data())
     (parent,), children = experiment_runs(client, "tree")
     assert parent.data.metrics["best_score"] == pytest.approx(search.best_score_)
     assert parent.data.params["best.max_depth"] == str(search.best_params_["max_depth"])
     assert sorted(c.data.params["max_depth"] for c in children) == ["2", "4", "8"]
+    for child in children:  # each fold's test score, from cv_results_
+        row = search.cv_results_["params"].index({"max_depth": int(child.data.params["max_depth"])})
+        for fold in range(3):
+            (point,) = client.get_metric_history(child.info.run_id, f"fold_{fold}/test_score")
+            assert point.value == pytest.approx(search.cv_results_[f"split{fold}_test_score"][row])
     assert {"cv_results.csv", "best_estimator.joblib"} <= {
         a.path for a in client.list_artifacts(parent.info.run_id)
     }
 
 
-def test_a_failing_logger_warns_and_the_search_goes_on():
+@pytest.mark.parametrize("error, status", [(ValueError, "FAILED"), (KeyboardInterrupt, "KILLED")])
+def test_a_search_that_raises_ends_its_run_so(error, status, store, tmp_path, monkeypatch):
     from sklearn.tree import DecisionTreeClassifier
 
-    from sklearn_keras_hpo.tracking import hooks
+    class Raising(DecisionTreeClassifier):
+        def fit(self, X, y, **kwargs):
+            raise error("stopped")
 
-    class Broken:
+    uri, client, _ = store
+    monkeypatch.chdir(tmp_path)
+    search = GridSearchCV(Raising(), {"max_depth": [2, 4]}, cv=2, error_score="raise")
+    with log_search(tracking_uri=uri, experiment=f"raises {status}") as logger:
+        with pytest.raises(error):
+            search.set_callbacks(logger).fit(*data())
+    (parent,), _ = experiment_runs(client, f"raises {status}")
+    assert parent.info.status == status
+
+
+def test_a_failing_logger_warns_and_the_search_goes_on():
+    from sklearn_keras_hpo.tracking import SearchLogger
+
+    class Broken(SearchLogger):
+        def __init__(self):
+            super().__init__(tensorboard_dir="unused")
+            self.records = []
+
         def search_started(self, search):
             pass
 
         def fit_finished(self, record):
+            self.records.append(record)
             raise ConnectionError("tracking server gone")
 
         def search_ended(self, search, error):
             raise ConnectionError("tracking server gone")
 
     logger = Broken()
-    hooks.open_logger(logger)
-    try:
-        with pytest.warns(RuntimeWarning, match="tracking server gone"):
-            search = GridSearchCV(DecisionTreeClassifier(), {"max_depth": [2, 4]}, cv=2).fit(
-                *data()
-            )
-    finally:
-        hooks.close_logger(logger)
+    search = GridSearchCV(CNNClassifier(**TINY, epochs=1), {"dropout": [0.0, 0.2]}, cv=2)
+    with pytest.warns(RuntimeWarning, match="tracking server gone") as caught:
+        search.set_callbacks(logger).fit(*data())
     assert len(search.cv_results_["params"]) == 2
-    import sklearn.model_selection._search as sklearn_search
-
-    assert (
-        sklearn_search._fit_and_score.__module__ == "sklearn.model_selection._validation"
-    )  # unpatched
+    gone = [w for w in caught if "tracking server gone" in str(w.message)]
+    assert len(gone) == 4 + 1  # each fit, and the end
+    assert sorted((r["params"]["dropout"], r["fold"]) for r in logger.records) == [
+        (0.0, 0),
+        (0.0, 1),
+        (0.2, 0),
+        (0.2, 1),
+    ]
 
 
 def test_grid_search_in_two_workers_logged_to_sqlite(store, tmp_path, monkeypatch):
-    """scikit-learn's GridSearchCV, fits in 2 loky worker processes: their curves come
-    back with the results and are written here."""
+    """scikit-learn's GridSearchCV, fits in 2 loky worker processes: the logger's copy in
+    each worker sends each fold's curves here, where they are written."""
     uri, client, _ = store
     monkeypatch.chdir(tmp_path)  # MLflow's local artifact store
     search = GridSearchCV(CNNClassifier(**TINY, epochs=2), {"dropout": [0.0, 0.2]}, cv=2, n_jobs=2)
     with log_search(tracking_uri=uri, experiment="grid") as logger:
-        search.fit(*data())
+        search.set_callbacks(logger).fit(*data())
     parent, _ = check_search_logged(
         client, "grid", search, artifacts=("cv_results.csv", "best_estimator")
     )
     assert logger.run_id == parent.info.run_id
     assert "estimator.epochs" in parent.data.params and "space" in parent.data.params
+
+
+def test_only_the_search_given_the_logger_is_logged(store, tmp_path, monkeypatch):
+    """Two GridSearchCV fitted at once in two threads, one given the logger: only that one
+    is logged (nothing process-wide decides what is logged)."""
+    uri, client, _ = store
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(MeetingCNN, "meeting", threading.Barrier(2, timeout=120))
+    searches = {
+        name: GridSearchCV(MeetingCNN(**TINY, epochs=1), {"dropout": dropouts}, cv=2)
+        for name, dropouts in (("logged", [0.0, 0.2]), ("not logged", [0.1, 0.3]))
+    }
+    failures = []
+
+    def fit(search):
+        try:
+            search.fit(*data())
+        except BaseException as error:
+            failures.append(error)
+            MeetingCNN.meeting.abort()
+
+    with log_search(tracking_uri=uri, experiment="threads") as logger:
+        searches["logged"].set_callbacks(logger)
+        threads = [threading.Thread(target=fit, args=(search,)) for search in searches.values()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not failures, failures  # every fit met one of the other search: they overlapped
+    check_search_logged(client, "threads", searches["logged"])  # one parent: this one's
+
+
+class MeetingCNN(CNNClassifier):
+    """Each fit first waits at ``meeting`` (a barrier) for a fit of another search."""
+
+    meeting = None
+
+    def fit(self, X, y, sample_weight=None):
+        self.meeting.wait()
+        return super().fit(X, y, sample_weight)
 
 
 def test_observing_callbacks_keep_warm_start_and_a_steering_one_warns_once(tmp_path):
@@ -216,7 +289,7 @@ def test_bayes_search_logged_to_an_mlflow_server(mlflow_server):
     skopt = pytest.importorskip("skopt")
     from mlflow.tracking import MlflowClient
 
-    search = skopt.BayesSearchCV(
+    search = bayes_search_passing_contexts(skopt.BayesSearchCV)(
         CNNClassifier(**TINY, epochs=2),
         {"dropout": skopt.space.Real(0.0, 0.5)},
         n_iter=2,
@@ -224,14 +297,43 @@ def test_bayes_search_logged_to_an_mlflow_server(mlflow_server):
         random_state=0,
         optimizer_kwargs={"n_initial_points": 2},
     )
-    with log_search(tracking_uri=mlflow_server, experiment="bayes"), warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", UserWarning
-        )  # skopt: "The objective has been evaluated at point..."
-        search.fit(*data())
+    with log_search(tracking_uri=mlflow_server, experiment="bayes") as logger:
+        with warnings.catch_warnings():
+            # skopt: "The objective has been evaluated at point..."
+            warnings.simplefilter("ignore", UserWarning)
+            search.set_callbacks(logger).fit(*data())
     check_search_logged(
         MlflowClient(mlflow_server), "bayes", search, artifacts=("cv_results.csv", "best_estimator")
     )
+
+
+def bayes_search_passing_contexts(searcher):
+    """``searcher`` (skopt's ``BayesSearchCV``, whose ``_run_search`` takes no callback
+    context) passing scikit-learn's callback contexts on: a "search" task, one task per
+    step whose subtasks are its fits. Without them, callbacks hear no fit."""
+
+    class ContextPassing(searcher):
+        def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+            if callback_ctx is None:
+                return super()._run_search(evaluate_candidates)
+            task = callback_ctx.subcontext(task_name="search", max_subtasks=None)
+            task.call_on_fit_task_begin(estimator=self)
+
+            def evaluate(candidates, *args, **kwargs):
+                candidates = list(candidates)
+                step = task.subcontext(
+                    task_name="iteration",
+                    max_subtasks=len(candidates) * self.n_splits_,
+                    sequential_subtasks=False,
+                ).call_on_fit_task_begin(estimator=self)
+                results = evaluate_candidates(candidates, *args, callback_ctx=step, **kwargs)
+                step.call_on_fit_task_end(estimator=self)
+                return results
+
+            super()._run_search(evaluate)
+            task.call_on_fit_task_end(estimator=self)
+
+    return ContextPassing
 
 
 def test_killed_search_resumes_into_the_same_parent_run(store, tmp_path):

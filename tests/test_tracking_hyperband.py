@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from sklearn_keras_hpo import load
+from sklearn_keras_hpo.tracking import log_search
 
 from .tracking_checks import candidates, check_search_logged, data, hyperband
 from .tracking_services import end, free_port, render, wait_for
@@ -57,6 +58,24 @@ def test_hyperband_rungs_continue_one_curve(logged_hyperband, store, tmp_path):
     for key in promoted:  # one curve, epoch 0 (rung 1) then 1 (rung 2): no restart at 0
         values = client.get_metric_history(children[key].info.run_id, "fold_0/loss")
         assert sorted(m.step for m in values) == [0, 1]
+
+
+@pytest.mark.parametrize("opened", [False, True])
+def test_hyperband_given_the_logger_as_a_callback_is_logged_once(opened, store, monkeypatch):
+    """``set_callbacks(logger)`` on our searcher: the logger joins the runner's hooks (it
+    opens itself for the search when no ``with`` block did), one parent run, every curve."""
+    uri, client, folder = store
+    monkeypatch.chdir(folder)
+    experiment = f"hyperband-callback-{opened}"
+    logger = log_search(tracking_uri=uri, experiment=experiment)
+    search = hyperband().set_callbacks(logger)
+    if opened:
+        with logger:
+            search.fit(*data())
+    else:
+        search.fit(*data())
+    parent, _ = check_search_logged(client, experiment, search)
+    assert logger.run_id == parent.info.run_id
 
 
 def test_tensorboard_has_each_candidate_and_fold_with_hparams(logged_hyperband):

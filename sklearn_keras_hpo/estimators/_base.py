@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
+from sklearn.callback import CallbackSupportMixin
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -31,6 +32,7 @@ from .._sklearn_compat import _check_sample_weight
 from . import _planning, _routing, _scikeras
 from ._constraints import PARAMETER_CONSTRAINTS, Activation, AugmentMode, Flip, Initializer
 from ._params import RoutedParameters
+from ._sklearn_callbacks import reports_to_callbacks
 from ._targets import EncodedTargets
 from ._validation import changed_parameters, check_images, split_validation
 from .persistence import fill_new_parameters
@@ -53,7 +55,13 @@ if TYPE_CHECKING:
 SCIKERAS_ATTRIBUTES = ("n_classes_", "n_outputs_", "n_outputs_expected_", "target_type_")
 
 
-class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator, metaclass=ABCMeta):
+class _BaseCNN(
+    CallbackSupportMixin,
+    _scikeras.EncoderAttributes,
+    RoutedParameters,
+    BaseEstimator,
+    metaclass=ABCMeta,
+):
     """Shared parameters, validation, plan and predictions of the estimators.
 
     A subclass implements the hooks below (the abstract methods): what its targets are,
@@ -313,6 +321,7 @@ class _BaseCNN(_scikeras.EncoderAttributes, RoutedParameters, BaseEstimator, met
                 error.add_note(f"{type(self).__name__} configuration: {changed_parameters(self)}")
             raise
 
+    @reports_to_callbacks
     def _fit(self, X, y, sample_weight, *, mode, classes=None):
         """One fit: ``mode`` is "fit", "partial" (one more epoch) or "initialize" (none)."""
         from ..training import FitPlan, run_fit

@@ -48,7 +48,7 @@ from ._workers import open_pool, run_jobs
 from .budget import epochs_for_refit
 from .recovery import lost_fit
 from .samplers import SAMPLERS, import_optuna, make_sampler
-from .selection import best_at_largest_budget
+from .selection import best_at_largest_budget, own_configuration
 
 SamplerLike = str | object  # "random", "tpe" or an Optuna sampler instance
 ScoringLike = str | Callable | list | tuple | dict | None  # as GridSearchCV's scoring
@@ -153,11 +153,8 @@ class RungSearchCV(BaseSearchCV):
             return [dict(point) for point in self.points_to_evaluate]
         grids = self.param_distributions
         grids = grids if isinstance(grids, list) else [grids]
-        own = estimator.get_params()
-        names = dict.fromkeys(
-            name for grid in grids for name in grid if name in own and name != self.resource
-        )
-        return [{name: own[name] for name in names}]
+        names = dict.fromkeys(name for grid in grids for name in grid if name != self.resource)
+        return [own_configuration(estimator, names)]
 
     @_fit_context(prefer_skip_nested_validation=False)  # validates, tears callbacks down
     def fit(self, X: ArrayLike, y: ArrayLike | None = None, **params) -> RungSearchCV:

@@ -1,5 +1,5 @@
-"""Which rows of a search's results win: the arithmetic the rung searchers and the CLI's
-stopped searches share."""
+"""Where a search starts and which rows of its results win: what the rung searchers, the
+starting searchers of ``starting`` and the CLI's stopped searches share."""
 
 import numpy as np
 
@@ -38,3 +38,32 @@ def best_at_largest_budget(scores, budgets, top=None, starting=None):
         kept = rows & np.asarray(starting, dtype=bool)
         rows = kept if kept.any() else rows
     return int(np.flatnonzero(rows)[np.argmax(scores[rows])])
+
+
+def own_configuration(estimator, names):
+    """The estimator's own values of the parameters ``names``: its configuration as the
+    user would fit it, restricted to what a search varies.
+
+    Names that are not parameters of ``estimator`` are left out (the search reports them
+    itself when it sets them on a candidate).
+
+    Parameters
+    ----------
+    estimator : estimator
+        Its ``get_params()`` (deep) gives the values.
+    names : iterable of str
+        Parameter names, such as the keys of a search space.
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` in the order of ``names``.
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> own_configuration(DecisionTreeClassifier(max_depth=3), ["max_depth", "criterion"])
+    {'max_depth': 3, 'criterion': 'gini'}
+    """
+    own = estimator.get_params()
+    return {name: own[name] for name in names if name in own}

@@ -20,6 +20,8 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import ParameterGrid, ParameterSampler
 from skopt.utils import create_result, dimensions_aslist, point_asdict, point_aslist
 
+from .selection import own_configuration
+
 __all__ = [
     "BayesSearchCV",
     "GridSearchCV",
@@ -29,39 +31,26 @@ __all__ = [
 ]
 
 
-def own_configuration(estimator, names):
-    """The estimator's own values of the parameters ``names``: its configuration as the
-    user would fit it, restricted to what a search varies.
-
-    Names that are not parameters of ``estimator`` are left out (the search reports them
-    itself when it sets them on a candidate).
-
-    Parameters
-    ----------
-    estimator : estimator
-        Its ``get_params()`` (deep) gives the values.
-    names : iterable of str
-        Parameter names, such as the keys of a search space.
-
-    Returns
-    -------
-    dict
-        ``{name: value}`` in the order of ``names``.
-
-    Examples
-    --------
-    >>> from sklearn.tree import DecisionTreeClassifier
-    >>> own_configuration(DecisionTreeClassifier(max_depth=3), ["max_depth", "criterion"])
-    {'max_depth': 3, 'criterion': 'gini'}
-    """
-    own = estimator.get_params()
-    return {name: own[name] for name in names if name in own}
-
-
 def _names(space):
     """The parameter names of a space: a dict, or a list of dicts (their union, in order)."""
     grids = space if isinstance(space, list) else [space]
     return list(dict.fromkeys(name for grid in grids for name in grid))
+
+
+def _evaluate_as_one_task(search, evaluate_candidates, candidates, callback_ctx):
+    """``evaluate_candidates`` under a "search" task whose subtasks are the fits, as
+    scikit-learn's own ``GridSearchCV`` calls it (so callbacks see every fit)."""
+    candidates = list(candidates)
+    if callback_ctx is None:
+        evaluate_candidates(candidates)
+        return
+    task = callback_ctx.subcontext(
+        task_name="search",
+        max_subtasks=len(candidates) * search.n_splits_,
+        sequential_subtasks=False,
+    ).call_on_fit_task_begin(estimator=search)
+    evaluate_candidates(candidates, callback_ctx=task)
+    task.call_on_fit_task_end(estimator=search)
 
 
 class GridSearchCV(model_selection.GridSearchCV):
@@ -82,14 +71,15 @@ class GridSearchCV(model_selection.GridSearchCV):
     [{'max_depth': 3}, {'max_depth': 1}, {'max_depth': 2}]
     """
 
-    def _run_search(self, evaluate_candidates):
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         grid = list(ParameterGrid(self.param_grid))
         own = [
             candidate
             for candidate in grid
             if candidate == own_configuration(self.estimator, candidate)
         ]
-        evaluate_candidates(own[:1] + [candidate for candidate in grid if candidate not in own[:1]])
+        ordered = own[:1] + [candidate for candidate in grid if candidate not in own[:1]]
+        _evaluate_as_one_task(self, evaluate_candidates, ordered, callback_ctx)
 
 
 class RandomizedSearchCV(model_selection.RandomizedSearchCV):
@@ -113,12 +103,12 @@ class RandomizedSearchCV(model_selection.RandomizedSearchCV):
     {'max_depth': 3}
     """
 
-    def _run_search(self, evaluate_candidates):
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         start = own_configuration(self.estimator, _names(self.param_distributions))
         drawn = ParameterSampler(
             self.param_distributions, self.n_iter - 1, random_state=self.random_state
         )
-        evaluate_candidates([start, *drawn])
+        _evaluate_as_one_task(self, evaluate_candidates, [start, *drawn], callback_ctx)
 
 
 class HalvingRandomSearchCV(model_selection.HalvingRandomSearchCV):
@@ -183,12 +173,23 @@ class BayesSearchCV(skopt.BayesSearchCV):
     {'max_depth': 3}
     """
 
-    def _run_search(self, evaluate_candidates):
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         self._unscored = {}  # id(optimizer) -> failed points not told yet (no worst known)
         failures, evaluated = [], []
+        task = None  # skopt's own BayesSearchCV passes no callback contexts on: this one does
+        if callback_ctx is not None:
+            task = callback_ctx.subcontext(task_name="search", max_subtasks=None)
+            task.call_on_fit_task_begin(estimator=self)
 
         def evaluate(candidates, *args, **kwargs):
             """``evaluate_candidates``, None where every fit of the call failed."""
+            candidates = list(candidates)
+            if task is not None:  # one "iteration" task per call, its fits as subtasks
+                kwargs["callback_ctx"] = task.subcontext(
+                    task_name="iteration",
+                    max_subtasks=len(candidates) * self.n_splits_,
+                    sequential_subtasks=False,
+                ).call_on_fit_task_begin(estimator=self)
             try:
                 results = evaluate_candidates(candidates, *args, **kwargs)
             except ValueError as error:
@@ -197,10 +198,15 @@ class BayesSearchCV(skopt.BayesSearchCV):
                 warnings.warn(str(error), FitFailedWarning, stacklevel=2)
                 failures.append(error)
                 return None
+            finally:
+                if task is not None:
+                    kwargs["callback_ctx"].call_on_fit_task_end(estimator=self)
             evaluated.append(candidates)
             return results
 
         super()._run_search(evaluate)
+        if task is not None:
+            task.call_on_fit_task_end(estimator=self)
         if failures and not evaluated:
             raise failures[-1]
 

@@ -1,85 +1,141 @@
-"""Where the searches meet the loggers open in this process.
+"""The lifecycle of a search, as our searchers report it to the trackers: no patching.
 
-Every searcher reports the same three events to each open logger: a search started, a
-fit finished (its record, see ``records``), the search ended. Only this process, the
-one that runs the search, hears them; workers only attach records to their results.
+The rung runner (``HyperbandSearchCV``, ``AsyncHalvingSearchCV``) calls, in the process
+that runs the search:
 
-- scikit-learn's searches and those built on them (``GridSearchCV``,
-  ``RandomizedSearchCV``, ``Halving*SearchCV``, skopt's ``BayesSearchCV``): while a
-  logger is open, ``BaseSearchCV.fit`` announces the search, the ``_fit_and_score``
-  tasks it hands joblib (or ``lost_workers_retried``'s runner, or Dask) are
-  ``RecordedFit``, and their records are taken from the results of each batch where
-  scikit-learn checks them for failures, in this process.
-- ``HyperbandSearchCV`` and ``AsyncHalvingSearchCV`` call ``observed_search`` around their
-  fit (which also opens their ``log_to`` logger) and run their fits through a
-  ``recording`` pool, which hands on each fit's record as soon as the fit is collected.
+- ``observed_search(search, logger)`` around its whole ``fit``: ``logger`` (what the
+  search's ``log_to`` names, already resolved; or None) is open for the search, and each
+  listener hears ``search_started`` and, at the end, ``search_ended``;
+- ``recording(pool_context)`` around its worker pool: each fit returns its record
+  (``records.RecordedFit``), handed to the listeners (``fit_finished``) as the runner
+  collects the fit;
+- ``candidate_finished(params, score)`` when a candidate's row (its cross-validated
+  score at one budget) is complete.
 
-Everything is restored when the last logger closes.
+The listeners (``SearchListener``) are the loggers open in this process (``log_search()``
+blocks and ``log_to``: ``open_logger``/``close_logger``) and those a search's
+scikit-learn callbacks join with (``attach``). A search fitted inside another one's fit,
+in the same thread, is not logged on its own. scikit-learn's and skopt's searchers do not
+call these hooks: a ``SearchLogger`` given to them with ``set_callbacks`` hears them
+through scikit-learn's callback API (``logger``).
 """
 
 import contextlib
-import functools
+import threading
 import warnings
-
-from sklearn.model_selection import _search as sklearn_search
-from sklearn.model_selection._search import BaseSearchCV
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from .records import RecordedFit, take_record
 
-_loggers = []  # the loggers open now, innermost last
-_running = []  # the searches running in this process (a search fitted inside another's fit is not logged)
-_originals = {}
+
+class SearchListener(Protocol):
+    """What a tracker implements to hear searches (keras-tuner's ``on_search_begin``,
+    ``on_trial_end``, ``on_search_end``).
+
+    For one search, in the process that runs it: ``search_started`` once, before any fit;
+    then ``fit_finished`` for each fit of one fold as it is collected (possibly on another
+    thread), and ``candidate_finished`` for each (candidate, budget) row once all its folds
+    are in; last ``search_ended``, also when the search fails. ``candidate_finished`` is
+    optional. An exception from ``search_started`` fails the search before any fit; from
+    the others it is a ``RuntimeWarning`` and the search goes on.
+    """
+
+    def search_started(self, search: Any) -> None:
+        """``search`` (a ``BaseSearchCV``) starts fitting."""
+
+    def fit_finished(self, record: dict[str, Any]) -> None:
+        """One fold's fit ended: its ``records.fit_record``."""
+
+    def candidate_finished(self, params: dict[str, Any], score: float) -> None:
+        """A candidate (``params``, the resource included) has its mean test ``score``."""
+
+    def search_ended(self, search: Any, error: BaseException | None) -> None:
+        """``search`` ended: ``error`` is what stopped it, None when it finished."""
 
 
-def open_logger(logger):
-    """Add ``logger`` to those told about searches (patching scikit-learn for the first)."""
-    if not _loggers:
-        _patch()
+_loggers: list[SearchListener] = []  # open in this process, innermost last
+_threads = threading.local()  # .searches: the searches our runner fits in this thread
+
+
+class _Observed:
+    """A search our runner fits, and the listeners that heard it start."""
+
+    def __init__(self, search: Any) -> None:
+        self.search = search
+        self.listeners: list[SearchListener] = []
+
+
+def _observed() -> list[_Observed]:
+    if not hasattr(_threads, "searches"):
+        _threads.searches = []
+    return _threads.searches
+
+
+def open_logger(logger: SearchListener) -> None:
+    """Let ``logger`` hear every search our runner fits in this process from now on."""
     _loggers.append(logger)
 
 
-def close_logger(logger):
+def close_logger(logger: SearchListener) -> None:
     _loggers.remove(logger)
-    if not _loggers:
-        _unpatch()
 
 
 @contextlib.contextmanager
-def observed_search(search):
-    """Around ``search.fit``: its own ``log_to`` logger open, and every open logger told
-    that the search started and how it ended (the exception, or None)."""
+def observed_search(search: Any, logger: Any = None) -> Iterator[None]:
+    """Around ``search.fit`` (our runner's): ``logger`` (a context manager, or None) open,
+    and every listener told that the search started and how it ended (the exception, or
+    None). Enter it before the search's callback context, so that a ``SearchLogger`` in
+    its callbacks finds the search here (``attach``) and hears it once."""
     with contextlib.ExitStack() as stack:
-        log_to = getattr(search, "log_to", None)
-        if log_to is not None:
-            from .logger import logger_for
-
-            stack.enter_context(logger_for(log_to))
-        if not _loggers or _running:
-            yield
-            return
-        listeners = []  # those that started: a logger that fails to start raises, the others end
-        _running.append(search)
+        if logger is not None:
+            stack.enter_context(logger)
+        searches = _observed()
+        observed = _Observed(search)
+        searches.append(observed)
         try:
-            for logger in list(_loggers):
-                logger.search_started(search)
-                listeners.append(logger)
+            if len(searches) == 1:  # not fitted inside another search's fit
+                for listener in list(_loggers):
+                    _start(observed, listener)
             yield
         except BaseException as error:
-            _ended(listeners, search, error)
+            _end(observed, error)
             raise
         else:
-            _ended(listeners, search, None)
+            _end(observed, None)
         finally:
-            _running.remove(search)
+            searches.remove(observed)
 
 
-def _ended(listeners, search, error):
-    for logger in listeners:
-        _safely(logger.search_ended, search, error)
+def is_observed(search: Any) -> bool:
+    """Whether our runner fits ``search`` in this thread (it reports its fits itself)."""
+    return any(observed.search is search for observed in _observed())
 
 
-def _safely(method, *args):
-    """A logger's failure (a tracking server gone, a full disk) warns; the search goes on."""
+def attach(search: Any, listener: SearchListener) -> bool:
+    """Let ``listener`` hear ``search`` through these hooks if our runner fits it in this
+    thread (started now unless it was already); whether it does."""
+    searches = _observed()
+    for observed in searches:
+        if observed.search is search:
+            if observed is searches[0] and listener not in observed.listeners:
+                _start(observed, listener)
+            return True
+    return False
+
+
+def _start(observed: _Observed, listener: SearchListener) -> None:
+    listener.search_started(observed.search)
+    observed.listeners.append(listener)
+
+
+def _end(observed: _Observed, error: BaseException | None) -> None:
+    for listener in observed.listeners:
+        safely(listener.search_ended, observed.search, error)
+
+
+def safely(method: Any, *args: Any) -> None:
+    """A listener's failure (a tracking server gone, a full disk) warns; the search goes on."""
     try:
         method(*args)
     except Exception as error:
@@ -91,76 +147,57 @@ def _safely(method, *args):
         )
 
 
-def deliver(outs):
-    """Hand the records that fit results carry to the open loggers."""
+def _listeners() -> list[SearchListener]:
+    """Those that hear the search our runner fits now in this thread."""
+    searches = _observed()
+    return searches[-1].listeners if searches else []
+
+
+def candidate_finished(params: dict[str, Any], score: float) -> None:
+    """Tell the listeners of the search being fitted that a candidate's row is complete."""
+    for listener in _listeners():
+        if hasattr(listener, "candidate_finished"):
+            safely(listener.candidate_finished, params, score)
+
+
+def deliver(outs: Any, listeners: list[SearchListener]) -> None:
+    """Hand the records that fit results carry to ``listeners``."""
     for out in outs:
         record = take_record(out)
-        if record is not None and _running:
-            for logger in _loggers:
-                _safely(logger.fit_finished, record)
+        if record is not None:
+            for listener in listeners:
+                safely(listener.fit_finished, record)
 
 
 @contextlib.contextmanager
-def recording(pool_context):
-    """The pool ``pool_context`` opens, its fits recorded while a logger is open."""
+def recording(pool_context: Any) -> Iterator[Any]:
+    """The pool ``pool_context`` opens, its fits recorded while a listener hears the search."""
+    listeners = _listeners()
     with pool_context as pool:
-        yield _RecordingPool(pool) if _loggers and _running else pool
+        yield _RecordingPool(pool, listeners) if listeners else pool
 
 
 class _RecordingPool:
-    """A ``_workers`` pool whose fits carry records, handed to the loggers when collected."""
+    """A ``_workers`` pool whose fits carry records, handed to the listeners when collected."""
 
-    def __init__(self, pool):
+    def __init__(self, pool: Any, listeners: list[SearchListener]) -> None:
         self._pool = pool
+        self._listeners = listeners
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
 
-    def submit(self, function, *args):
+    def submit(self, function: Any, *args: Any) -> Any:
         return self._pool.submit(RecordedFit(function), *args)
 
-    def wait(self, futures, timeout=None):
+    def wait(self, futures: Any, timeout: float | None = None) -> Any:
         done = self._pool.wait(futures, timeout)
-        deliver([future.result() for future in done if _succeeded(future)])
+        deliver([future.result() for future in done if _succeeded(future)], self._listeners)
         return done
 
 
-def _succeeded(future):
+def _succeeded(future: Any) -> bool:
     try:
         return not future.cancelled() and future.exception() is None
     except Exception:  # a lost worker's future: the runner sees to it
         return False
-
-
-def _patch():
-    _originals.update(
-        fit_and_score=sklearn_search._fit_and_score,
-        check=sklearn_search._warn_or_raise_about_fit_failures,
-        fit=BaseSearchCV.fit,
-    )
-    sklearn_search._fit_and_score = RecordedFit(_originals["fit_and_score"])
-    sklearn_search._warn_or_raise_about_fit_failures = functools.partial(
-        _checked, _originals["check"]
-    )
-    BaseSearchCV.fit = _observed_fit(_originals["fit"])
-
-
-def _unpatch():
-    sklearn_search._fit_and_score = _originals["fit_and_score"]
-    sklearn_search._warn_or_raise_about_fit_failures = _originals["check"]
-    BaseSearchCV.fit = _originals["fit"]
-
-
-def _checked(original, out, error_score):
-    """scikit-learn's check of a batch of fit results, after their records are handed on."""
-    deliver(out)
-    return original(out, error_score)
-
-
-def _observed_fit(original):
-    @functools.wraps(original)
-    def fit(self, X, y=None, **params):
-        with observed_search(self):
-            return original(self, X, y, **params)
-
-    return fit

@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .logger import missing_extra
-from .records import plain
+from .records import SPACE_ATTRIBUTES, plain
 
-SPACE_ATTRIBUTES = ("param_grid", "param_distributions", "search_spaces")
 MAX_PARAM_LENGTH = 6000
 BATCH = {"params": 100, "metrics": 1000}  # MLflow's log_batch limits
 RESUME_TAG, CANDIDATE_TAG, PARENT_TAG = "skhpo.resume", "skhpo.candidate", "mlflow.parentRunId"

@@ -1,14 +1,17 @@
-"""What one finished fit tells the trackers, built where the fit ran and carried back in
-its result: the worker half of tracking. Nothing here writes anywhere.
+"""What one finished fit tells the trackers, built where the fit ran: the worker half of
+tracking. Nothing here writes anywhere.
 
 A fit record is a plain JSON-able dict: the candidate's parameters, the fold, the epochs
 the model has (``epochs``) and the epoch this fit started training at
 (``initial_epoch``: 0, or the epochs restored from a checkpoint), the Keras history of
 every epoch from 0 (a warm-started rung's history starts with its checkpoint's), the
-fold's test score and seconds per epoch. ``RecordedFit`` wraps a search's fit function
-(scikit-learn's ``_fit_and_score``) so that its result, a dict as before, also carries
-the record as an attribute (``fit_record``): scikit-learn, joblib, loky and Dask pass the
-result back unchanged, so no worker needs to know where, or whether, anything is logged.
+fold's test score and seconds per epoch. It reaches the search's process in one of two
+ways. Our runner's fit function is wrapped in ``RecordedFit``: its result, a dict as
+before, also carries the record as an attribute (``fit_record``), which joblib, loky and
+Dask pass back unchanged. scikit-learn's searches report through a ``SearchLogger``
+callback, which builds the record in the worker once the fold's estimator is fitted
+(before it is scored: ``score_record`` adds the scores at the end) and sends it back
+(``callback``, ``transport``).
 
 >>> from sklearn.tree import DecisionTreeClassifier
 >>> def fit_and_score(estimator, X, y, **kwargs):
@@ -24,6 +27,8 @@ import numbers
 import uuid
 
 import numpy as np
+
+SPACE_ATTRIBUTES = ("param_grid", "param_distributions", "search_spaces")
 
 
 def plain(value):
@@ -71,6 +76,50 @@ def fit_record(estimator, parameters=None, fold=None, n_folds=None, score=None, 
     }
 
 
+def score_record(fold, score):
+    """A record of ``fold``'s test ``score`` alone (no curve): what a search's
+    ``cv_results_`` adds to the records of scikit-learn's searches, sent before scoring."""
+    return {
+        "id": uuid.uuid4().hex,
+        "params": {},
+        "fold": fold,
+        "n_folds": None,
+        "epochs": 0,
+        "initial_epoch": 0,
+        "history": {},
+        "score": score,
+        "failed": False,
+        "epoch_seconds": None,
+    }
+
+
+def searched_names(search):
+    """The parameters ``search`` varies: the names in its space (``param_grid``,
+    ``param_distributions`` or skopt's ``search_spaces``: a dict, or a list of dicts or of
+    ``(dict, n_iter)`` pairs), and its ``resource`` when that is a parameter (not
+    ``"n_samples"``); None when ``search`` has no space (it is not a search).
+
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> searched_names(GridSearchCV(DecisionTreeClassifier(), [{"max_depth": [2]},
+    ...                                                        {"criterion": ["gini"]}]))
+    ['max_depth', 'criterion']
+    """
+    space = next(
+        (getattr(search, name) for name in SPACE_ATTRIBUTES if hasattr(search, name)), None
+    )
+    if space is None:
+        return None
+    names = []
+    for part in space if isinstance(space, list) else [space]:
+        part = part[0] if isinstance(part, tuple) else part
+        names += [name for name in part if name not in names]
+    resource = getattr(search, "resource", None)
+    if isinstance(resource, str) and resource != "n_samples" and resource not in names:
+        names.append(resource)
+    return names
+
+
 def _number(value):
     value = float(np.asarray(value).ravel()[0]) if np.ndim(value) else float(value)
     return value if math.isfinite(value) else None
@@ -83,8 +132,9 @@ class RecordedOut(dict):
 
 
 class RecordedFit:
-    """``function(estimator, X, y, **kwargs)`` (a search's fit and score of one fold) whose
-    result carries the fit's record. Picklable: it travels to workers with the task."""
+    """``function(estimator, X, y, **kwargs)`` (our runner's fit and score of one fold,
+    scikit-learn's ``_fit_and_score``) whose result carries the fit's record. Picklable: it
+    travels to workers with the task."""
 
     def __init__(self, function):
         # not ``function``: scikit-learn's _FuncWrapper copies this object's attributes onto itself
@@ -94,7 +144,7 @@ class RecordedFit:
         out = self.recorded_function(estimator, *args, **kwargs)
         if not isinstance(out, dict):
             return out
-        # sklearn's searches pass _fit_and_score's keywords; our runner passes them as one dict
+        # _fit_and_score's keywords, or our runner's, as one dict
         given = kwargs or (args[-1] if args and isinstance(args[-1], dict) else {})
         fold, n_folds = given.get("split_progress") or (None, None)
         recorded = RecordedOut(out)
