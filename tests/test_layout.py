@@ -19,8 +19,16 @@ ALLOWED = {
     "__init__": {"*"},
     "__main__": {"cli"},
     "cli": {"*"},
-    "estimators": {"training", "model", "data", "_backend", "parallel", "_sklearn_compat"},
-    "search": {"data", "_backend", "parallel", "tracking", "_sklearn_compat"},
+    "estimators": {
+        "training",
+        "model",
+        "data",
+        "_backend",
+        "parallel",
+        "_sklearn_compat",
+        "_stacklevel",
+    },
+    "search": {"data", "_backend", "parallel", "tracking", "_sklearn_compat", "_stacklevel"},
     "reporting": {"model", "_backend"},
     "training": {"model", "data", "_backend", "parallel"},
     # below search (which hands it records and search events), beside training: it knows a
@@ -31,6 +39,7 @@ ALLOWED = {
     "_backend": {"parallel"},
     "parallel": set(),
     "_sklearn_compat": set(),  # scikit-learn's private names, imported in one place
+    "_stacklevel": set(),  # where our warnings point
 }
 
 

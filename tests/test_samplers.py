@@ -184,7 +184,7 @@ def test_a_first_rung_score_does_not_replace_the_starting_point(kind):
             "n_resources": np.array([epochs for _, epochs, _ in rows]),
             "params": [{**params, "epochs": epochs} for params, epochs, _ in rows],
         }
-        return search._best_at_largest_budget(True, "score", results, search.estimator)
+        return search._best_at_largest_budget("score", results, search.estimator)
 
     stopped = [(start, 2, 0.5), (other, 2, 0.6), ({**other, "dropout": 0.2}, 2, np.nan)]
     assert best(stopped) == 0  # the default configuration (points_to_evaluate=None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
-from abc import ABCMeta, abstractmethod
+from abc import ABCMeta
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,17 +24,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.callback import CallbackSupportMixin
-from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._sklearn_compat import _check_sample_weight
+from .._stacklevel import user_stacklevel
 from . import _planning, _routing, _scikeras
 from ._constraints import PARAMETER_CONSTRAINTS, Activation, AugmentMode, Flip, Initializer
 from ._params import RoutedParameters
 from ._sklearn_callbacks import reports_to_callbacks
-from ._targets import EncodedTargets
-from ._validation import changed_parameters, check_images, split_validation
+from ._target_hooks import TargetHooks
+from ._validation import changed_parameters, check_images
 from .persistence import fill_new_parameters
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ class _BaseCNN(
     CallbackSupportMixin,
     _scikeras.EncoderAttributes,
     RoutedParameters,
+    TargetHooks,
     BaseEstimator,
     metaclass=ABCMeta,
 ):
@@ -217,48 +218,6 @@ class _BaseCNN(
         self.verbose = verbose
         vars(self).update(routed_params)
 
-    # -- the hooks a subclass implements: its targets and what they call for ------------
-    @property
-    @abstractmethod
-    def _numeric_targets(self) -> bool:
-        """Whether ``y`` holds numbers to predict (the regressor: scikit-learn's checks
-        convert it to float) rather than class labels of any type (the classifier)."""
-
-    @abstractmethod
-    def _encode_targets(self, y, classes=None, reset=True) -> EncodedTargets:
-        """``y`` (already through scikit-learn's checks) as the model trains on it, with
-        what the rest of the fit derives from it.
-
-        ``reset``: a fit that starts afresh learns the classes or outputs from ``y``
-        (``classes``, where given, names the classifier's classes) and returns them as
-        fitted attributes, which the fit sets once the model is trained; otherwise ``y``
-        is checked against those of the fitted model it continues. Returned, not set,
-        so that every later step of the fit reads this fit's targets, never state a step
-        before it has left on the estimator.
-        """
-
-    @abstractmethod
-    def _output_activation(self, targets: EncodedTargets) -> str:
-        """The activation of the output layer of a registered architecture: softmax over
-        the classes, sigmoid per label, linear for regression."""
-
-    @abstractmethod
-    def _output_losses(self, params, targets: EncodedTargets) -> dict[int, Any]:
-        """The default loss for each output width the model may have (the user's
-        ``loss`` replaces it): a ``model=`` builder may choose, say, one sigmoid unit or
-        two softmax units for two classes, and the loss must fit the width it chose. The
-        largest width is the one a registered architecture is built with."""
-
-    @abstractmethod
-    def _metrics(self, targets: EncodedTargets) -> list[str]:
-        """The metrics compiled (and logged in ``history_``) when ``metrics=None``."""
-
-    @abstractmethod
-    def _target_metadata(self, targets: EncodedTargets) -> dict[str, Any]:
-        """The keyword arguments of ``_scikeras.meta`` that describe the targets: what a
-        scikeras builder reads from ``meta`` about ``y`` (``n_outputs``, and the
-        classifier's ``classes``, ``target_encoder`` and ``target_type``)."""
-
     # -- fit, as a list of steps ------------------------------------------------------
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Train a fresh Keras model on images ``X`` and targets ``y``.
@@ -378,7 +337,7 @@ class _BaseCNN(
             params, lr0=_planning.initial_learning_rate(spec), epochs=stop, initial_epoch=start
         )
         if mode == "fit":  # partial_fit's epochs follow the schedule one call at a time
-            _planning.warn_if_schedule_inert(training.schedule, stacklevel=4)
+            _planning.warn_if_schedule_inert(training.schedule, stacklevel=user_stacklevel())
         fresh = mode == "fit" and previous is None  # only a fresh fit may resume from a checkpoint
         checkpoint = _planning.checkpointing(params, type(self).__name__) if fresh else None
         result = run_fit(
@@ -470,7 +429,7 @@ class _BaseCNN(
                 f"epoch is one batch of {n_train}. Lower batch_size to get more than one step per "
                 "epoch.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -490,30 +449,6 @@ class _BaseCNN(
         from .persistence import save
 
         return save(self, path)
-
-    # -- what the hooks leave the same for both estimators (the classifier overrides) ----
-    def _n_classes(self, targets):
-        """Classes of one-hot targets (label mixing); None where targets are not classes."""
-        return None
-
-    def _training_weights(self, targets, sample_weight):
-        """The per-sample weights of the loss: ``sample_weight`` (already checked)."""
-        return sample_weight
-
-    def _split_validation(self, targets, seed, params=None):
-        """Indices (train, validation); validation is None when no split is asked for."""
-        params = params or _scikeras.effective_params(self.get_params(deep=False))
-        fraction = _planning.validation_fraction(params)
-        n_samples = len(targets.values)
-        if fraction is None:
-            return np.arange(n_samples), None
-        return split_validation(
-            self._validation_splitter(fraction, seed, targets), fraction, n_samples, targets.values
-        )
-
-    def _validation_splitter(self, fraction, seed, targets):
-        """The splitter of the validation set: shuffled (the classifier's: stratified)."""
-        return ShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
 
     def _augmentation_settings(self, image_shape=None):
         """The augmentation as a fit on images of ``image_shape`` (default: the fitted

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from .._stacklevel import user_stacklevel
 from ..model.architectures import resolve_architecture
 from ..model.augmentation import LABEL_MIXERS, TRANSFORMS
 from ..model.backbones import BACKBONES, weights_digest
@@ -350,7 +351,7 @@ def checkpointing(params, class_name):
         return None
     non_observing = _callbacks.non_observing_callbacks(params)
     if non_observing:
-        _callbacks.warn_checkpoints_off(non_observing, stacklevel=4)
+        _callbacks.warn_checkpoints_off(non_observing, stacklevel=user_stacklevel())
         return None
     named = {
         "class": class_name,

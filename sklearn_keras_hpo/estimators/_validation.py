@@ -15,6 +15,7 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y, validate_data
 
+from .._stacklevel import user_stacklevel
 from ..data.datasets import IMAGE_SUFFIXES
 from ..data.rows import ImageRows
 from ..training import Images
@@ -161,7 +162,7 @@ def _warn_unscaled(name, flat):
             f"pixels. Scale them to [0, 1] (divide by {255 if peak > 16 else peak:g}), or pass "
             "uint8 pixels, which are scaled by 1/255 for you; models train best on small inputs.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
 
 

@@ -270,6 +270,7 @@ class RungSearchCV(BaseSearchCV):
             get_config(), list(warnings.filters)
         )
         numbers = {}  # job -> its number: the fit tasks are numbered candidate-major, as sklearn's
+        tasks = {}  # (job, fold) -> its callback task
         with_callbacks = bool(getattr(self, "_skl_callbacks", None))
 
         def fold_kwargs(job, fold):
@@ -282,12 +283,18 @@ class RungSearchCV(BaseSearchCV):
                 "split_progress": (fold, len(splits)),
             }
             if with_callbacks:  # the search goes to the worker only when a callback needs it
-                task_id = numbers.setdefault(job, len(numbers)) * len(splits) + fold
                 kwargs["caller"] = self
-                kwargs["callback_ctx"] = search_task.subcontext(
+                kwargs["callback_ctx"] = fit_task(job, fold)
+            return kwargs
+
+        def fit_task(job, fold):
+            """The fit's callback task, made once: a fit run again (its worker died) keeps it."""
+            if (job, fold) not in tasks:
+                task_id = numbers.setdefault(job, len(numbers)) * len(splits) + fold
+                tasks[job, fold] = search_task.subcontext(
                     task_name="candidate-split-evaluation", task_id=task_id
                 )
-            return kwargs
+            return tasks[job, fold]
 
         def score(outs):
             return float(np.mean([_ranking_score(out["test_scores"], metric) for out in outs]))

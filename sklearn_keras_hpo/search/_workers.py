@@ -23,16 +23,14 @@ import concurrent.futures
 import concurrent.futures.process
 import contextlib
 import dataclasses
-import sys
 import time
 import warnings
 
 import joblib
 import numpy as np
 
+from .._stacklevel import user_stacklevel
 from ..data.rows import ImageRows
-
-LIBRARY_PACKAGES = ("sklearn_keras_hpo", "sklearn", "joblib", "skopt")
 
 
 class LostWorkerWarning(UserWarning):
@@ -349,7 +347,7 @@ class _Runner:
                 "A worker process died (killed, out of memory or crashed) while fitting "
                 f"{_names(again)}; they run again on fresh workers, one at a time.",
                 LostWorkerWarning,
-                stacklevel=_user_stacklevel(),
+                stacklevel=user_stacklevel(),
             )
             self.rerun_alone.extend(again)
         for job, fold, retry in lost:
@@ -359,21 +357,9 @@ class _Runner:
                     "was run alone (or, on Dask, on every try); it counts as a failed fit "
                     "(error_score).",
                     LostWorkerWarning,
-                    stacklevel=_user_stacklevel(),
+                    stacklevel=user_stacklevel(),
                 )
                 self._record(job, fold, self.lost_fold(job, fold))
-
-
-def _user_stacklevel():
-    """``stacklevel`` that points a warning at the first frame outside this package,
-    scikit-learn and joblib: the user's ``fit`` line, however deep the search calls."""
-    frame, level = sys._getframe(1), 1  # 1: the function that calls warnings.warn
-    while (
-        frame is not None
-        and frame.f_globals.get("__name__", "").partition(".")[0] in LIBRARY_PACKAGES
-    ):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _names(fits):

@@ -25,7 +25,8 @@ from joblib import parallel_config, register_parallel_backend
 from joblib.parallel import LokyBackend, get_active_backend
 from sklearn.base import BaseEstimator
 
-from ._workers import LostWorkerWarning, _user_stacklevel, describe
+from .._stacklevel import user_stacklevel
+from ._workers import LostWorkerWarning, describe
 
 __all__ = ["RETRY_BACKEND", "LostWorkerWarning", "WorkerLostError", "lost_workers_retried"]
 
@@ -134,7 +135,7 @@ class RetryingBackend(LokyBackend):
             "A worker process died (killed, out of memory or crashed) while fitting "
             f"{_names(new)}; they run again on fresh workers, one at a time.",
             LostWorkerWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
         self.abort_everything(ensure_ready=True)  # fresh workers, as joblib starts them
 
@@ -149,7 +150,7 @@ class RetryingBackend(LokyBackend):
             f"The fit of {_names([task])} killed its worker process again when it was run "
             "alone; it counts as a failed fit (error_score).",
             LostWorkerWarning,
-            stacklevel=_user_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
         self.abort_everything(ensure_ready=True)
         return [lost_fit(function, args[1:], kwargs) for function, args, kwargs in task.func.items]
