@@ -77,8 +77,12 @@ def make_search(kind, checkpoint_dir=None, n_jobs=1):
             **common,
         )
     if kind == "bayes":
-        from skopt import BayesSearchCV
         from skopt.space import Categorical, Real
+
+        # skopt's own BayesSearchCV passes no scikit-learn callback contexts on (so a
+        # progress bar would not count its fits); ours, starting from the estimator's
+        # configuration, does
+        from sklearn_keras_hpo.search.starting import BayesSearchCV
 
         bayes_space = {
             "learning_rate": Real(1e-3, 1e-1, prior="log-uniform"),

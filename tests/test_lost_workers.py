@@ -85,6 +85,7 @@ def test_a_configuration_that_kills_its_worker_is_scored_with_error_score(digits
         cv=2,
         n_jobs=2,
         random_state=0,
+        points_to_evaluate=[],  # the two candidates only, not the estimator's own 16 units
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -246,7 +247,9 @@ def test_cli_search_finishes_when_a_worker_is_killed(searcher, tmp_path):
         "--space",
         str(space),
         "--n-iter",
-        "3",
+        # bayes runs its points one batch at a time: enough of them that the workers are
+        # still fitting once TensorFlow is up in both (3 ended before the kill could land)
+        "8" if searcher == "bayes" else "3",
         "--max-epochs",
         "3",
         "--n-jobs",
@@ -270,14 +273,16 @@ def test_cli_search_finishes_when_a_worker_is_killed(searcher, tmp_path):
     )
     killed = None
     deadline = time.monotonic() + 300
+    seen = {}  # pid -> CPU seconds at the last look
     while killed is None and time.monotonic() < deadline and process.poll() is None:
         workers = loky_workers(process.pid)
-        if len(workers) == 2 and all(
-            cpu_seconds(pid) > 8 for pid in workers
-        ):  # TensorFlow up, fitting
+        now = {pid: cpu_seconds(pid) for pid in workers}
+        busy = [pid for pid in workers if now[pid] > 8 and now[pid] - seen.get(pid, now[pid]) > 0.1]
+        if len(workers) == 2 and len(busy) == 2:  # TensorFlow up, both fitting right now
             os.kill(workers[0], signal.SIGKILL)
             killed = workers[0]
-        time.sleep(0.05)
+        seen = now
+        time.sleep(0.25)
     out, err = process.communicate(timeout=900)
     assert killed, "no worker was killed"
     assert process.returncode == 0, err[-3000:]

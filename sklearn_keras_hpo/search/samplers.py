@@ -139,15 +139,21 @@ class OptunaSampler:
 
     def _model_results(self):
         """The results of the largest budget with at least d + 1 of them, else of the fullest."""
-        told = {
+        scored_by_epochs = {
             epochs: [r for r in results if r[0] is not None]
             for epochs, results in self.results.items()
         }
-        if not any(told.values()):
+        if not any(scored_by_epochs.values()):
             return []
-        enough = [epochs for epochs, results in told.items() if len(results) > len(self.space)]
-        epochs = max(enough) if enough else max(told, key=lambda e: (len(told[e]), e))
-        return told[epochs]
+        enough = [
+            epochs for epochs, results in scored_by_epochs.items() if len(results) > len(self.space)
+        ]
+        epochs = (
+            max(enough)
+            if enough
+            else max(scored_by_epochs, key=lambda e: (len(scored_by_epochs[e]), e))
+        )
+        return scored_by_epochs[epochs]
 
     def _internal(self, params):
         """``params`` in the sampler's terms, or None when a value lies outside the space."""

@@ -241,14 +241,14 @@ class BayesSearchCV(skopt.BayesSearchCV):
         """Tell ``optimizer`` the points; those without a finite objective with the worst
         known, or later, once one is known. The optimizer's result so far."""
         waiting = self._unscored.setdefault(id(optimizer), [])
-        told = [(p, y) for p, y in zip(points, objectives, strict=True) if np.isfinite(y)]
+        scored = [(p, y) for p, y in zip(points, objectives, strict=True) if np.isfinite(y)]
         waiting.extend(p for p, y in zip(points, objectives, strict=True) if not np.isfinite(y))
-        worst = self._worst_objective(optimizer, [y for _, y in told])
+        worst = self._worst_objective(optimizer, [y for _, y in scored])
         if worst is not None:
-            told += [(point, worst) for point in waiting]
+            scored += [(point, worst) for point in waiting]
             waiting.clear()
-        if told:
-            return optimizer.tell([p for p, _ in told], [y for _, y in told])
+        if scored:
+            return optimizer.tell([p for p, _ in scored], [y for _, y in scored])
         if optimizer.yi:
             return create_result(optimizer.Xi, optimizer.yi, optimizer.space, optimizer.rng)
         return None  # nothing told yet: every point so far failed, with no score to compare
