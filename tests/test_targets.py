@@ -24,7 +24,7 @@ HOOKS = {
 def test_the_hooks_are_declared_with_what_they_return():
     assert _BaseCNN.__abstractmethods__ == HOOKS
     for name in HOOKS:
-        assert inspect.getdoc(vars(_BaseCNN)[name]), name
+        assert inspect.getdoc(inspect.getattr_static(_BaseCNN, name)), name
 
     class Incomplete(_BaseCNN):
         def _encode_targets(self, y, classes=None, reset=True):
