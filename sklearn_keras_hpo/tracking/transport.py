@@ -71,8 +71,7 @@ def close_channel(channel: Channel) -> None:
         return
     listening.closing.set()
     if listening.thread.is_alive():  # wake it from accept(): closing the socket does not
-        with contextlib.suppress(OSError, EOFError, AuthenticationError):
-            Client(channel.address, authkey=channel.authkey).close()
+        _knock(channel.address)
     listening.listener.close()
     with listening.closed:
         for connection in listening.accepted:  # wake each serving thread from recv()
@@ -80,6 +79,17 @@ def close_channel(channel: Channel) -> None:
                 with socket.socket(fileno=os.dup(connection.fileno())) as duplicate:
                     with contextlib.suppress(OSError):
                         duplicate.shutdown(socket.SHUT_RDWR)
+
+
+def _knock(address: str | tuple) -> None:
+    """Connect to ``address`` and hang up at once: a thread blocked in ``accept()`` wakes
+    (its handshake fails and it sees the channel closing). A plain socket, not a
+    ``Client``: a ``Client`` waits for the handshake, forever if the thread has just
+    left ``accept()`` on its own."""
+    family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
+    with socket.socket(family) as knock, contextlib.suppress(OSError):
+        knock.settimeout(1.0)
+        knock.connect(address)
 
 
 def send(channel: Channel, message: Any) -> None:
