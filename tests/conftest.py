@@ -1,4 +1,5 @@
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -24,6 +25,16 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(
                     pytest.mark.skip(reason=f"marked {name}: run with --run-slow or -m {name}")
                 )
+
+
+@pytest.fixture(autouse=True)
+def _tensorflow_left_eager():
+    """Fail the test that leaves TensorFlow out of eager mode in this process (a stop landing
+    inside its bookkeeping can), rather than every test after it in the same worker."""
+    yield
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and not tf.executing_eagerly():
+        pytest.fail("this test left TensorFlow in graph mode for the tests after it")
 
 
 # Small, fast settings shared by the tests: 8x8 images, a narrow net, few epochs.
