@@ -335,24 +335,22 @@ def run_tune(ctx, X_test, y_test):
 
 def run_default_for_budget(ctx, X_test, y_test):
     """The bound the issue names: the default configuration trained alone for the whole
-    budget, its epochs (and so its schedule) set from one measured epoch, which counts in
-    the budget."""
+    budget, its epochs (and so its schedule) set from the library's own probe
+    (``time_limit.probe.measure_training``), which counts in the budget."""
     from sklearn_keras_hpo import CNNClassifier
-    from sklearn_keras_hpo.search.budget import Budget, refit_epochs
+    from sklearn_keras_hpo.time_limit.probe import measure_training
 
-    budget, start = Budget(ctx["budget"]), time.time()
-    probe = CNNClassifier(random_state=0, epochs=1).fit(ctx["X"], ctx["y"])
-    epoch_s = probe.epoch_seconds_  # its first epoch, tracing included: the plan errs short
-    epochs = refit_epochs(
-        epochs=1000, epoch_seconds=epoch_s, train_fraction=1.0, seconds_left=budget.seconds_left()
-    )
-    model = CNNClassifier(random_state=0, epochs=max(1, epochs)).fit(ctx["X"], ctx["y"])
+    start = time.time()
+    cost = measure_training(CNNClassifier(random_state=0), ctx["X"], ctx["y"])
+    left = ctx["budget"] - (time.time() - start) - cost.fixed
+    epochs = max(1, int(left // cost.epoch))
+    model = CNNClassifier(random_state=0, epochs=epochs).fit(ctx["X"], ctx["y"])
     wall = time.time() - start
     final = {
         "params": {"epochs": epochs},
         "test_accuracy": float(model.score(X_test, y_test)),
         "refit_s": wall,
-        "chosen_by": f"one epoch took {epoch_s:.1f} s",
+        "chosen_by": f"one epoch probed at {cost.epoch:.1f} s",
     }
     return {
         "search_wall_s": wall,

@@ -2,7 +2,8 @@
 
 The package's folders are its layers, each importing only those below it:
 ``estimators`` (the scikit-learn face), ``search`` (our searchers and their runner),
-``reporting``; then ``training`` (one fit from a plain plan), ``model`` (what a Keras
+``reporting``, and above them ``time_limit`` (a time limit spent on the model kept);
+then ``training`` (one fit from a plain plan), ``model`` (what a Keras
 model is built from) and ``data`` (loaders, ``ImageRows``).
 """
 
@@ -18,6 +19,7 @@ from .search import (
     progress_bar,
     search_space,
 )
+from .time_limit import tune
 from .tracking import log_search
 from .training import InsufficientMemoryError, TrainingDivergedError
 
@@ -39,5 +41,6 @@ __all__ = [
     "plot_lr_schedule",
     "progress_bar",
     "search_space",
+    "tune",
 ]
 __version__ = "0.1.0"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sklearn_keras_hpo import load, search_space
+from sklearn_keras_hpo import load
 from sklearn_keras_hpo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -296,65 +296,42 @@ def _run_cli(args):
     return done.stdout
 
 
-def test_time_limit_keeps_what_finished(tmp_path):
-    args = [
-        "tune",
-        "--searcher",
-        "random",
-        "--space",
-        "cnn",
-        "--n-iter",
-        "50",
-        "--set",
-        "epochs=1",
-        "--time-limit",
-        "20",
-        "--output",
-        str(tmp_path),
-        *TINY,
-    ]
-    started = time.monotonic()
-    out = _run_cli(args)
-    assert time.monotonic() - started < 60
-    assert "Stopped (time limit of 20 s, 8 s of it for the search)" in out and "Refit: " in out
-    with open(tmp_path / "cv_results.csv") as file:
-        finished = len(list(csv.DictReader(file)))
-    assert 1 <= finished < 50
-    assert load(tmp_path / "model").get_params()["epochs"] >= 1
-
-
-def test_time_limited_asha_refits_the_searched_values_for_the_time_left(tmp_path):
-    """The default searcher (asha) stopped by --time-limit: the refit takes the searched
-    values and the epochs the time left affords, up to 3 x the search's longest training (the
-    space's 10 epochs over the last rung's 3), with the rate schedule of its own length
-    (not the rungs' lr_schedule_epochs)."""
-    args = [
-        "tune",
-        "--space",
-        "cnn",
-        "--n-iter",
-        "200",
-        "--max-epochs",
-        "3",
-        "--time-limit",
-        "25",
-        "--output",
-        str(tmp_path),
-        *TINY,
-    ]
-    out = _run_cli(args)
-    assert "Stopped (time limit of 25 s" in out, out
-    refit = re.search(
-        r"Refit: on the whole training set for (\d+) epochs \(what the time left affords, "
-        r"up to 30: 3 x the search's longest training",
-        out,
-    )
-    assert refit, out
+def test_a_small_time_limit_trains_the_default_for_all_of_it(tmp_path):
+    """Too short a limit for a search to pay: the default trains for the epochs it affords,
+    and the console, the report and the model say so."""
+    out = _run_cli(["tune", "--time-limit", "12", "--output", str(tmp_path), *TINY])
+    plan = re.search(r"affords (\d+) epochs .*: too few for a search to pay", out)
+    assert plan and "no search" in out, out
     model = load(tmp_path / "model")
-    assert model.get_params()["epochs"] == int(refit.group(1)) >= 1
-    assert model.get_params()["lr_schedule_epochs"] is None
+    assert model.get_params()["epochs"] == int(plan.group(1))
+    assert "too few for a search to pay" in (tmp_path / "report.html").read_text()
+
+
+def test_a_larger_time_limit_searches_and_trains_its_best_on(tmp_path, capsys, monkeypatch):
+    """Room for a search (the probe stubbed to cheap fits, so that 30 s hold one): asha in a
+    share of the limit, then its best trains on from its checkpoint to the planned epochs
+    (no refit); the best parameters name those epochs."""
+    from sklearn_keras_hpo.time_limit import run
+    from sklearn_keras_hpo.time_limit.probe import TrainingCost
+
+    monkeypatch.setattr(run, "measure_training", lambda *args: TrainingCost(0.05, 0.02))
+    assert main(["tune", "--time-limit", "30", "--output", str(tmp_path), *TINY]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"a search of \d+ s with rungs up to \d+ epochs", out), out
+    continued = re.search(r"chosen at (\d+) epochs, trained on from its checkpoint to (\d+)", out)
+    assert continued, out
+    model = load(tmp_path / "model")
+    assert model.get_params()["epochs"] == int(continued.group(2)) > int(continued.group(1))
     best = json.loads((tmp_path / "best_params.json").read_text())
-    assert set(best) <= set(search_space("cnn")) | {"epochs"}, best
+    assert best["epochs"] == int(continued.group(2))
+    with open(tmp_path / "cv_results.csv") as file:
+        assert len(list(csv.DictReader(file))) >= 1
+
+
+def test_a_time_limit_plans_its_own_search(tmp_path, capsys):
+    args = ["tune", "--searcher", "grid", "--time-limit", "30", "--output", str(tmp_path)]
+    assert main(args) == 2
+    assert "--time-limit plans its own search" in capsys.readouterr().err
 
 
 def test_ctrl_c_stops_cleanly_and_resume_skips_finished_fits(tmp_path, space_file):
@@ -577,25 +554,15 @@ def _startup_seconds():
 
 def test_time_limit_bounds_the_whole_run_refit_and_report_included(tmp_path):
     """--time-limit 20 ends within 1.1 x 20 s plus the measured start-up, with a report and
-    a refitted model, and says how the refit fitted in the limit. (Keras's import, 5-10 s on
-    a loaded 2-core machine, falls in the search's 10 s; while no configuration has finished
-    the search may borrow from the refit's reserve.)"""
+    a model, and says how it spent the limit."""
     startup = _startup_seconds()
     command = [
         sys.executable,
         "-m",
         "sklearn_keras_hpo",
         "tune",
-        "--searcher",
-        "random",
-        "--space",
-        "cnn",
-        "--n-iter",
-        "50",
         "--time-limit",
         "20",
-        "--set",
-        "epochs=2",
         "--output",
         str(tmp_path),
         *TINY,
@@ -607,7 +574,7 @@ def test_time_limit_bounds_the_whole_run_refit_and_report_included(tmp_path):
     elapsed = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert elapsed <= 1.1 * 20 + startup, (elapsed, startup, done.stdout)
-    assert "Refit: " in done.stdout and (tmp_path / "report.html").exists()
+    assert "Time limit: " in done.stdout and (tmp_path / "report.html").exists()
     assert load(tmp_path / "model").predict(np.zeros((1, 8, 8))).shape == (1,)
 
 

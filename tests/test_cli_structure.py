@@ -107,7 +107,9 @@ def test_settings_are_read_once_and_leave_the_arguments_alone():
     with pytest.raises(TypeError):
         settings.fixed["epochs"] = 4
     limited = TuneSettings.from_args(build_parser().parse_args(["tune", "--time-limit", "60"]))
-    assert limited.refit_rule == "fill"  # the time left decides, unless --set fixes epochs
+    assert (limited.cv, limited.cv_asked) == (3, None)  # the time limit sizes the validation
+    folds = TuneSettings.from_args(build_parser().parse_args(["tune", "--cv", "5"]))
+    assert (folds.cv, folds.cv_asked) == (5, 5)
 
 
 def test_a_set_without_a_value_is_a_clear_error():

@@ -28,6 +28,7 @@ ALLOWED = {
         "_sklearn_compat",
         "_stacklevel",
     },
+    "time_limit": {"estimators", "search", "training", "data", "_backend"},
     "search": {"data", "_backend", "parallel", "tracking", "_sklearn_compat", "_stacklevel"},
     "reporting": {"model", "_backend"},
     "training": {"model", "data", "_backend", "parallel"},

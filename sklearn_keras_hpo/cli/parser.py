@@ -6,7 +6,7 @@ use, and the commands check what needs the data or the estimator.
 
 import argparse
 
-from ..search.budget import refit_rule
+from ..search.refit_rules import refit_rule
 from ..search.samplers import SAMPLERS
 from .data import STREAM_ABOVE_BYTES
 from .settings import SEARCHERS
@@ -84,7 +84,12 @@ def _add_search_options(tune):
         "even if the space names it), e.g. --set architecture=mobilenet_v3_small --set "
         "weights=backbone.weights.h5; repeatable",
     )
-    tune.add_argument("--cv", type=int, default=3)
+    tune.add_argument(
+        "--cv",
+        type=int,
+        help="folds of the search (default 3; with --time-limit, one holdout of 10%% for "
+        "10,000 images or more, else 3 folds)",
+    )
     tune.add_argument("--n-jobs", type=int, default=1)
     tune.add_argument(
         "--n-iter", type=int, default=10, help="candidates of random, bayes and asha searches"
@@ -108,17 +113,17 @@ def _add_run_options(tune):
     tune.add_argument(
         "--refit-epochs",
         type=refit_rule,
-        metavar="searched|scaled|fill|N",
-        help="epochs of the refit on the whole training set: the best's searched epochs "
-        "(default without --time-limit), those scaled by cv/(cv-1) (the validation images join "
-        "the training set), fill (default with --time-limit, unless --set fixes epochs: the "
-        "epochs the time left affords, up to 3 x the search's longest training), or N",
+        metavar="searched|scaled|N",
+        help="epochs of the refit on the whole training set without --time-limit: the best's "
+        "searched epochs (default), those scaled by cv/(cv-1) (the validation images join the "
+        "training set), or N",
     )
     tune.add_argument(
         "--time-limit",
         type=float,
-        help="seconds for the whole run: the search (stopped, keeping "
-        "what finished), the refit of the best and the report",
+        help="seconds for the whole run, spent on the model you keep: one epoch is timed, "
+        "then either the starting configuration trains for the whole limit, or an asha "
+        "search runs in a share of it and its best trains on to the end (no refit)",
     )
     tune.add_argument("--random-state", type=int, default=0)
     tune.add_argument("--test-size", type=float, default=0.2, help="held-out fraction (0 for none)")

@@ -36,13 +36,11 @@ def base_estimator(settings, fits, stream_params):
 
 
 def make_search(settings, estimator, scorer, image_shape, n_train):
-    """``(search, searched names, longest epochs)``: the search over the space the settings
-    name (``--set`` parameters left out, and the epochs for a rung searcher, which sets them
-    per rung), and the longest training it considers (``longest_epochs``)."""
+    """``(search, searched names)``: the search over the space the settings name (``--set``
+    parameters left out, and the epochs for a rung searcher, which sets them per rung)."""
     from ..search.spaces import search_space
 
     specs = _space_specs(settings, image_shape, n_train)
-    longest = longest_epochs(specs, settings, estimator)
     if settings.rung_search:
         specs.pop("epochs", None)  # the resource, set per rung
     for name in settings.fixed:  # fixed with --set: not searched (architecture= with weights=)
@@ -54,7 +52,7 @@ def make_search(settings, estimator, scorer, image_shape, n_train):
         )
     kind = {"grid": "grid", "bayes": "bayes"}.get(settings.searcher, "random")
     space = search_space(specs, kind)
-    return _searcher(settings, estimator, space, scorer), list(specs), longest
+    return _searcher(settings, estimator, space, scorer), list(specs)
 
 
 def _space_specs(settings, image_shape, n_train):
@@ -66,18 +64,6 @@ def _space_specs(settings, image_shape, n_train):
     if settings.space in PRESETS:
         return dict(PRESETS[settings.space])
     return read_space_file(settings.space)
-
-
-def longest_epochs(specs, settings, estimator):
-    """The longest training the search considers for one model: the space's largest epochs
-    (the estimator's own when it names none), or the last rung's when that is longer."""
-    spec = specs.get("epochs")
-    if spec is None:
-        longest = estimator.get_params()["epochs"]
-    else:
-        longest = max(spec[1]) if spec[0] == "cat" else spec[2]
-    rungs = settings.max_epochs if settings.rung_search else 0
-    return int(max(longest, rungs))
 
 
 def _searcher(settings, estimator, space, scorer):

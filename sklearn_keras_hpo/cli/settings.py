@@ -50,7 +50,9 @@ class TuneSettings:
     """What ``skhpo tune`` was asked to do, one field per option.
 
     ``fixed`` holds the ``--set`` parameters with their values read as JSON (else kept as
-    text), read-only; ``progress`` is the opposite of ``--no-progress``.
+    text), read-only; ``progress`` is the opposite of ``--no-progress``; ``cv`` the folds
+    (3 by default) and ``cv_asked`` the ``--cv`` given, if any (a time limit otherwise sizes
+    the validation to the data).
     """
 
     source: DataSource
@@ -60,6 +62,7 @@ class TuneSettings:
     space: str
     fixed: MappingProxyType
     cv: int
+    cv_asked: int | None
     n_jobs: int
     n_iter: int
     sampler: str
@@ -78,7 +81,12 @@ class TuneSettings:
     @classmethod
     def from_args(cls, args):
         """The settings of a parsed ``tune`` command line; ``ValueError`` names a ``--set``
-        that is not ``PARAM=VALUE``."""
+        that is not ``PARAM=VALUE``, or a ``--searcher`` other than asha with a time limit."""
+        if args.time_limit and args.searcher != "asha":
+            raise ValueError(
+                f"--time-limit plans its own search (asha, in a share of the limit): leave out "
+                f"--searcher {args.searcher}, or leave out --time-limit to run it to its end."
+            )
         return cls(
             source=DataSource.from_args(args, args.data),
             stream=args.stream,
@@ -86,7 +94,8 @@ class TuneSettings:
             searcher=args.searcher,
             space=args.space,
             fixed=MappingProxyType(parse_assignments(args.set)),
-            cv=args.cv,
+            cv=args.cv or 3,
+            cv_asked=args.cv,
             n_jobs=args.n_jobs,
             n_iter=args.n_iter,
             sampler=args.sampler,
@@ -115,11 +124,8 @@ class TuneSettings:
 
     @property
     def refit_rule(self):
-        """``--refit-epochs``, or its default: ``fill`` under a time limit (unless ``--set``
-        fixes the epochs), else ``searched``."""
-        if self.refit_epochs:
-            return self.refit_epochs
-        return "fill" if self.time_limit and "epochs" not in self.fixed else "searched"
+        """``--refit-epochs``, or its default, ``searched``."""
+        return self.refit_epochs or "searched"
 
 
 @dataclass(frozen=True)

@@ -67,22 +67,32 @@ def build_report(
     y_preview : array, optional
         The labels of ``X_preview``, shown above the sample images.
     """
+    searched_any = bool(results.get("params"))
     sections = [
         ("Data", _data_section(data_summary, X_preview, _label_titles(y_preview, best_estimator))),
-        ("Top configurations", results_table(results)),
+        ("Top configurations", results_table(results) if searched_any else NO_SEARCH),
         ("Best model: training curves and learning rate", _history_section(best_estimator)),
         ("Held-out split", _held_out_section(best_estimator, X_test, y_test)),
         ("Augmentation preview", _augmentation_section(best_estimator, X_preview)),
-        ("Optimisation history", _optimisation_section(results)),
-        ("Parameter importance", _importance_section(results, searched)),
-        ("Score against each hyperparameter", _scores_section(results, searched)),
     ]
+    if searched_any:
+        sections += [
+            ("Optimisation history", _optimisation_section(results)),
+            ("Parameter importance", _importance_section(results, searched)),
+            ("Score against each hyperparameter", _scores_section(results, searched)),
+        ]
     body = "".join(f"<h2>{html.escape(name)}</h2>\n{content}\n" for name, content in sections)
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head>\n<body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n"
     )
+
+
+NO_SEARCH = (
+    "<p>No search ran: the starting configuration trained for the whole time limit (the "
+    "data section gives the plan and why).</p>"
+)
 
 
 def results_table(results, top=10):

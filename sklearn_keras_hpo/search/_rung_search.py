@@ -45,8 +45,8 @@ from ..tracking import hooks as tracking
 from ..tracking.logger import logger_for
 from . import progress
 from ._workers import open_pool, run_jobs
-from .budget import epochs_for_refit
 from .recovery import lost_fit
+from .refit_rules import epochs_for_refit
 from .samplers import SAMPLERS, import_optuna, make_sampler
 from .selection import best_at_largest_budget, own_configuration
 

@@ -1,15 +1,11 @@
-"""Stop a running search on Ctrl-C or when a time limit runs out, so that the stop lands.
+"""Stop a running search on Ctrl-C, so that the stop lands.
 
 A Python exception raised in a signal handler surfaces wherever the main thread next runs
 Python code. When that is a ``__del__`` method, a weakref or a garbage-collector callback
 (TensorFlow and hypothesis install them), Python prints "Exception ignored in ..." and
 carries on, and the search would run to its end. So once asked to stop, the handler raises
-again every ``RETRY_S`` seconds until the search has returned.
-
-A time limit may give ``grace``: when it runs out before anything the search did is of
-use (``grace.ready()`` false), the search runs on, checked every ``RETRY_S`` seconds,
-until it is or ``grace.seconds`` more have passed (the CLI lends the search part of the
-refit's reserve rather than end with no configuration finished).
+again every ``RETRY_S`` seconds (a ``SIGALRM`` timer) until the search has returned.
+(A time limit needs no signal: the searchers stop themselves at their ``time_limit``.)
 
 A stop can land inside TensorFlow's own bookkeeping, between a context's entry and its
 ``try`` or in a ``finally`` while unwinding, and leave the main thread in graph mode for
@@ -21,25 +17,15 @@ Keras's context stacks are per thread, and a new thread starts them clean.
 import contextlib
 import signal
 import threading
-import time
-from collections.abc import Callable
-from typing import NamedTuple
 
 RETRY_S = 0.5
-
-
-class Grace(NamedTuple):
-    """Run on past a time limit for up to ``seconds`` while ``ready()`` is false."""
-
-    seconds: float
-    ready: Callable[[], bool]
 
 
 class StopSearch(BaseException):
     """Raised in the main thread to stop a search; a BaseException, like KeyboardInterrupt,
     so that a searcher's per-fit ``error_score`` handling lets it through.
 
-    ``reason`` says why: ``"interrupted"`` or ``"time limit of N s"``.
+    ``reason`` says why (``"interrupted"``).
     """
 
     def __init__(self, reason):
@@ -48,39 +34,18 @@ class StopSearch(BaseException):
 
 
 @contextlib.contextmanager
-def stop_on_signals(time_limit=None, reason=None, grace=None):
-    """Raise :class:`StopSearch` in the ``with`` block on Ctrl-C (SIGINT), or after
-    ``time_limit`` seconds (``reason`` then, default "time limit of N s"; with a
-    :class:`Grace`, later while it lasts), and again every ``RETRY_S`` seconds until it
-    leaves the block. Main thread only; the previous handlers are restored on exit."""
-    asked, grace_ends = [], []
+def stop_on_signals():
+    """Raise :class:`StopSearch` in the ``with`` block on Ctrl-C (SIGINT), and again every
+    ``RETRY_S`` seconds until it leaves the block. Main thread only; the previous handlers
+    are restored on exit."""
 
-    def in_grace():
-        if asked or grace is None:
-            return False
-        if not grace_ends:
-            grace_ends.append(time.monotonic() + grace.seconds)
-        return time.monotonic() < grace_ends[0] and not grace.ready()
-
-    def stop(reason):
-        def handler(signum, frame):
-            if signum == signal.SIGALRM and in_grace():
-                signal.setitimer(signal.ITIMER_REAL, RETRY_S)  # look again soon
-                return
-            asked.append(reason)
-            signal.setitimer(signal.ITIMER_REAL, RETRY_S)  # again, in case this one is swallowed
-            raise StopSearch(asked[0])
-
-        return handler
+    def stop(signum, frame):
+        signal.setitimer(signal.ITIMER_REAL, RETRY_S)  # again, in case this one is swallowed
+        raise StopSearch("interrupted")
 
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGALRM)}
-    signal.signal(signal.SIGINT, stop("interrupted"))
-    signal.signal(
-        signal.SIGALRM,
-        stop(reason or (f"time limit of {time_limit:g} s" if time_limit else "interrupted")),
-    )
-    if time_limit:
-        signal.setitimer(signal.ITIMER_REAL, time_limit)
+    for number in previous:
+        signal.signal(number, stop)
     try:
         yield
     finally:
