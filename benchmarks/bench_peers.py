@@ -153,6 +153,7 @@ def run_system(args):
         args=args,
         budget=args.budget * 60,
         records=records,
+        seed=args.seed,
         n_classes=len(classes),
         specs=auto_space(X.shape[1:], len(X)),
     )
@@ -351,6 +352,9 @@ def parse_args():
     )  # internal: run one system in this process
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--n-test", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random_state of default-budget (its seed spread)"
+    )
     args = parser.parse_args()
     task, smoke = TASKS[args.task], SMOKE if args.smoke else {}
     args.budget = args.budget or smoke.get("budget") or task["budget"]
@@ -420,6 +424,8 @@ def main():
             str(args.max_epochs),
             "--n-jobs",
             str(args.n_jobs),
+            "--seed",
+            str(args.seed),
             *(
                 ["--samples", str(args.samples)] if args.samples else []
             ),  # None: the task's own (all of 2-vs-7)

@@ -25,7 +25,13 @@ SEND = (
 
 
 def channel_threads():
-    return [thread for thread in threading.enumerate() if thread.name == "skhpo-channel"]
+    """The channel threads running now (a thread is listed a moment before it counts as
+    started, and cannot be joined in that moment)."""
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread.name == "skhpo-channel" and thread.is_alive()
+    ]
 
 
 def test_messages_from_another_process_are_handled_before_send_returns():

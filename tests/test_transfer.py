@@ -347,7 +347,7 @@ def test_cli_set_fixes_the_backbone_and_its_weights_file(weights_file, tmp_path)
     settings = TuneSettings.from_args(args)
     estimator = base_estimator(settings, tmp_path, stream_params={})
     assert (estimator.architecture, estimator.weights) == (NAME, weights_file[0])
-    search, searched, _ = make_search(settings, estimator, "accuracy", (28, 28, 1), 24)
+    search, searched = make_search(settings, estimator, "accuracy", (28, 28, 1), 24)
     assert "architecture" not in searched  # fixed by --set, not drawn from the preset
     assert {"freeze_epochs", "fine_tune_layers", "learning_rate", "fine_tune_learning_rate"} <= set(
         searched
