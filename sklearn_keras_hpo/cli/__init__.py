@@ -15,18 +15,19 @@ folder of image files), and ``--x-key``/``--y-key`` name an .npz's arrays.
 The modules: ``parser`` (the options), ``settings`` (the values the commands read),
 ``data`` (loading, streaming, splitting), ``searches`` (the estimator and the search),
 ``tune`` (the run within the time limit, the choice, the refit), ``outputs`` (files and
-printed lines) and ``predict``. They use only the library's public names.
+printed lines), ``predict`` and ``export``. They use only the library's public names.
 """
 
 import sys
 
+from .export import run_export
 from .parser import build_parser
 from .predict import run_predict
 from .tune import run_tune
 
 __all__ = ["main"]
 
-COMMANDS = {"tune": run_tune, "predict": run_predict}
+COMMANDS = {"tune": run_tune, "predict": run_predict, "export": run_export}
 
 
 def main(argv=None):

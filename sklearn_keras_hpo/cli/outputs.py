@@ -32,9 +32,11 @@ def write_outputs(output, results, best_params, best, summary, train, test, sear
     """Write the best parameters, the results, the model and the report into ``output``;
     print the held-out accuracy, the best parameters and where the report is. Returns 0,
     the command's exit status."""
+    from ..reporting.baselines import baseline_scores
     from ..reporting.report import build_report
 
     (X_train, y_train), (X_test, y_test) = train, test
+    baselines = baseline_scores(X_train, y_train, X_test, y_test)
     (output / "best_params.json").write_text(
         json.dumps(best_params, indent=1, default=json_default)
     )
@@ -50,8 +52,10 @@ def write_outputs(output, results, best_params, best, summary, train, test, sear
         X_preview=decoded(X_train[:8], best),
         y_preview=y_train[:8],
         searched=searched,
+        baselines=baselines,
     )
     (output / "report.html").write_text(page)
+    print_baselines(baselines)
     if len(y_test):
         print_held_out_accuracy(best, X_test, y_test)
     print(f"Best parameters: {json.dumps(best_params, default=json_default)}")
@@ -59,8 +63,17 @@ def write_outputs(output, results, best_params, best, summary, train, test, sear
     return 0
 
 
+def print_baselines(baselines):
+    """The baselines' held-out accuracies on the console, or why they were skipped."""
+    if isinstance(baselines, str):
+        print(f"Baselines skipped: {baselines}.")
+        return
+    shown = ", ".join(f"{name} {accuracy:.4f}" for name, (accuracy, _) in baselines.items())
+    print(f"Baselines on the flattened pixels of the same split: {shown}")
+
+
 def print_held_out_accuracy(best, X_test, y_test):
-    """The refitted model's score on the held-out images (subset accuracy when multi-label)."""
+    """The model's score on the held-out images (subset accuracy when multi-label)."""
     multi = ""
     if np.ndim(y_test) == 2:
         multi = f"; multi-label: subset accuracy at threshold {best.threshold:g}"

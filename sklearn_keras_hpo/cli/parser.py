@@ -11,19 +11,26 @@ from ..search.samplers import SAMPLERS
 from .data import STREAM_ABOVE_BYTES
 from .settings import SEARCHERS
 
-DESCRIPTION = "``skhpo``: tune a CNNClassifier from the command line, and predict with the result."
+DESCRIPTION = (
+    "``skhpo``: tune a CNNClassifier from the command line, predict with the result, export it."
+)
 
 
 def build_parser():
-    """The ``skhpo`` parser: ``tune`` and ``predict``, the command's name in ``command``."""
+    """The ``skhpo`` parser: ``tune``, ``predict`` and ``export``, the command's name in
+    ``command``."""
     parser = argparse.ArgumentParser(prog="skhpo", description=DESCRIPTION)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{tune,predict}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{tune,predict,export}")
     tune = commands.add_parser("tune", help="search hyperparameters and write a report")
     _add_data_options(tune)
     _add_search_options(tune)
     _add_run_options(tune)
     predict = commands.add_parser("predict", help="predict with a model written by tune")
     _add_predict_options(predict)
+    export = commands.add_parser(
+        "export", help="export a model written by tune: SavedModel, ONNX or LiteRT"
+    )
+    _add_export_options(export)
     return parser
 
 
@@ -160,6 +167,23 @@ def _add_predict_options(predict):
     )
     _add_key_options(predict)
     predict.add_argument(
+        "--trusted", action="store_true", help="allow code (Lambda layers) in the model file"
+    )
+
+
+def _add_export_options(export):
+    export.add_argument("model_dir")
+    export.add_argument("out", help="a folder for saved_model, a file for onnx and litert")
+    export.add_argument(
+        "--format", choices=("saved_model", "onnx", "litert"), default="saved_model"
+    )
+    export.add_argument(
+        "--input-dtype",
+        choices=("uint8", "float32"),
+        default="uint8",
+        help="the images the graph takes: uint8 pixels (scaled in the graph) or float32",
+    )
+    export.add_argument(
         "--trusted", action="store_true", help="allow code (Lambda layers) in the model file"
     )
 

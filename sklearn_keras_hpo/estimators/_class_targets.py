@@ -1,6 +1,11 @@
-"""The classifier's targets, for the shared fit of ``_BaseCNN``: class labels or a
-multi-label 0/1 matrix encoded for Keras, class weights, the stratified validation
-split, and the output, losses and metrics that go with them."""
+"""The classifier's targets, for the shared fit of ``_BaseCNN``: class labels, one-hot rows
+or a multi-label 0/1 matrix encoded for Keras, class weights, the stratified validation
+split, and the output, losses and metrics that go with them.
+
+A 0/1 matrix whose every row holds exactly one 1 (``keras.utils.to_categorical(y)``) is
+one-hot multiclass, as scikeras reads it: softmax over its columns, ``classes_`` the column
+indices, and ``predict`` returning one-hot rows. Any other 0/1 matrix is multi-label.
+"""
 
 import numpy as np
 from sklearn.model_selection import StratifiedShuffleSplit
@@ -10,6 +15,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from . import _multilabel, _planning
 from ._targets import EncodedTargets
 from ._validation import check_class_labels
+
+ONE_HOT = "multiclass-onehot"  # scikeras's name for y as one-hot rows
 
 
 class ClassTargets:
@@ -37,6 +44,9 @@ class ClassTargets:
             attributes, classes, kind = {}, self.classes_, self.target_type_
             encoder = self.target_encoder_  # a loaded estimator's is rebuilt
         name = type(self).__name__
+        if kind == ONE_HOT:
+            values = one_hot_indices(name, y, len(classes))
+            return EncodedTargets(values, 1, kind, classes, encoder, attributes)
         if kind == _multilabel.TARGET_TYPE:
             _multilabel.check_same_labels(name, y, classes)
             values = _multilabel.check_label_matrix(name, y).astype(np.float32)
@@ -62,6 +72,13 @@ class ClassTargets:
         name = type(self).__name__
         if y.ndim == 2:
             Y = _multilabel.check_label_matrix(name, y)
+            if (Y.sum(axis=1) == 1).all() and classes is None:
+                return {
+                    "classes_": np.arange(Y.shape[1]),
+                    "target_type_": ONE_HOT,
+                    "_label_dtype": Y.dtype.str,
+                    "_label_encoder": FunctionTransformer(),
+                }
             return {
                 "classes_": _multilabel.column_labels(name, classes, Y.shape[1]),
                 "target_type_": _multilabel.TARGET_TYPE,
@@ -138,3 +155,21 @@ class ClassTargets:
     def _n_classes(self, targets):
         """Classes for one-hot targets; None for multi-label y (its rows are the targets)."""
         return None if targets.multilabel else len(targets.classes)
+
+
+def one_hot_indices(name, y, n_columns):
+    """The class index of each one-hot row of ``y``, or a ``ValueError`` naming the rows
+    that are not one-hot."""
+    Y = np.asarray(y)
+    if Y.ndim != 2 or Y.shape[1] != n_columns:
+        raise ValueError(
+            f"{name} was fitted on one-hot rows of {n_columns} columns; it got y of shape "
+            f"{Y.shape}."
+        )
+    bad = np.flatnonzero((Y != 0).sum(axis=1) != 1)
+    if bad.size:
+        raise ValueError(
+            f"{name} was fitted on one-hot rows (exactly one 1 each); rows {bad[:5].tolist()} "
+            "of y are not."
+        )
+    return Y.argmax(axis=1).astype(np.int32)

@@ -180,7 +180,12 @@ def model_spec(
     if builder is None:
         hyperparameters = architecture_hyperparameters(params, output_activation)
         return ModelSpec(
-            params["architecture"], hyperparameters, n_outputs, loss=losses[n_outputs], **common
+            params["architecture"],
+            hyperparameters,
+            n_outputs,
+            loss=losses[n_outputs],
+            output_losses=losses,  # the widths a user's architecture= function may build
+            **common,
         )
     builder_kwargs = None
     if not _scikeras.is_keras_model(builder):

@@ -19,7 +19,7 @@ from sklearn.base import ClassifierMixin
 from .._sklearn_compat import Interval
 from . import _multilabel
 from ._base import _BaseCNN
-from ._class_targets import ClassTargets
+from ._class_targets import ONE_HOT, ClassTargets
 
 if TYPE_CHECKING:
     import keras
@@ -361,9 +361,47 @@ hue, saturation, erasing, randaugment, mixup, cutmix, augment_mode, augment_copi
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            Class labels, or the 0/1 indicator matrix in the dtype of the fitted y.
+            Class labels, or the 0/1 indicator matrix in the dtype of the fitted y
+            (one-hot rows for y given as one-hot rows).
         """
         proba = self.predict_proba(X)
         if self._is_multilabel():
             return _multilabel.indicator(proba, self.threshold, np.dtype(self._label_dtype))
+        if self.target_type_ == ONE_HOT:  # y was one-hot rows: so are the predictions
+            return np.eye(len(self.classes_), dtype=self._label_dtype)[np.argmax(proba, axis=1)]
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def export(self, path, format: str = "saved_model", input_dtype: str = "uint8"):
+        """Export the fitted model for deployment, with the scaling ``predict`` applies in
+        the graph and ``predict_proba``'s columns as its output; ``classes.json`` beside it
+        names them.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A folder for ``"saved_model"``, a file for ``"onnx"`` (``.onnx``) and
+            ``"litert"`` (``.tflite``).
+        format : {"saved_model", "onnx", "litert"}, default="saved_model"
+            Through Keras' ``Model.export``; ``"onnx"`` needs the ``onnx`` extra.
+        input_dtype : {"uint8", "float32"}, default="uint8"
+            The images the graph takes: uint8 pixels (scaled by 1/255 in the graph) or
+            float32 values as ``fit`` took them.
+
+        Returns
+        -------
+        path : pathlib.Path
+            What was written.
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from sklearn_keras_hpo import CNNClassifier
+        >>> X = np.random.default_rng(0).integers(0, 256, (40, 8, 8), dtype=np.uint8)
+        >>> clf = CNNClassifier(epochs=1, filters=4, dense_units=8).fit(X, [0, 1] * 20)
+        >>> folder = clf.export(tempfile.mkdtemp() + "/model")
+        >>> sorted(p.name for p in folder.iterdir())[:2]
+        ['assets', 'classes.json']
+        """
+        from .export import export
+
+        return export(self, path, format=format, input_dtype=input_dtype)

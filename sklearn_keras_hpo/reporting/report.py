@@ -47,6 +47,7 @@ def build_report(
     X_preview,
     searched,
     y_preview=None,
+    baselines=None,
 ):
     """The report page as a string.
 
@@ -66,6 +67,9 @@ def build_report(
         The hyperparameters that were searched.
     y_preview : array, optional
         The labels of ``X_preview``, shown above the sample images.
+    baselines : dict or str, optional
+        ``baselines.baseline_scores``: classic classifiers on the same split, or why none
+        ran; shown beside the CNN's held-out accuracy.
     """
     searched_any = bool(results.get("params"))
     sections = [
@@ -73,6 +77,7 @@ def build_report(
         ("Top configurations", results_table(results) if searched_any else NO_SEARCH),
         ("Best model: training curves and learning rate", _history_section(best_estimator)),
         ("Held-out split", _held_out_section(best_estimator, X_test, y_test)),
+        *_baselines_section(baselines, best_estimator, X_test, y_test),
         ("Augmentation preview", _augmentation_section(best_estimator, X_preview)),
     ]
     if searched_any:
@@ -178,6 +183,16 @@ def validation_loss_rise(history, *, after=2, tolerance=0.01):
         f"(epoch {best + 1}) to {losses[-1]:.4g} (epoch {len(losses)}): the model overfits; "
         "early_stopping=True, fewer epochs or more regularisation would help."
     )
+
+
+def _baselines_section(baselines, estimator, X_test, y_test):
+    """``[("Baselines", html)]`` where baselines were asked for, else nothing."""
+    if baselines is None:
+        return []
+    from .baselines import baselines_html
+
+    cnn = float(estimator.score(X_test, y_test)) if not isinstance(baselines, str) else 0.0
+    return [("Baselines", baselines_html(baselines, cnn))]
 
 
 def _held_out_section(estimator, X_test, y_test):

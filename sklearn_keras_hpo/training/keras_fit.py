@@ -70,14 +70,15 @@ def build_compiled(spec, input_shape, n_classes=None):
     if spec.continue_from is not None:
         return spec.continue_from
     optimizer = make_optimizer(*spec.optimizer)
+    losses = spec.output_losses
     if spec.scikeras_builder is None:
         model = build_model(spec.builder, input_shape, spec.n_outputs, **spec.hyperparameters)
+        if callable(spec.builder):  # a user's architecture= function may get the width wrong
+            _check_width(output_width(model, input_shape), losses, n_classes, "architecture=")
         return compile_model(model, optimizer, spec.loss, spec.metrics, spec.compile_kwargs)
     model = _from_builder(spec, optimizer)
     width = output_width(model, input_shape)
-    losses = spec.output_losses
-    if losses is not None and width not in losses:
-        raise ValueError(_width_message(width, sorted(losses, reverse=True), n_classes))
+    _check_width(width, losses, n_classes, "model=")
     if model.compiled:
         if getattr(model, "loss", None) is None or model.loss == [None]:
             raise ValueError(
@@ -178,7 +179,13 @@ def loss_name(loss):
     return name.replace("_", "").lower() if name else None
 
 
-def _width_message(width, allowed, n_classes):
+def _check_width(width, losses, n_classes, source):
+    """A clear error where the model's output width fits no loss of ``losses``."""
+    if losses is not None and width not in losses:
+        raise ValueError(_width_message(width, sorted(losses, reverse=True), n_classes, source))
+
+
+def _width_message(width, allowed, n_classes, source="model="):
     needed = " or ".join(str(w) for w in allowed)
     if n_classes is not None:
         what = f"y has {n_classes} classes: its last layer needs {needed} units"
@@ -189,7 +196,7 @@ def _width_message(width, allowed, n_classes):
         )
     else:
         what = f"y has {needed} target column(s): its last layer needs {needed} units"
-    return f"The model from model= has {width} output unit(s), but {what}."
+    return f"The model from {source} has {width} output unit(s), but {what}."
 
 
 def compile_model(model, optimizer, loss, metrics, extra):
