@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from sklearn.utils.validation import check_is_fitted
 
 FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
