@@ -106,6 +106,8 @@ def tune(
         try:
             search.fit(X, y)
         except ValueError as error:  # nothing finished: the starting configuration it is
+            if "No candidate finished" not in str(error):
+                raise  # a bad space or estimator is the user's to hear about
             notes.append(f"the search ended with nothing to give ({error})")
             model = _train_until(clone(estimator), X, y, deadline)
             return TimedRun(model, None, plan, validation, notes)
