@@ -37,6 +37,7 @@ def write_outputs(output, results, best_params, best, summary, train, test, sear
 
     (X_train, y_train), (X_test, y_test) = train, test
     baselines = baseline_scores(X_train, y_train, X_test, y_test)
+    accuracy = float(best.score(X_test, y_test)) if len(y_test) else None  # once, for both
     (output / "best_params.json").write_text(
         json.dumps(best_params, indent=1, default=json_default)
     )
@@ -53,11 +54,12 @@ def write_outputs(output, results, best_params, best, summary, train, test, sear
         y_preview=y_train[:8],
         searched=searched,
         baselines=baselines,
+        held_out_accuracy=accuracy,
     )
     (output / "report.html").write_text(page)
     print_baselines(baselines)
     if len(y_test):
-        print_held_out_accuracy(best, X_test, y_test)
+        print_held_out_accuracy(best, accuracy, len(y_test))
     print(f"Best parameters: {json.dumps(best_params, default=json_default)}")
     print(f"Report: {(output / 'report.html').resolve()}")
     return 0
@@ -72,12 +74,13 @@ def print_baselines(baselines):
     print(f"Baselines on the flattened pixels of the same split: {shown}")
 
 
-def print_held_out_accuracy(best, X_test, y_test):
-    """The model's score on the held-out images (subset accuracy when multi-label)."""
+def print_held_out_accuracy(best, accuracy, n_images):
+    """The model's ``accuracy`` on the ``n_images`` held out (subset accuracy when
+    multi-label)."""
     multi = ""
-    if np.ndim(y_test) == 2:
+    if getattr(best, "target_type_", None) == "multilabel-indicator":
         multi = f"; multi-label: subset accuracy at threshold {best.threshold:g}"
-    print(f"Held-out accuracy: {best.score(X_test, y_test):.4f} ({len(y_test)} images{multi})")
+    print(f"Held-out accuracy: {accuracy:.4f} ({n_images} images{multi})")
 
 
 def budget_note(epochs, max_epochs):

@@ -48,6 +48,7 @@ def build_report(
     searched,
     y_preview=None,
     baselines=None,
+    held_out_accuracy=None,
 ):
     """The report page as a string.
 
@@ -70,6 +71,8 @@ def build_report(
     baselines : dict or str, optional
         ``baselines.baseline_scores``: classic classifiers on the same split, or why none
         ran; shown beside the CNN's held-out accuracy.
+    held_out_accuracy : float, optional
+        ``best_estimator.score(X_test, y_test)`` where the caller has it already.
     """
     searched_any = bool(results.get("params"))
     sections = [
@@ -77,7 +80,7 @@ def build_report(
         ("Top configurations", results_table(results) if searched_any else NO_SEARCH),
         ("Best model: training curves and learning rate", _history_section(best_estimator)),
         ("Held-out split", _held_out_section(best_estimator, X_test, y_test)),
-        *_baselines_section(baselines, best_estimator, X_test, y_test),
+        *_baselines_section(baselines, held_out_accuracy, best_estimator, X_test, y_test),
         ("Augmentation preview", _augmentation_section(best_estimator, X_preview)),
     ]
     if searched_any:
@@ -185,14 +188,15 @@ def validation_loss_rise(history, *, after=2, tolerance=0.01):
     )
 
 
-def _baselines_section(baselines, estimator, X_test, y_test):
+def _baselines_section(baselines, accuracy, estimator, X_test, y_test):
     """``[("Baselines", html)]`` where baselines were asked for, else nothing."""
     if baselines is None:
         return []
     from .baselines import baselines_html
 
-    cnn = float(estimator.score(X_test, y_test)) if not isinstance(baselines, str) else 0.0
-    return [("Baselines", baselines_html(baselines, cnn))]
+    if accuracy is None and not isinstance(baselines, str):
+        accuracy = float(estimator.score(X_test, y_test))
+    return [("Baselines", baselines_html(baselines, accuracy or 0.0))]
 
 
 def _held_out_section(estimator, X_test, y_test):
